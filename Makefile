@@ -1,0 +1,43 @@
+# The two commands: `make run` and `make test`. Each installs what it needs first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEBIAN_PACKAGES := fonts-thai-tlwg poppler-utils chromium libpango-1.0-0 libpangoft2-1.0-0 postgresql
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test setup system-packages init demo bench clean
+
+run: setup init
+	@$(BIN)/phaen demo 2>/dev/null || echo "(demo data already loaded: passwords were printed the first time; 'phaen user token NAME' issues a new token)"
+	$(BIN)/phaen serve --host $(HOST) --port $(PORT)
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+setup: system-packages $(VENV)/.installed
+
+# Debian packages the system needs (Thai fonts and poppler for the PDFs, chromium for the
+# end-to-end tests, PostgreSQL for the production database); installed only when missing.
+system-packages:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get install -y -q $$missing || { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q $$missing; }; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[test]"
+	touch $@
+
+init: setup
+	$(BIN)/phaen init
+
+bench: setup
+	$(BIN)/python bench/complete_task.py
+
+clean:
+	rm -rf $(VENV) instance

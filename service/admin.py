@@ -1,0 +1,125 @@
+"""Operator commands: organizations, users and their roles, tokens, processes, the clock."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import catalog
+from .auth import hash_password, new_token
+from .context import Context
+from .errors import Conflict, Forbidden, Invalid, NotFound
+from .models import ApiToken, ClockOverride, Organization, RoleMembership, User
+
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+
+
+def register_processes(ctx: Context, by: str = "system") -> list[tuple[str, int, bool]]:
+    """Publish every process folder under processes/ whose content changed; (name, version, new)."""
+    now = ctx.clock.now()
+    results = []
+    with ctx.db.write() as session:
+        for folder in sorted(p for p in ctx.settings.processes_dir.iterdir() if p.is_dir()):
+            bundle = catalog.read_bundle(folder, ctx.settings.forms_dir)
+            version, created = catalog.publish(session, bundle, by, now)
+            results.append((version.name, version.version, created))
+    return results
+
+
+def add_organization(ctx: Context, code: str, name: str, province: str = "") -> Organization:
+    if not CODE_PATTERN.match(code or ""):
+        raise Invalid("รหัสองค์กรใช้ได้เฉพาะตัวอักษรอังกฤษ ตัวเลข และ _ . - ไม่เกิน 32 ตัว")
+    if not name.strip():
+        raise Invalid("กรุณาระบุชื่อองค์กร")
+    with ctx.db.write() as session:
+        if session.scalars(select(Organization).where(Organization.code == code)).first():
+            raise Conflict(f"มีองค์กรรหัส {code} อยู่แล้ว")
+        org = Organization(code=code, name=name.strip(), province=province.strip(), created_at=ctx.clock.now())
+        session.add(org)
+        return org
+
+
+def add_user(ctx: Context, username: str, org_code: str, roles: list[str], password: str | None = None,
+             display_name: str = "", with_token: bool = False) -> str | None:
+    """Create a user holding ``roles`` in the organization; the new API token if asked for."""
+    if not USERNAME_PATTERN.match(username or ""):
+        raise Invalid("ชื่อผู้ใช้ใช้ได้เฉพาะตัวอักษรอังกฤษ ตัวเลข และ _ . @ - ไม่เกิน 64 ตัว")
+    if not roles:
+        raise Invalid("กรุณาระบุบทบาทอย่างน้อยหนึ่งบทบาท (--role)")
+    now = ctx.clock.now()
+    with ctx.db.write() as session:
+        org = _organization(session, org_code)
+        unknown = sorted(set(roles) - catalog.known_roles(session))
+        if unknown:
+            raise Invalid(f"ไม่รู้จักบทบาท {', '.join(unknown)}; บทบาทที่มี: {', '.join(sorted(catalog.known_roles(session)))}")
+        if session.scalars(select(User).where(User.username == username)).first():
+            raise Conflict(f"มีผู้ใช้ชื่อ {username} อยู่แล้ว")
+        user = User(username=username, display_name=display_name or username, organization_id=org.id,
+                    password_hash=hash_password(password) if password else None, created_at=now)
+        user.memberships = [RoleMembership(organization_id=org.id, role=role) for role in dict.fromkeys(roles)]
+        session.add(user)
+        session.flush()
+        return _issue_token(session, user, now) if with_token else None
+
+
+def issue_token(ctx: Context, username: str) -> str:
+    with ctx.db.write() as session:
+        user = session.scalars(select(User).where(User.username == username)).first()
+        if user is None:
+            raise NotFound(f"ไม่พบผู้ใช้ {username}")
+        return _issue_token(session, user, ctx.clock.now())
+
+
+def _issue_token(session: Session, user: User, now: datetime) -> str:
+    token, digest = new_token()
+    session.add(ApiToken(user_id=user.id, token_hash=digest, created_at=now))
+    return token
+
+
+def _organization(session: Session, code: str) -> Organization:
+    org = session.scalars(select(Organization).where(Organization.code == code)).first()
+    if org is None:
+        raise NotFound(f"ไม่พบองค์กรรหัส {code}")
+    return org
+
+
+def load_demo(ctx: Context, demo: dict) -> list[tuple[str, str, list[str], str]]:
+    """Create the demo organization and one user per role; (username, password, roles, token)."""
+    org = demo["organization"]
+    with ctx.db.read() as session:
+        exists = session.scalars(select(Organization).where(Organization.code == org["code"])).first()
+    if exists:
+        raise Conflict(f"มีข้อมูลตัวอย่างขององค์กร {org['code']} อยู่แล้ว")
+    add_organization(ctx, org["code"], org["name"], org.get("province", ""))
+    created = []
+    for user in demo["users"]:
+        password = secrets.token_urlsafe(9)
+        token = add_user(ctx, user["username"], org["code"], user["roles"], password,
+                         user.get("display_name", ""), with_token=True)
+        created.append((user["username"], password, user["roles"], token))
+    return created
+
+
+def set_clock(ctx: Context, at: datetime | None) -> None:
+    """Set (or, with None, reset) the application clock of a training or demo deployment."""
+    if not ctx.settings.allow_clock_override:
+        raise Forbidden("การตั้งเวลาระบบทำได้เฉพาะระบบฝึกอบรม/สาธิตที่ตั้งค่า PHAEN_ALLOW_CLOCK_OVERRIDE=1")
+    if at is not None and at.tzinfo is None:
+        raise Invalid("ต้องระบุเขตเวลา เช่น 2020-10-17T00:00:00+07:00")
+    with ctx.db.write() as session:
+        row = session.get(ClockOverride, 1)
+        if at is None:
+            if row:
+                session.delete(row)
+            return
+        real = datetime.now(timezone.utc)
+        if row is None:
+            session.add(ClockOverride(id=1, set_to=at, set_at=real))
+        else:
+            row.set_to, row.set_at = at, real
+

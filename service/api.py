@@ -1,0 +1,118 @@
+"""The JSON API under /api/v1: authenticate, call one service function, serialise."""
+
+from __future__ import annotations
+
+import json
+from functools import wraps
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from . import commands, queries
+from .auth import actor_for_token
+from .context import Context
+from .errors import Invalid, ServiceError, Unauthorized
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+OPENAPI = Path(__file__).parent / "openapi.json"
+
+
+def ctx() -> Context:
+    return current_app.extensions["phaen"]
+
+
+def problem(status: int, title: str, detail: str, errors: list | None = None) -> Response:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if errors is not None:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+@bp.errorhandler(ServiceError)
+def _service_error(err: ServiceError):
+    return problem(err.status, err.title, err.message, err.errors if err.status == 422 else None)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(err: HTTPException):
+    titles = {404: "ไม่พบหน้าที่ขอ", 405: "ไม่รองรับวิธีเรียกนี้", 413: "ข้อมูลที่ส่งมีขนาดใหญ่เกินไป",
+              400: "คำขอไม่ถูกต้อง"}
+    return problem(err.code or 500, titles.get(err.code, "คำขอไม่สำเร็จ"), titles.get(err.code, err.name))
+
+
+def authenticated(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        actor = None
+        if scheme.lower() == "bearer" and token.strip():
+            with ctx().db.read() as session:
+                actor = actor_for_token(session, token.strip())
+        if actor is None:
+            raise Unauthorized("กรุณาส่ง Authorization: Bearer <token> ที่ถูกต้อง")
+        g.actor = actor
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def json_body():
+    try:
+        return json.loads(request.get_data(cache=False) or b"null")
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise Invalid("ข้อมูลที่ส่งไม่ใช่ JSON ที่ถูกต้อง", [{"field": "", "message": "ไม่ใช่ JSON ที่ถูกต้อง"}]) from err
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return Response(OPENAPI.read_bytes(), mimetype="application/json")
+
+
+@bp.post("/plans")
+@authenticated
+def start_plan():
+    plan_id = commands.start_plan(ctx(), g.actor, json_body())
+    return jsonify(queries.plan(ctx(), g.actor, plan_id)), 201
+
+
+@bp.get("/plans")
+@authenticated
+def list_plans():
+    return jsonify({"plans": queries.plans(ctx(), g.actor)})
+
+
+@bp.get("/plans/<int:plan_id>")
+@authenticated
+def get_plan(plan_id: int):
+    """:raise 404: the plan does not exist or belongs to another organization."""
+    return jsonify(queries.plan(ctx(), g.actor, plan_id))
+
+
+@bp.get("/plans/<int:plan_id>/history")
+@authenticated
+def plan_history(plan_id: int):
+    return jsonify({"events": queries.history(ctx(), g.actor, plan_id)})
+
+
+@bp.get("/tasks")
+@authenticated
+def inbox():
+    return jsonify({"tasks": queries.inbox(ctx(), g.actor)})
+
+
+@bp.get("/tasks/<task_id>")
+@authenticated
+def get_task(task_id: str):
+    return jsonify(queries.task(ctx(), g.actor, task_id))
+
+
+@bp.post("/tasks/<task_id>/complete")
+@authenticated
+def complete_task(task_id: str):
+    plan_id = commands.complete_task(ctx(), g.actor, task_id, json_body())
+    return jsonify(queries.plan(ctx(), g.actor, plan_id))

@@ -1,0 +1,61 @@
+"""Who is acting: password and token checks, and the actor a request or command runs as."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .models import ApiToken, User
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None
+    username: str
+    organization_id: int | None
+    memberships: frozenset[tuple[int, str]]  # (organization id, role)
+
+    def roles_in(self, organization_id: int) -> set[str]:
+        return {role for org, role in self.memberships if org == organization_id}
+
+    def can_see(self, organization_id: int) -> bool:
+        return bool(self.roles_in(organization_id))
+
+
+SYSTEM = Actor(None, "system", None, frozenset())
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+def password_matches(user: User, password: str) -> bool:
+    return bool(user.password_hash) and check_password_hash(user.password_hash, password)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> tuple[str, str]:
+    """A new API token and the digest that is stored in its place."""
+    token = "phaen_" + secrets.token_urlsafe(32)
+    return token, token_digest(token)
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(user.id, user.username, user.organization_id,
+                 frozenset((m.organization_id, m.role) for m in user.memberships))
+
+
+def actor_for_token(session: Session, token: str) -> Actor | None:
+    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == token_digest(token),
+                                                 ApiToken.revoked_at.is_(None))).first()
+    if row is None or not row.user.is_active:
+        return None
+    return actor_of(row.user)

@@ -1,0 +1,184 @@
+"""The `phaen` (แผน) command line for operators; it reads the same PHAEN_* settings as the server."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import datetime
+from functools import wraps
+
+import click
+
+from . import admin, commands
+from .config import Settings
+from .context import Context
+from .engine import InvalidProcess
+from .errors import ServiceError
+
+
+def _context() -> Context:
+    return Context.create(Settings.from_env())
+
+
+def reports_errors(fn):
+    """Service errors become one clear line on stderr and a non-zero exit, never a traceback."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ServiceError as err:
+            click.echo(f"ผิดพลาด: {err.message}", err=True)
+            for item in err.errors:
+                click.echo(f"  {item.get('field', '')}: {item.get('message', '')}", err=True)
+            sys.exit(1)
+        except InvalidProcess as err:
+            click.echo("กระบวนงานไม่ผ่านการตรวจสอบ:", err=True)
+            for problem in err.problems:
+                click.echo(f"  {problem}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group(help="Phaen (แผน): the operational-plan procedure of Thai local authorities.")
+def main() -> None:
+    pass
+
+
+@main.command(help="Create or upgrade the database and publish the processes in processes/.")
+@reports_errors
+def init() -> None:
+    ctx = _context()
+    ctx.db.migrate()
+    for name, version, created in admin.register_processes(ctx):
+        click.echo(f"process {name} version {version}" + (" published" if created else " unchanged"))
+
+
+@main.group(help="Organizations (local authorities).")
+def org() -> None:
+    pass
+
+
+@org.command("add", help="Add an organization: phaen org add CODE NAME")
+@click.argument("code")
+@click.argument("name")
+@click.option("--province", default="", help="Province (จังหวัด)")
+@reports_errors
+def org_add(code: str, name: str, province: str) -> None:
+    created = admin.add_organization(_context(), code, name, province)
+    click.echo(f"organization {created.code}: {created.name}")
+
+
+@main.group(help="Users, their roles and API tokens.")
+def user() -> None:
+    pass
+
+
+@user.command("add", help="Add a user with one or more roles in an organization.")
+@click.argument("username")
+@click.option("--org", "org_code", required=True, help="Organization code")
+@click.option("--role", "roles", multiple=True, required=True, help="Role (repeatable)")
+@click.option("--name", "display_name", default="", help="Display name")
+@click.option("--token", "with_token", is_flag=True, help="Issue an API token and print it as the last line")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input")
+@reports_errors
+def user_add(username, org_code, roles, display_name, with_token, password_stdin) -> None:
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    if password_stdin and not password:
+        raise click.UsageError("the password read from standard input is empty")
+    token = admin.add_user(_context(), username, org_code, list(roles), password, display_name, with_token)
+    click.echo(f"user {username} ({', '.join(roles)}) in {org_code}")
+    if token:
+        click.echo(token)
+
+
+@user.command("token", help="Issue a new API token for a user (printed as the last line).")
+@click.argument("username")
+@reports_errors
+def user_token(username: str) -> None:
+    click.echo(admin.issue_token(_context(), username))
+
+
+@main.command(help="Load the demo organization and one user per role; prints their passwords and tokens.")
+@reports_errors
+def demo() -> None:
+    ctx = _context()
+    data = json.loads((ctx.settings.processes_dir / "demo.json").read_text(encoding="utf-8"))
+    click.echo(f"{data['organization']['name']} ({data['organization']['code']})")
+    click.echo(f"{'username':<12} {'password':<14} {'roles':<24} token")
+    for username, password, roles, token in admin.load_demo(ctx, data):
+        click.echo(f"{username:<12} {password:<14} {','.join(roles):<24} {token}")
+
+
+@main.command(help="Serve the web application and the API.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    from .app import create_app
+
+    create_app().run(host=host, port=port, threaded=True)
+
+
+@main.group(help="Timer events (legal deadlines).")
+def timers() -> None:
+    pass
+
+
+def _tick(ctx: Context) -> int:
+    fired = commands.fire_due_timers(ctx)
+    for plan_id, names in fired:
+        click.echo(f"plan {plan_id}: {', '.join(names) if names else 'no timer fired'}")
+    return len(fired)
+
+
+@timers.command("tick", help="Fire every due timer once.")
+@reports_errors
+def timers_tick() -> None:
+    ctx = _context()
+    if not _tick(ctx):
+        click.echo(f"no timer due at {ctx.clock.now().isoformat()}")
+
+
+@timers.command("run", help="Keep firing due timers.")
+@click.option("--interval", default=30.0, show_default=True, help="Seconds between sweeps")
+@reports_errors
+def timers_run(interval: float) -> None:
+    ctx = _context()
+    while True:
+        _tick(ctx)
+        time.sleep(interval)
+
+
+@main.group(help="The application clock (settable only where PHAEN_ALLOW_CLOCK_OVERRIDE=1).")
+def clock() -> None:
+    pass
+
+
+@clock.command("show")
+def clock_show() -> None:
+    ctx = _context()
+    state = "overridable" if ctx.settings.allow_clock_override else "system time"
+    click.echo(f"{ctx.clock.now().isoformat()} ({state})")
+
+
+@clock.command("set", help="Set the clock, e.g. 2020-10-17T00:00:00+07:00; it keeps running from there.")
+@click.argument("at")
+@reports_errors
+def clock_set(at: str) -> None:
+    try:
+        instant = datetime.fromisoformat(at)
+    except ValueError as err:
+        raise click.BadParameter("use an ISO date-time such as 2020-10-17T00:00:00+07:00") from err
+    ctx = _context()
+    admin.set_clock(ctx, instant)
+    click.echo(ctx.clock.now().isoformat())
+
+
+@clock.command("reset", help="Return to system time.")
+@reports_errors
+def clock_reset() -> None:
+    ctx = _context()
+    admin.set_clock(ctx, None)
+    click.echo(ctx.clock.now().isoformat())

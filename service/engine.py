@@ -1,0 +1,465 @@
+"""The engine adapter: the only module that imports SpiffWorkflow.
+
+It turns BPMN files into process models (parsed safely, scripts checked by the sandbox),
+starts and restores instances, completes tasks, fires timers at the instant the service
+layer gives it, and describes an instance in plain data (open tasks, deadlines, timers)
+so that nothing else needs to know SpiffWorkflow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+import SpiffWorkflow.task as _spiff_task_module
+from lxml import etree
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer_module
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+from . import safexml, sandbox
+from .legaldays import as_date, end_of_day
+
+# --- One clock -------------------------------------------------------------------------
+# SpiffWorkflow asks datetime.now(timezone.utc) when it checks a timer and time.time() when a
+# task changes state. Both are routed to the instant of the command being applied, so timers
+# obey the application clock and a replay at the recorded instants reproduces the same tree.
+_engine_now: ContextVar[datetime | None] = ContextVar("engine_now", default=None)
+
+
+def _current_instant() -> datetime:
+    return _engine_now.get() or datetime.now(timezone.utc)
+
+
+class _EngineDatetime(datetime):
+    @classmethod
+    def now(cls, tz=None):
+        at = _current_instant()
+        return at.astimezone(tz) if tz else at.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+class _EngineTime:
+    @staticmethod
+    def time() -> float:
+        return _current_instant().timestamp()
+
+
+_spiff_timer_module.datetime = _EngineDatetime
+_spiff_task_module.time = _EngineTime()
+
+
+@contextlib.contextmanager
+def running_at(now: datetime) -> Iterator[None]:
+    if now.tzinfo is None:
+        raise ValueError("engine instants must be timezone-aware")
+    token = _engine_now.set(now)
+    try:
+        yield
+    finally:
+        _engine_now.reset(token)
+
+
+# --- Process models --------------------------------------------------------------------
+#: Conventions a process designer uses in the BPMN (SpiffArena's property element).
+FORM_PROPERTY = "formJsonSchemaFilename"
+DEADLINE_KIND = "deadlineKind"  # "limit": act before it fires; "minimum": wait until it fires
+DEADLINE_BASIS = "deadlineBasis"
+DEADLINE_EXTENSION_FIELD = "deadlineExtensionField"
+
+_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(DEFAULT_CONFIG))
+_SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+_BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+_CODE_ELEMENTS = {  # element -> how its text runs in the sandbox
+    f"{{{_BPMN_NS}}}conditionExpression": "eval",
+    f"{{{_BPMN_NS}}}timeDate": "eval",
+    f"{{{_BPMN_NS}}}timeDuration": "eval",
+    f"{{{_BPMN_NS}}}timeCycle": "eval",
+    f"{{{_BPMN_NS}}}script": "exec",
+    f"{{{_SPIFF_NS}}}preScript": "exec",
+    f"{{{_SPIFF_NS}}}postScript": "exec",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
+
+
+class InvalidProcess(ValueError):
+    def __init__(self, problems: list[Problem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass
+class ProcessModel:
+    """An executable process: its id, and the spec stored once per process version."""
+
+    process_id: str
+    spec_json: str
+    #: bpmn id -> {name, lane, manual, properties, documentation}, read at parse time because
+    #: the serializer does not restore every element's extensions
+    elements: dict[str, dict[str, Any]]
+    _restored: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def spec_dict(self) -> dict[str, Any]:
+        if "spec" not in self._restored:
+            self._restored["spec"] = json.loads(self.spec_json)
+        return self._restored["spec"]
+
+    @property
+    def lanes(self) -> list[str]:
+        return list(dict.fromkeys(e["lane"] for e in self.elements.values() if e["lane"]))
+
+    @property
+    def user_tasks(self) -> dict[str, dict[str, Any]]:
+        return {key: e for key, e in self.elements.items() if e["manual"]}
+
+    def properties(self, bpmn_id: str) -> dict[str, str]:
+        element = self.elements.get(bpmn_id)
+        return element["properties"] if element else {}
+
+
+def _lint_code(tree: etree._ElementTree, filename: str) -> list[Problem]:
+    problems = []
+    for element in tree.iter(*_CODE_ELEMENTS):
+        text = (element.text or "").strip()
+        if not text:
+            continue
+        owner = element.getparent()
+        while owner is not None and owner.get("id") is None:
+            owner = owner.getparent()
+        where = owner.get("id") if owner is not None else etree.QName(element).localname
+        for reason in sandbox.check(text, _CODE_ELEMENTS[element.tag]):
+            problems.append(Problem(filename, element.sourceline, f"{where}: {reason}"))
+    return problems
+
+
+def parse_process(files: dict[str, bytes], process_id: str | None = None) -> ProcessModel:
+    """Parse BPMN files safely into a model; every problem is reported at once."""
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    problems: list[Problem] = []
+    for filename, data in files.items():
+        try:
+            tree = safexml.parse(data, filename)
+        except safexml.UnsafeXml as err:
+            problems.append(Problem(filename, None, str(err).removeprefix(f"{filename}: ")))
+            continue
+        problems.extend(_lint_code(tree, filename))
+        try:
+            parser.add_bpmn_xml(tree, filename=filename)
+        except Exception as err:  # the XSD validator and the parser raise several kinds
+            line = getattr(err, "line_number", None) or getattr(err, "sourceline", None)
+            problems.append(Problem(filename, line if isinstance(line, int) else None, _first_line(err)))
+    if problems:
+        raise InvalidProcess(problems)
+    executable = parser.get_process_ids()
+    if not executable:
+        raise InvalidProcess([Problem(", ".join(files), None, "no executable process found")])
+    process_id = process_id or executable[0]
+    try:
+        spec = parser.get_spec(process_id)
+        subprocesses = parser.get_subprocess_specs(process_id)
+    except Exception as err:
+        raise InvalidProcess([Problem(getattr(err, "file_name", "") or ", ".join(files),
+                                      getattr(err, "line_number", None) or None, _first_line(err))]) from err
+    workflow = BpmnWorkflow(spec, subprocesses)
+    state = _SERIALIZER.to_dict(workflow)
+    spec_json = json.dumps({"spec": state["spec"], "subprocess_specs": state["subprocess_specs"]})
+    elements = {
+        task_spec.bpmn_id: {
+            "name": task_spec.bpmn_name or task_spec.bpmn_id,
+            "lane": task_spec.lane,
+            "manual": bool(getattr(task_spec, "manual", False)),
+            "properties": _properties(task_spec),
+            "documentation": task_spec.documentation or "",
+        }
+        for task_spec in _all_task_specs(spec, subprocesses) if task_spec.bpmn_id
+    }
+    return ProcessModel(process_id, spec_json, elements)
+
+
+def _all_task_specs(spec, subprocesses) -> Iterator[Any]:
+    for process in [spec, *subprocesses.values()]:
+        yield from process.task_specs.values()
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+def _properties(task_spec) -> dict[str, str]:
+    extensions = getattr(task_spec, "extensions", None) or {}
+    return dict(extensions.get("properties", {}))
+
+
+# --- Sandboxed scripts -----------------------------------------------------------------
+class _SandboxEnvironment(BasePythonScriptEngineEnvironment):
+    def __init__(self, box: sandbox.Sandbox):
+        super().__init__(dict(box.helpers))
+        self.box = box
+
+    def evaluate(self, expression, context, external_context=None):
+        return self.box.evaluate(expression, {**(external_context or {}), **context})
+
+    def execute(self, script, context, external_context=None):
+        self.box.execute(script, context)
+        return True
+
+
+# --- Instances -------------------------------------------------------------------------
+class TaskNotOpen(LookupError):
+    """The task is not (or no longer) waiting for a person."""
+
+
+class ScriptFailed(RuntimeError):
+    """A script, condition or timer expression of the process failed while running."""
+
+
+@dataclass
+class OpenTask:
+    id: str
+    spec_name: str
+    title: str
+    lane: str | None
+    properties: dict[str, str]
+    documentation: str
+    data: dict[str, Any]
+    due_at: datetime | None = None
+
+
+@dataclass
+class Deadline:
+    key: str
+    name: str
+    kind: str
+    basis: str
+    due_at: datetime
+    state: str  # pending | met | missed
+    actual_at: datetime | None = None
+    extended_to: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key, "name": self.name, "kind": self.kind, "basis": self.basis,
+            "due_at": self.due_at.isoformat(), "state": self.state,
+            "actual_at": self.actual_at.isoformat() if self.actual_at else None,
+            "extended_to": self.extended_to,
+        }
+
+
+class Instance:
+    """One running process instance; every call that changes it takes the instant it runs at."""
+
+    def __init__(self, workflow: BpmnWorkflow, model: ProcessModel, helpers: dict[str, Any]):
+        self.workflow = workflow
+        self.model = model
+        workflow.script_engine = PythonScriptEngine(environment=_SandboxEnvironment(sandbox.Sandbox(helpers)))
+
+    @classmethod
+    def start(cls, model: ProcessModel, data: dict[str, Any], now: datetime,
+              helpers: dict[str, Any]) -> Instance:
+        specs = model.spec_dict
+        workflow = BpmnWorkflow(_SERIALIZER.from_dict(specs["spec"]),
+                                {name: _SERIALIZER.from_dict(sub) for name, sub in specs["subprocess_specs"].items()})
+        instance = cls(workflow, model, helpers)
+        with running_at(now):
+            for task in instance.workflow.get_tasks(state=TaskState.READY):
+                task.data.update(copy.deepcopy(data))
+            instance._advance()
+        return instance
+
+    @classmethod
+    def restore(cls, model: ProcessModel, state_json: str, helpers: dict[str, Any]) -> Instance:
+        state = json.loads(state_json)
+        return cls(_SERIALIZER.from_dict({**state, **model.spec_dict}), model, helpers)
+
+    def dump(self) -> str:
+        state = _SERIALIZER.to_dict(self.workflow)
+        state.pop("spec")
+        state.pop("subprocess_specs")
+        return json.dumps(state, separators=(",", ":"), ensure_ascii=False)
+
+    @property
+    def completed(self) -> bool:
+        return self.workflow.completed
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The data of the furthest point the process has reached (for documents and digests)."""
+        last = self.workflow.last_task
+        return dict(last.data) if last is not None else dict(self.workflow.data)
+
+    def open_tasks(self) -> list[OpenTask]:
+        tasks = self.workflow.get_tasks(state=TaskState.READY, manual=True)
+        limits = [(d, attached) for d, attached in self._deadline_tasks() if d.kind == "limit"
+                  and d.state == "pending"]
+        result = []
+        for task in tasks:
+            chain = set(self._activity_chain(task))
+            due = [d.due_at for d, attached in limits if attached in chain]
+            result.append(OpenTask(
+                id=str(task.id), spec_name=task.task_spec.bpmn_id, title=task.task_spec.bpmn_name or "",
+                lane=task.task_spec.lane, properties=self.model.properties(task.task_spec.bpmn_id),
+                documentation=task.task_spec.documentation or "", data=dict(task.data),
+                due_at=min(due) if due else None,
+            ))
+        return result
+
+    def complete(self, task_id: str, data: dict[str, Any], now: datetime) -> OpenTask:
+        task = self._ready_task(task_id)
+        before = next(t for t in self.open_tasks() if t.id == task_id)
+        with running_at(now):
+            task.data.update(copy.deepcopy(data))
+            try:
+                task.run()
+            except SpiffWorkflowException as err:
+                raise ScriptFailed(_first_line(err)) from err
+            self._advance()
+        return before
+
+    def fire_due_timers(self, now: datetime) -> list[str]:
+        """Fire every timer due at ``now``; the names of those that fired."""
+        waiting = {str(t.id): t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in self._timer_tasks()
+                   if t.state == TaskState.WAITING}
+        with running_at(now):
+            self._advance()
+        still = {str(t.id) for t in self._timer_tasks() if t.state == TaskState.WAITING}
+        return [name for task_id, name in waiting.items() if task_id not in still]
+
+    def next_timer_at(self) -> datetime | None:
+        instants = [_parse_instant(t._get_internal_data("event_value")) for t in self._timer_tasks()
+                    if t.state == TaskState.WAITING]
+        instants = [i for i in instants if i is not None]
+        return min(instants) if instants else None
+
+    def deadlines(self) -> list[Deadline]:
+        latest: dict[str, Deadline] = {}
+        for deadline, _ in self._deadline_tasks():
+            latest[deadline.key] = deadline
+        return sorted(latest.values(), key=lambda d: d.due_at)
+
+    # -- internals ------------------------------------------------------------------------
+    def _advance(self) -> None:
+        try:
+            self.workflow.do_engine_steps()
+            self.workflow.refresh_timers()
+            self.workflow.do_engine_steps()
+        except SpiffWorkflowException as err:
+            raise ScriptFailed(_first_line(err)) from err
+
+    def _ready_task(self, task_id: str):
+        try:
+            task = self.workflow.get_task_from_id(UUID(task_id))
+        except Exception as err:
+            raise TaskNotOpen(task_id) from err
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise TaskNotOpen(task_id)
+        return task
+
+    def _timer_tasks(self) -> Iterator[Any]:
+        for task in self.workflow.get_tasks():
+            if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition):
+                yield task
+
+    def _activity_chain(self, task) -> Iterator[UUID]:
+        """The task and the subprocess tasks it runs inside, innermost first."""
+        while task is not None:
+            yield task.id
+            parent_id = task.workflow.parent_task_id if hasattr(task.workflow, "parent_task_id") else None
+            task = self.workflow.get_task_from_id(parent_id) if parent_id else None
+
+    def _deadline_tasks(self) -> Iterator[tuple[Deadline, UUID | None]]:
+        for task in self._timer_tasks():
+            props = self.model.properties(task.task_spec.bpmn_id)
+            kind = props.get(DEADLINE_KIND)
+            due_at = _parse_instant(task._get_internal_data("event_value"))
+            if kind not in ("limit", "minimum") or due_at is None:
+                continue
+            attached = _attached_task(task)
+            fired = task.state == TaskState.COMPLETED
+            state, actual_at, extended_to = "pending", None, None
+            if kind == "minimum":
+                if task.state == TaskState.CANCELLED:
+                    continue
+                if fired:
+                    state, actual_at = "met", due_at
+            elif task.state == TaskState.CANCELLED:
+                state = "met"
+                actual_at = _finished_at(attached)
+            elif fired:
+                state = "missed"
+                extended_to = _extension(task, props.get(DEADLINE_EXTENSION_FIELD))
+                if extended_to is not None:
+                    due_at = end_of_day(as_date(extended_to))
+                    finished = _finished_at(attached)
+                    if finished is None:
+                        state = "pending"
+                    else:
+                        actual_at = finished
+                        state = "met" if finished <= due_at else "missed"
+            deadline = Deadline(
+                key=task.task_spec.bpmn_id, name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                kind=kind, basis=props.get(DEADLINE_BASIS, ""), due_at=due_at, state=state,
+                actual_at=actual_at, extended_to=extended_to,
+            )
+            yield deadline, attached.id if attached is not None else None
+
+
+def _attached_task(timer_task):
+    """The activity a boundary timer watches (None for an intermediate timer)."""
+    parent = timer_task.parent
+    if parent is None or not parent.task_spec.name.endswith(".BoundaryEventSplit"):
+        return None
+    name = parent.task_spec.name.removesuffix(".BoundaryEventSplit")
+    return next((c for c in parent.children if c.task_spec.name == name), None)
+
+
+def _finished_at(task) -> datetime | None:
+    if task is None or task.state != TaskState.COMPLETED:
+        return None
+    return datetime.fromtimestamp(task.last_state_change, timezone.utc)
+
+
+def _extension(timer_task, field_name: str | None) -> str | None:
+    if not field_name:
+        return None
+    found = None
+    stack = list(timer_task.children)
+    while stack:
+        task = stack.pop()
+        if task.state == TaskState.COMPLETED and task.data.get(field_name):
+            found = task.data[field_name]
+        stack.extend(task.children)
+    return found
+
+
+def _parse_instant(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        instant = TimerEventDefinition.get_datetime(value)
+    except ValueError:
+        return None
+    return datetime.fromtimestamp(instant.timestamp(), timezone.utc)

@@ -1,0 +1,81 @@
+"""Validates submitted form data against a task's JSON Schema, with Thai messages per field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import SchemaError
+
+from .errors import Invalid
+
+_TYPES = {"string": "ข้อความ", "number": "ตัวเลข", "integer": "จำนวนเต็ม", "boolean": "ใช่/ไม่ใช่",
+          "array": "รายการ", "object": "ชุดข้อมูล", "null": "ค่าว่าง"}
+_FORMATS = {"date": "วันที่ในรูปแบบ ปปปป-ดด-วว (ค.ศ.)", "date-time": "วันและเวลา", "email": "อีเมล"}
+
+
+def schema_problems(schema: Any) -> list[str]:
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as err:
+        return [f"{'/'.join(str(p) for p in err.path) or '(root)'}: {err.message}"]
+    return []
+
+
+def validate(schema: dict[str, Any], data: Any) -> dict[str, Any]:
+    """The data, if valid; otherwise raise Invalid listing every field and what is wrong."""
+    if not isinstance(data, dict):
+        raise Invalid("ข้อมูลที่ส่งต้องเป็นชุดข้อมูล (JSON object)", [{"field": "", "message": "ต้องเป็นชุดข้อมูล"}])
+    strict = dict(schema)
+    strict["additionalProperties"] = False  # form data must never overwrite other process data
+    validator = Draft202012Validator(strict, format_checker=FormatChecker())
+    errors = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        errors.extend(_describe(error))
+    if errors:
+        unique = list({(e["field"], e["message"]): e for e in errors}.values())
+        raise Invalid("ข้อมูลในแบบฟอร์มไม่ถูกต้อง กรุณาแก้ไขช่องที่ระบุ", unique)
+    return data
+
+
+def _pointer(path) -> str:
+    return "".join(f"/{str(p).replace('~', '~0').replace('/', '~1')}" for p in path)
+
+
+def _title(schema: Any, fallback: str = "ช่องนี้") -> str:
+    return schema.get("title", fallback) if isinstance(schema, dict) else fallback
+
+
+def _describe(error) -> list[dict[str, str]]:
+    field = _pointer(error.absolute_path)
+    value, schema, kind = error.validator_value, error.schema, error.validator
+    title = _title(schema)
+    if kind == "required":
+        props = schema.get("properties", {})
+        missing = [name for name in value if isinstance(error.instance, dict) and name not in error.instance]
+        return [{"field": f"{field}/{name}", "message": f"กรุณากรอก{_title(props.get(name), name)}"}
+                for name in missing]
+    if kind == "additionalProperties":
+        allowed = set(schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in allowed] if isinstance(error.instance, dict) else []
+        return [{"field": f"{field}/{name}", "message": "แบบฟอร์มนี้ไม่มีช่องนี้"} for name in extra]
+    messages = {
+        "type": lambda: f"{title} ต้องเป็น{_TYPES.get(value if isinstance(value, str) else value[0], str(value))}",
+        "minimum": lambda: f"{title} ต้องไม่น้อยกว่า {value:,}",
+        "exclusiveMinimum": lambda: f"{title} ต้องมากกว่า {value:,}",
+        "maximum": lambda: f"{title} ต้องไม่เกิน {value:,}",
+        "exclusiveMaximum": lambda: f"{title} ต้องน้อยกว่า {value:,}",
+        "multipleOf": lambda: (f"{title} มีทศนิยมได้ไม่เกิน 2 ตำแหน่ง" if value == 0.01
+                               else f"{title} ต้องเป็นผลคูณของ {value}"),
+        "enum": lambda: f"{title} ต้องเลือกจากรายการที่กำหนด",
+        "const": lambda: f"{title} ไม่ตรงกับค่าที่กำหนด",
+        "format": lambda: f"{title} ต้องเป็น{_FORMATS.get(value, value)}",
+        "minLength": lambda: (f"กรุณากรอก{title}" if value == 1 else f"{title} ต้องยาวอย่างน้อย {value} ตัวอักษร"),
+        "maxLength": lambda: f"{title} ยาวได้ไม่เกิน {value} ตัวอักษร",
+        "pattern": lambda: f"{title} มีรูปแบบไม่ถูกต้อง",
+        "minItems": lambda: f"{title} ต้องมีอย่างน้อย {value} รายการ",
+        "maxItems": lambda: f"{title} มีได้ไม่เกิน {value} รายการ",
+        "uniqueItems": lambda: f"{title} มีรายการซ้ำกัน",
+    }
+    describe = messages.get(kind, lambda: f"{title} ไม่ถูกต้องตามรูปแบบที่กำหนด")
+    return [{"field": field, "message": describe()}]

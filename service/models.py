@@ -1,0 +1,192 @@
+"""The database tables (SQLAlchemy 2 typed models). Alembic migrations in service/migrations
+create them; nothing here is SQLite- or PostgreSQL-specific."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, whatever the database keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:  # SQLite keeps no offset
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    province: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime]
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+    organization: Mapped[Organization | None] = relationship()
+    memberships: Mapped[list[RoleMembership]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+
+class RoleMembership(Base):
+    """A user holds a role in an organization (an auditor may hold it in several)."""
+
+    __tablename__ = "role_memberships"
+    __table_args__ = (UniqueConstraint("user_id", "organization_id", "role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    role: Mapped[str] = mapped_column(String(64))
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256, never the token
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class ProcessVersion(Base):
+    """An immutable published process: BPMN, forms and lane map, and the parsed spec stored once."""
+
+    __tablename__ = "process_versions"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    process_id: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300), default="")
+    bpmn_files: Mapped[dict[str, Any]]  # filename -> XML text
+    forms: Mapped[dict[str, Any]]  # filename -> JSON Schema
+    lane_roles: Mapped[dict[str, Any]]  # lane name -> role
+    meta: Mapped[dict[str, Any]]
+    spec_json: Mapped[str] = mapped_column(Text)
+    elements: Mapped[dict[str, Any]]
+    digest: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime]
+    published_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Plan(Base):
+    """One operational plan of one organization and fiscal year: an instance of a process."""
+
+    __tablename__ = "plans"
+    __table_args__ = (Index("ix_plans_next_timer_at", "next_timer_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    state_json: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic concurrency counter
+    next_timer_at: Mapped[datetime | None]
+    deadlines: Mapped[list[Any]]
+    started_at: Mapped[datetime]
+    started_by: Mapped[str] = mapped_column(String(64))
+    completed_at: Mapped[datetime | None]
+
+    organization: Mapped[Organization] = relationship()
+    process_version: Mapped[ProcessVersion] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class OpenTask(Base):
+    """Inbox read model: one row per task waiting for a person, written with each save."""
+
+    __tablename__ = "open_tasks"
+    __table_args__ = (Index("ix_open_tasks_org_role", "organization_id", "role"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300))
+    lane: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(64))
+    due_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    opened_at: Mapped[datetime]
+
+
+class Event(Base):
+    """Append-only log: one event per command that changed a plan, hash-chained per plan."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("plan_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    task: Mapped[str | None] = mapped_column(String(100))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    data: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Holiday(Base):
+    """Official non-working days the administrator keeps, for counting legal periods."""
+
+    __tablename__ = "holidays"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class ClockOverride(Base):
+    """The clock setting of a training or demo deployment (at most one row)."""
+
+    __tablename__ = "clock_override"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_to: Mapped[datetime]
+    set_at: Mapped[datetime]

@@ -1,0 +1,123 @@
+"""Queries: read-only views for the API and the pages. Lists read the read models only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from . import engine
+from .auth import Actor
+from .context import Context
+from .errors import NotFound
+from .legaldays import day_of
+from .models import Event, OpenTask, Plan
+
+
+def inbox(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
+    """Tasks of the actor's roles in the actor's organizations, earliest due first."""
+    if not actor.memberships:
+        return []
+    with ctx.db.read() as session:
+        rows = session.execute(
+            select(OpenTask, Plan.fiscal_year).join(Plan, Plan.id == OpenTask.plan_id)
+            .where(tuple_(OpenTask.organization_id, OpenTask.role).in_(list(actor.memberships)))
+            .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.opened_at, OpenTask.id)
+        ).all()
+        return [task_summary(row, fiscal_year) for row, fiscal_year in rows]
+
+
+def task_summary(row: OpenTask, fiscal_year: int) -> dict[str, Any]:
+    return {
+        "id": row.id, "plan_id": row.plan_id, "fiscal_year": fiscal_year, "name": row.name,
+        "title": row.title, "lane": row.lane, "role": row.role,
+        "due_at": row.due_at.isoformat() if row.due_at else None,
+        "due_on": day_of(row.due_at).isoformat() if row.due_at else None,
+        "claimed_by": row.claimed_by,
+    }
+
+
+def task(ctx: Context, actor: Actor, task_id: str) -> dict[str, Any]:
+    """An open task with its form schema and the values to prefill. :raise NotFound:"""
+    with ctx.db.read() as session:
+        row = session.get(OpenTask, task_id)
+        if row is None or not actor.can_see(row.organization_id):
+            raise NotFound("ไม่พบงานนี้ หรืองานนี้ดำเนินการเสร็จไปแล้ว")
+        plan = session.get(Plan, row.plan_id)
+        version = plan.process_version
+        model = ctx.models.get(version)
+        element = model.elements.get(row.name, {})
+        form_name = element.get("properties", {}).get(engine.FORM_PROPERTY)
+        schema = version.forms.get(form_name) or {"type": "object", "properties": {}}
+        instance = engine.Instance.restore(model, plan.state_json, ctx.timer_helpers(session))
+        current = next((t for t in instance.open_tasks() if t.id == task_id), None)
+        values = current.data if current else {}
+        return {
+            **task_summary(row, plan.fiscal_year),
+            "instructions": element.get("documentation", ""),
+            "form": {"name": form_name, "schema": schema},
+            "data": {k: values[k] for k in schema.get("properties", {}) if k in values},
+            "can_complete": row.role in actor.roles_in(row.organization_id),
+        }
+
+
+def plan(ctx: Context, actor: Actor, plan_id: int) -> dict[str, Any]:
+    """A plan with its open tasks and deadlines. :raise NotFound:"""
+    now = ctx.clock.now()
+    with ctx.db.read() as session:
+        row = _visible_plan(session, actor, plan_id)
+        tasks = session.scalars(select(OpenTask).where(OpenTask.plan_id == row.id)
+                                .order_by(OpenTask.opened_at, OpenTask.id)).all()
+        version = row.process_version
+        return {
+            "id": row.id,
+            "organization": {"code": row.organization.code, "name": row.organization.name,
+                             "province": row.organization.province},
+            "fiscal_year": row.fiscal_year,
+            "status": row.status,
+            "process": {"name": version.name, "version": version.version, "title": version.title},
+            "started_at": row.started_at.isoformat(),
+            "completed_at": row.completed_at.isoformat() if row.completed_at else None,
+            "tasks": [task_summary(t, row.fiscal_year) for t in tasks],
+            "deadlines": [deadline_view(d, now) for d in row.deadlines],
+        }
+
+
+def deadline_view(deadline: dict[str, Any], now: datetime) -> dict[str, Any]:
+    due_at = datetime.fromisoformat(deadline["due_at"])
+    state = deadline["state"]
+    if state == "pending" and deadline["kind"] == "limit" and now >= due_at:
+        state = "missed"  # e.g. an extended date with no timer behind it
+    actual = deadline.get("actual_at")
+    return {
+        "key": deadline["key"], "name": deadline["name"], "basis": deadline["basis"], "kind": deadline["kind"],
+        "due_on": day_of(due_at).isoformat(), "due_at": deadline["due_at"], "state": state,
+        "extended_to": deadline.get("extended_to"),
+        "actual_on": day_of(datetime.fromisoformat(actual)).isoformat() if actual else None,
+    }
+
+
+def history(ctx: Context, actor: Actor, plan_id: int) -> list[dict[str, Any]]:
+    with ctx.db.read() as session:
+        _visible_plan(session, actor, plan_id)
+        events = session.scalars(select(Event).where(Event.plan_id == plan_id).order_by(Event.seq)).all()
+        return [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "role": e.role, "kind": e.kind,
+                 "task": e.task, "task_id": e.task_id, "data": e.data, "hash": e.hash} for e in events]
+
+
+def plans(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
+    orgs = {org for org, _ in actor.memberships}
+    with ctx.db.read() as session:
+        rows = session.scalars(select(Plan).where(Plan.organization_id.in_(orgs))
+                               .order_by(Plan.fiscal_year.desc(), Plan.id)).all()
+        return [{"id": p.id, "organization": p.organization.code, "fiscal_year": p.fiscal_year,
+                 "status": p.status} for p in rows]
+
+
+def _visible_plan(session: Session, actor: Actor, plan_id: int) -> Plan:
+    row = session.get(Plan, plan_id)
+    if row is None or not actor.can_see(row.organization_id):
+        raise NotFound("ไม่พบแผนนี้")
+    return row
