@@ -182,3 +182,7 @@ def clock_reset() -> None:
     ctx = _context()
     admin.set_clock(ctx, None)
     click.echo(ctx.clock.now().isoformat())
+
+
+if __name__ == "__main__":
+    main()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+from decimal import Decimal, InvalidOperation
+
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 from jsonschema.exceptions import SchemaError
 
 from .errors import Invalid
@@ -12,6 +14,21 @@ from .errors import Invalid
 _TYPES = {"string": "ข้อความ", "number": "ตัวเลข", "integer": "จำนวนเต็ม", "boolean": "ใช่/ไม่ใช่",
           "array": "รายการ", "object": "ชุดข้อมูล", "null": "ค่าว่าง"}
 _FORMATS = {"date": "วันที่ในรูปแบบ ปปปป-ดด-วว (ค.ศ.)", "date-time": "วันและเวลา", "email": "อีเมล"}
+
+
+def _decimal_multiple_of(validator, divisor, instance, schema):
+    """multipleOf in decimal arithmetic: with floats 1234567.89 is "not a multiple" of 0.01."""
+    if not validator.is_type(instance, "number"):
+        return
+    try:
+        remainder = Decimal(str(instance)) % Decimal(str(divisor))
+    except InvalidOperation:
+        remainder = Decimal(1)
+    if remainder != 0:
+        yield ValidationError(f"{instance!r} is not a multiple of {divisor}")
+
+
+FormValidator = validators.extend(Draft202012Validator, {"multipleOf": _decimal_multiple_of})
 
 
 def schema_problems(schema: Any) -> list[str]:
@@ -28,10 +45,10 @@ def validate(schema: dict[str, Any], data: Any) -> dict[str, Any]:
         raise Invalid("ข้อมูลที่ส่งต้องเป็นชุดข้อมูล (JSON object)", [{"field": "", "message": "ต้องเป็นชุดข้อมูล"}])
     strict = dict(schema)
     strict["additionalProperties"] = False  # form data must never overwrite other process data
-    validator = Draft202012Validator(strict, format_checker=FormatChecker())
+    validator = FormValidator(strict, format_checker=FormatChecker())
     errors = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
-        errors.extend(_describe(error))
+        errors.extend(_describe(error, _nearest_title(strict, error)))
     if errors:
         unique = list({(e["field"], e["message"]): e for e in errors}.values())
         raise Invalid("ข้อมูลในแบบฟอร์มไม่ถูกต้อง กรุณาแก้ไขช่องที่ระบุ", unique)
@@ -46,10 +63,22 @@ def _title(schema: Any, fallback: str = "ช่องนี้") -> str:
     return schema.get("title", fallback) if isinstance(schema, dict) else fallback
 
 
-def _describe(error) -> list[dict[str, str]]:
+def _nearest_title(root: dict[str, Any], error) -> str:
+    """The title of the innermost schema around the failing keyword (an item takes its list's)."""
+    title, node = _title(root), root
+    for key in list(error.absolute_schema_path)[:-1]:
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(node, dict) and "title" in node:
+            title = node["title"]
+    return title
+
+
+def _describe(error, title: str) -> list[dict[str, str]]:
     field = _pointer(error.absolute_path)
     value, schema, kind = error.validator_value, error.schema, error.validator
-    title = _title(schema)
     if kind == "required":
         props = schema.get("properties", {})
         missing = [name for name in value if isinstance(error.instance, dict) and name not in error.instance]

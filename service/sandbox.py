@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import functools
 import math
+import operator
 import sys
 import time
 from dataclasses import dataclass
@@ -54,6 +55,14 @@ def _limited_range(*args: int) -> range:
 
 
 _ALLOWED_BUILTINS["range"] = _limited_range
+
+
+_INPLACE = {"+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
+            "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow}
+
+
+def _inplace(op: str, target: Any, value: Any) -> Any:
+    return _INPLACE[op](target, value)
 
 
 class ScriptRejected(ValueError):
@@ -111,6 +120,7 @@ class Sandbox:
             "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
             "_unpack_sequence_": guarded_unpack_sequence,
             "_write_": full_write_guard,
+            "_inplacevar_": _inplace,
         }
         env.update(self.helpers)
         env.update(data)

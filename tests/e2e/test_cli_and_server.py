@@ -1,0 +1,147 @@
+"""The CLI and a real server process, as an operator meets them: set-up, tokens, the clock,
+timers, and a plan that survives a server restart in the middle of the procedure."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ..integration.procedure import ROLE_OF, SAMPLES
+
+
+def phaen(env, *args, stdin=None, check=True):
+    result = subprocess.run([sys.executable, "-m", "service.cli", *args], env=env, input=stdin,
+                            capture_output=True, text=True, timeout=120)
+    if check and result.returncode != 0:
+        raise AssertionError(f"phaen {' '.join(args)} failed: {result.stderr}")
+    return result
+
+
+@pytest.fixture
+def env(tmp_path):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PHAEN_")}
+    environment["PHAEN_INSTANCE_PATH"] = str(tmp_path / "instance")
+    if os.environ.get("PHAEN_TEST_DATABASE_URL"):
+        environment["PHAEN_DATABASE_URL"] = os.environ["PHAEN_TEST_DATABASE_URL"]
+    return environment
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, env):
+        self.env, self.port, self.process = env, free_port(), None
+
+    def start(self):
+        self.process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(self.port)],
+                                        env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(200):
+            try:
+                self.call("GET", "/api/v1/openapi.json")
+                return self
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.05)
+        raise AssertionError("server did not start")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def call(self, method, path, token=None, body=None):
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
+                                         data=json.dumps(body).encode() if body is not None else None)
+        request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read())
+
+
+def test_operator_setup_and_a_plan_that_survives_a_restart(env):
+    assert "published" in phaen(env, "init").stdout
+    assert "unchanged" in phaen(env, "init").stdout  # idempotent
+    phaen(env, "org", "add", "nongbua", "องค์การบริหารส่วนตำบลหนองบัว", "--province", "อุดรธานี")
+    tokens = {}
+    for role in sorted(set(ROLE_OF.values())):
+        out = phaen(env, "user", "add", f"nb-{role}", "--org", "nongbua", "--role", role, "--token").stdout
+        tokens[role] = out.strip().splitlines()[-1]
+        assert tokens[role].startswith("phaen_")
+    bad = phaen(env, "user", "add", "x", "--org", "nongbua", "--role", "mayor", check=False)
+    assert bad.returncode == 1 and "ไม่รู้จักบทบาท" in bad.stderr and "Traceback" not in bad.stderr
+
+    server = Server(env).start()
+    try:
+        today = datetime.now(ZoneInfo("Asia/Bangkok")).date()  # no ข้อ 27 deadline has passed yet
+        status, plan = server.call("POST", "/api/v1/plans", tokens["support_committee"],
+                                   {"organization": "nongbua", "fiscal_year": today.year + 544,
+                                    "budget_announced_on": today.isoformat()})
+        assert status == 201
+        for name in ("collect_projects", "draft_plan"):
+            status, plan = server.call("GET", f"/api/v1/plans/{plan['id']}", tokens["support_committee"])
+            task = next(t for t in plan["tasks"] if t["name"] == name)
+            status, _ = server.call("POST", f"/api/v1/tasks/{task['id']}/complete", tokens[ROLE_OF[name]],
+                                    SAMPLES[name])
+            assert status == 200
+    finally:
+        server.stop()
+
+    server = Server(env).start()  # a new process: everything comes back from the database
+    try:
+        status, reloaded = server.call("GET", f"/api/v1/plans/{plan['id']}", tokens["support_committee"])
+        assert status == 200 and [t["name"] for t in reloaded["tasks"]] == ["propose_draft"]
+        status, inbox = server.call("GET", "/api/v1/tasks", tokens["support_committee"])
+        assert [t["name"] for t in inbox["tasks"]] == ["propose_draft"]
+        task = inbox["tasks"][0]
+        status, _ = server.call("POST", f"/api/v1/tasks/{task['id']}/complete", tokens["support_committee"],
+                                SAMPLES["propose_draft"])
+        assert status == 200
+        status, history = server.call("GET", f"/api/v1/plans/{plan['id']}/history", tokens["support_committee"])
+        assert [e["task"] for e in history["events"]] == [None, "collect_projects", "draft_plan", "propose_draft"]
+    finally:
+        server.stop()
+
+
+def test_the_clock_can_be_set_only_where_allowed_and_timers_obey_it(env):
+    phaen(env, "init")
+    refused = phaen(env, "clock", "set", "2020-10-17T00:00:00+07:00", check=False)
+    assert refused.returncode == 1 and "PHAEN_ALLOW_CLOCK_OVERRIDE" in refused.stderr
+
+    env = {**env, "PHAEN_ALLOW_CLOCK_OVERRIDE": "1"}
+    out = phaen(env, "demo").stdout
+    assert "เทศบาลตำบลกระดังงา" in out
+    support_token = next(line.split()[-1] for line in out.splitlines() if line.startswith("support "))
+    mayor_token = next(line.split()[-1] for line in out.splitlines() if line.startswith("mayor "))
+    phaen(env, "clock", "set", "2020-09-21T09:00:00+07:00")
+    assert phaen(env, "clock", "show").stdout.startswith("2020-09-21T02:0")
+
+    server = Server(env).start()
+    try:
+        status, plan = server.call("POST", "/api/v1/plans", support_token,
+                                   {"organization": "kradangnga", "fiscal_year": 2564, "budget_announced_on": "2020-09-20"})
+        assert status == 201
+        assert "no timer due" in phaen(env, "timers", "tick").stdout
+        phaen(env, "clock", "set", "2020-10-21T00:00:01+07:00")  # day 30 (20 Oct) has ended
+        assert "ครบ 30 วัน" in phaen(env, "timers", "tick").stdout
+        status, inbox = server.call("GET", "/api/v1/tasks", mayor_token)
+        assert [t["name"] for t in inbox["tasks"]] == ["record_extension"]
+    finally:
+        server.stop()
+    phaen(env, "clock", "reset")
+    assert not phaen(env, "clock", "show").stdout.startswith("2020")

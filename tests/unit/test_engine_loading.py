@@ -1,0 +1,58 @@
+"""BPMN files are parsed safely, and their code is checked before anything runs."""
+
+from pathlib import Path
+
+import pytest
+
+from service import engine
+
+PROCESS = Path(__file__).resolve().parents[2] / "processes" / "operational_plan" / "operational_plan.bpmn"
+HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">\n')
+
+
+def process_with(body: str) -> bytes:
+    return (HEAD + '<bpmn:process id="p" isExecutable="true">\n<bpmn:startEvent id="s"/>\n'
+            '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="script"/>\n'
+            f'<bpmn:scriptTask id="script"><bpmn:script>{body}</bpmn:script></bpmn:scriptTask>\n'
+            '<bpmn:sequenceFlow id="f2" sourceRef="script" targetRef="e"/>\n<bpmn:endEvent id="e"/>\n'
+            '</bpmn:process>\n</bpmn:definitions>\n').encode()
+
+
+def test_the_shipped_process_parses():
+    model = engine.parse_process({PROCESS.name: PROCESS.read_bytes()})
+    assert model.process_id == "operational_plan"
+    assert len(model.lanes) == 4 and len(model.user_tasks) == 11
+
+
+def test_a_doctype_is_refused():
+    xml = b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>' + HEAD.split(b"?>" if False else "?>", 1)[1].encode()
+    with pytest.raises(engine.InvalidProcess) as caught:
+        engine.parse_process({"evil.bpmn": xml + b"</bpmn:definitions>"})
+    assert "DOCTYPE" in str(caught.value) and "evil.bpmn" in str(caught.value)
+
+
+@pytest.mark.parametrize("script, reason", [
+    ("import os", "import is not allowed"),
+    ("data = open('/etc/passwd').read()", "'open' is not allowed"),
+    ("x = ().__class__.__base__.__subclasses__()", "__subclasses__"),
+])
+def test_dangerous_scripts_are_refused_at_load_naming_the_element_and_line(script, reason):
+    with pytest.raises(engine.InvalidProcess) as caught:
+        engine.parse_process({"bad.bpmn": process_with(script)})
+    text = str(caught.value)
+    assert reason in text and "script" in text and "bad.bpmn:6" in text, text
+
+
+def test_a_file_that_is_not_xml_is_refused_with_its_line():
+    with pytest.raises(engine.InvalidProcess) as caught:
+        engine.parse_process({"broken.bpmn": HEAD.encode() + b"<bpmn:process id='p'>"})
+    assert "broken.bpmn" in str(caught.value) and "well formed" in str(caught.value)
+
+
+def test_a_safe_script_runs_in_the_sandbox():
+    from datetime import datetime, timezone
+
+    model = engine.parse_process({"ok.bpmn": process_with("total = sum([1, 2, 3])")})
+    instance = engine.Instance.start(model, {}, datetime(2020, 1, 1, tzinfo=timezone.utc), {})
+    assert instance.completed and instance.data["total"] == 6

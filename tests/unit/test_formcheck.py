@@ -1,0 +1,59 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from service import formcheck
+from service.errors import Invalid
+
+FORMS = Path(__file__).resolve().parents[2] / "forms"
+COLLECT = json.loads((FORMS / "collect_projects.schema.json").read_text(encoding="utf-8"))
+PROJECT = {"name": "ถนน", "budget": 1234567.89, "place": "หมู่ 1", "responsible_unit": "กองช่าง",
+           "strategy": "โครงสร้างพื้นฐาน", "plan_program": "การศึกษา", "source": "lao", "months": [10, 1]}
+
+
+def errors_of(schema, data):
+    with pytest.raises(Invalid) as caught:
+        formcheck.validate(schema, data)
+    return {e["field"]: e["message"] for e in caught.value.errors}
+
+
+@pytest.mark.parametrize("budget", [0, 0.07, 1234567.89, 480000, 2500000.5, 19.99])
+def test_two_decimal_budgets_are_accepted(budget):
+    formcheck.validate(COLLECT, {"projects": [{**PROJECT, "budget": budget}]})
+
+
+def test_every_shipped_form_is_a_valid_schema():
+    for path in FORMS.glob("*.schema.json"):
+        assert formcheck.schema_problems(json.loads(path.read_text(encoding="utf-8"))) == [], path.name
+
+
+@pytest.mark.parametrize("change, field, words", [
+    ({"budget": -1}, "/projects/0/budget", "ไม่น้อยกว่า 0"),
+    ({"budget": 1.234}, "/projects/0/budget", "ทศนิยม"),
+    ({"budget": "หนึ่งร้อย"}, "/projects/0/budget", "ตัวเลข"),
+    ({"months": [13]}, "/projects/0/months/0", "เดือน"),
+    ({"months": [0]}, "/projects/0/months/0", "เลือกจากรายการ"),
+    ({"plan_program": "อื่น ๆ"}, "/projects/0/plan_program", "เลือกจากรายการ"),
+    ({"source": "central"}, "/projects/0/agency", "กรอก"),
+])
+def test_bad_projects_are_named_by_field_in_thai(change, field, words):
+    errors = errors_of(COLLECT, {"projects": [{**PROJECT, **change}]})
+    assert field in errors and words in errors[field], errors
+
+
+def test_missing_required_fields_and_unknown_fields():
+    project = {k: v for k, v in PROJECT.items() if k != "name"}
+    errors = errors_of(COLLECT, {"projects": [project], "announced_on": "2020-10-01"})
+    assert errors["/projects/0/name"].startswith("กรุณากรอก")
+    assert errors["/announced_on"] == "แบบฟอร์มนี้ไม่มีช่องนี้"
+
+
+def test_dates_must_be_real_dates():
+    schema = json.loads((FORMS / "announce_plan.schema.json").read_text(encoding="utf-8"))
+    errors = errors_of(schema, {"announced_on": "2020-02-30", "executive_name": "ก", "executive_title": "ข"})
+    assert "วันที่" in errors["/announced_on"]
+
+
+def test_data_must_be_an_object():
+    assert errors_of(COLLECT, ["projects"]) == {"": "ต้องเป็นชุดข้อมูล"}
