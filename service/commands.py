@@ -178,15 +178,19 @@ def _save(session: Session, plan: Plan, instance: engine.Instance, version: Proc
             title=task_view.title, lane=task_view.lane, role=version.lane_roles.get(task_view.lane or ""),
             due_at=task_view.due_at, claimed_by=claimed.get(task_view.id), opened_at=now,
         ))
-    append_event(session, plan.id, now, actor.username, role, kind, data, task, task_id)
+    append_event(session, plan.id, now, actor.username, role, kind, data, task, task_id, instance.digest())
 
 
 def append_event(session: Session, plan_id: int, at: datetime, actor: str, role: str | None, kind: str,
-                 data: dict[str, Any], task: str | None = None, task_id: str | None = None) -> Event:
+                 data: dict[str, Any], task: str | None = None, task_id: str | None = None,
+                 state_digest: str | None = None) -> Event:
+    """Append one event to the plan's chain; without a digest the state is unchanged (e.g. a claim)."""
     last = session.scalars(select(Event).where(Event.plan_id == plan_id).order_by(Event.seq.desc()).limit(1)).first()
     seq, prev_hash = (last.seq + 1, last.hash) if last else (1, "0" * 64)
+    if state_digest is None:
+        state_digest = last.state_digest if last else ""
     event = Event(plan_id=plan_id, seq=seq, at=at, actor=actor, role=role, kind=kind, task=task,
-                  task_id=task_id, data=_jsonable(data), prev_hash=prev_hash, hash="")
+                  task_id=task_id, data=_jsonable(data), state_digest=state_digest, prev_hash=prev_hash, hash="")
     event.hash = event_hash(event)
     session.add(event)
     return event
@@ -195,7 +199,7 @@ def append_event(session: Session, plan_id: int, at: datetime, actor: str, role:
 def event_hash(event: Event) -> str:
     canonical = json.dumps(
         [event.plan_id, event.seq, event.at.astimezone(timezone.utc).isoformat(), event.actor, event.role, event.kind, event.task,
-         event.task_id, event.data, event.prev_hash],
+         event.task_id, event.data, event.state_digest, event.prev_hash],
         sort_keys=True, separators=(",", ":"), ensure_ascii=False,
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import json
+import re
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -80,6 +82,7 @@ DEADLINE_KIND = "deadlineKind"  # "limit": act before it fires; "minimum": wait 
 DEADLINE_BASIS = "deadlineBasis"
 DEADLINE_EXTENSION_FIELD = "deadlineExtensionField"
 
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(DEFAULT_CONFIG))
 _SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -281,10 +284,10 @@ class Instance:
     def start(cls, model: ProcessModel, data: dict[str, Any], now: datetime,
               helpers: dict[str, Any]) -> Instance:
         specs = model.spec_dict
-        workflow = BpmnWorkflow(_SERIALIZER.from_dict(specs["spec"]),
-                                {name: _SERIALIZER.from_dict(sub) for name, sub in specs["subprocess_specs"].items()})
-        instance = cls(workflow, model, helpers)
         with running_at(now):
+            workflow = BpmnWorkflow(_SERIALIZER.from_dict(specs["spec"]),
+                                    {name: _SERIALIZER.from_dict(sub) for name, sub in specs["subprocess_specs"].items()})
+            instance = cls(workflow, model, helpers)
             for task in instance.workflow.get_tasks(state=TaskState.READY):
                 task.data.update(copy.deepcopy(data))
             instance._advance()
@@ -300,6 +303,30 @@ class Instance:
         state.pop("spec")
         state.pop("subprocess_specs")
         return json.dumps(state, separators=(",", ":"), ensure_ascii=False)
+
+    def digest(self) -> str:
+        """SHA-256 of the instance's state in a canonical form: task ids (random uuid4) are
+        replaced by their position in a walk of the task trees, so that replaying the same
+        commands at the same instants reproduces the digest."""
+        state = _SERIALIZER.to_dict(self.workflow)
+        state.pop("spec")
+        state.pop("subprocess_specs")
+        numbers: dict[str, str] = {}
+
+        def walk(tree: dict[str, Any]) -> None:
+            stack = [tree["root"]]
+            while stack:
+                task_id = stack.pop()
+                numbers.setdefault(task_id, f"#{len(numbers)}")
+                stack.extend(reversed(tree["tasks"][task_id]["children"]))
+                if task_id in state["subprocesses"]:
+                    walk(state["subprocesses"][task_id])
+
+        walk(state)
+        text = json.dumps(state, ensure_ascii=False)
+        text = _UUID.sub(lambda m: numbers.setdefault(m.group(0), f"#{len(numbers)}"), text)
+        canonical = json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
     @property
     def completed(self) -> bool:

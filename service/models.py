@@ -65,6 +65,8 @@ class User(Base):
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # consecutive wrong passwords
+    locked_until: Mapped[datetime | None]  # web log-in refused until then
 
     organization: Mapped[Organization | None] = relationship()
     memberships: Mapped[list[RoleMembership]] = relationship(back_populates="user", cascade="all, delete-orphan")
@@ -171,6 +173,7 @@ class Event(Base):
     task: Mapped[str | None] = mapped_column(String(100))
     task_id: Mapped[str | None] = mapped_column(String(36))
     data: Mapped[dict[str, Any]]
+    state_digest: Mapped[str] = mapped_column(String(64))  # the plan's state after this event
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

@@ -56,3 +56,27 @@ def test_a_safe_script_runs_in_the_sandbox():
     model = engine.parse_process({"ok.bpmn": process_with("total = sum([1, 2, 3])")})
     instance = engine.Instance.start(model, {}, datetime(2020, 1, 1, tzinfo=timezone.utc), {})
     assert instance.completed and instance.data["total"] == 6
+
+
+def test_the_state_digest_is_reproducible_and_sensitive_to_data():
+    from datetime import datetime, timedelta, timezone
+
+    from service.legaldays import timer_helpers
+
+    model = engine.parse_process({PROCESS.name: PROCESS.read_bytes()})
+    start = datetime(2020, 9, 21, 2, tzinfo=timezone.utc)
+
+    def run(projects_note: str) -> list[str]:
+        instance = engine.Instance.start(model, {"budget_announced_on": "2020-09-20"}, start, timer_helpers(()))
+        digests = [instance.digest()]
+        for step, (name, data) in enumerate([("collect_projects", {"projects": [{"name": projects_note}]}),
+                                             ("draft_plan", {"draft_prepared_on": "2020-09-22"})]):
+            task = next(t for t in instance.open_tasks() if t.spec_name == name)
+            instance.complete(task.id, data, start + timedelta(hours=step + 1))
+            digests.append(instance.digest())
+        return digests
+
+    first, again, other = run("ถนน"), run("ถนน"), run("สะพาน")
+    assert first == again
+    assert first[0] == other[0] and first[1] != other[1]
+    assert len(set(first)) == 3

@@ -108,6 +108,7 @@ def upgrade() -> None:
     sa.Column('task', sa.String(length=100), nullable=True),
     sa.Column('task_id', sa.String(length=36), nullable=True),
     sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('state_digest', sa.String(length=64), nullable=False),
     sa.Column('prev_hash', sa.String(length=64), nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], ),
