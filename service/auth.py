@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .models import ApiToken, User
@@ -55,7 +55,8 @@ def actor_of(user: User) -> Actor:
 
 def actor_for_token(session: Session, token: str) -> Actor | None:
     row = session.scalars(select(ApiToken).where(ApiToken.token_hash == token_digest(token),
-                                                 ApiToken.revoked_at.is_(None))).first()
+                                                 ApiToken.revoked_at.is_(None))
+                          .options(joinedload(ApiToken.user).selectinload(User.memberships))).first()
     if row is None or not row.user.is_active:
         return None
     return actor_of(row.user)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from . import engine, formcheck, safexml
 from .engine import InvalidProcess, Problem
@@ -135,15 +135,38 @@ def known_roles(session: Session) -> set[str]:
     return roles
 
 
+@dataclass(frozen=True)
+class Published:
+    """What commands need of a process version, kept in memory: versions never change."""
+
+    id: int
+    name: str
+    version: int
+    title: str
+    forms: dict[str, Any]
+    lane_roles: dict[str, str]
+    meta: dict[str, Any]
+    model: engine.ProcessModel
+
+    def form_of(self, bpmn_id: str) -> dict[str, Any]:
+        name = self.model.properties(bpmn_id).get(engine.FORM_PROPERTY)
+        return self.forms.get(name) or {"type": "object", "properties": {}}
+
+
 class ModelCache:
-    """Parsed models by process-version id: versions are immutable, so a model never goes stale."""
+    """Parsed process versions by id, loaded from the database once per process."""
 
     def __init__(self) -> None:
-        self._models: dict[int, engine.ProcessModel] = {}
+        self._published: dict[int, Published] = {}
+
+    def published(self, session: Session, version_id: int) -> Published:
+        found = self._published.get(version_id)
+        if found is None:
+            row = session.get(ProcessVersion, version_id)
+            found = Published(row.id, row.name, row.version, row.title, row.forms, row.lane_roles, row.meta,
+                              engine.ProcessModel(row.process_id, row.spec_json, row.elements))
+            self._published[version_id] = found
+        return found
 
     def get(self, version: ProcessVersion) -> engine.ProcessModel:
-        model = self._models.get(version.id)
-        if model is None:
-            model = engine.ProcessModel(version.process_id, version.spec_json, version.elements)
-            self._models[version.id] = model
-        return model
+        return self.published(object_session(version), version.id).model

@@ -63,15 +63,15 @@ def start_plan(ctx: Context, actor: Actor, body: dict[str, Any]) -> int:
             raise Conflict(f"องค์กรนี้มีแผนปีงบประมาณ พ.ศ. {fiscal_year} อยู่แล้ว (แผนเลขที่ {duplicate})")
         data = {"organization_code": org.code, "organization_name": org.name, "province": org.province,
                 "fiscal_year": fiscal_year, **start_fields}
-        model = ctx.models.get(version)
+        published = ctx.models.published(session, version.id)
         try:
-            instance = engine.Instance.start(model, data, now, ctx.timer_helpers(session))
+            instance = engine.Instance.start(published.model, data, now, ctx.timer_helpers(session))
         except engine.ScriptFailed as err:
             raise Invalid(f"เริ่มกระบวนงานไม่ได้: {err}") from err
         plan = Plan(organization_id=org.id, fiscal_year=fiscal_year, process_version_id=version.id,
                     state_json="", deadlines=[], started_at=now, started_by=actor.username)
         session.add(plan)
-        _save(session, plan, instance, version, now, actor, role=None, kind="plan_started", data=data)
+        _save(session, plan, instance, published, now, actor, role=None, kind="plan_started", data=data)
         return plan.id
 
 
@@ -107,18 +107,16 @@ def complete_task(ctx: Context, actor: Actor, task_id: str, data: Any) -> int:
             if row.claimed_by and row.claimed_by != actor.username:
                 raise Forbidden(f"งานนี้ {row.claimed_by} รับไปดำเนินการแล้ว")
             plan = session.get(Plan, row.plan_id)
-            version = plan.process_version
-            model = ctx.models.get(version)
-            form_name = model.properties(row.name).get(engine.FORM_PROPERTY)
-            formcheck.validate(version.forms.get(form_name) or {"type": "object", "properties": {}}, data)
-            instance = engine.Instance.restore(model, plan.state_json, ctx.timer_helpers(session))
+            published = ctx.models.published(session, plan.process_version_id)
+            formcheck.validate(published.form_of(row.name), data)
+            instance = engine.Instance.restore(published.model, plan.state_json, ctx.timer_helpers(session))
             try:
                 instance.complete(task_id, data, now)
             except engine.TaskNotOpen as err:
                 raise Conflict("งานนี้ไม่ได้รอดำเนินการแล้ว") from err
             except engine.ScriptFailed as err:
                 raise Invalid(f"กระบวนงานทำงานต่อไม่ได้ด้วยข้อมูลนี้: {err}") from err
-            _save(session, plan, instance, version, now, actor, role=row.role, kind="task_completed",
+            _save(session, plan, instance, published, now, actor, role=row.role, kind="task_completed",
                   data=data, task=row.name, task_id=task_id)
             return plan.id
     except StaleDataError as err:
@@ -149,10 +147,10 @@ def fire_due_timers(ctx: Context, batch: int = 100) -> list[tuple[int, list[str]
             if plan is None:
                 return fired_all
             seen.add(plan.id)
-            version = plan.process_version
-            instance = engine.Instance.restore(ctx.models.get(version), plan.state_json, ctx.timer_helpers(session))
+            published = ctx.models.published(session, plan.process_version_id)
+            instance = engine.Instance.restore(published.model, plan.state_json, ctx.timer_helpers(session))
             fired = instance.fire_due_timers(now)
-            _save(session, plan, instance, version, now, SYSTEM, role=None, kind="timer_fired",
+            _save(session, plan, instance, published, now, SYSTEM, role=None, kind="timer_fired",
                   data={"timers": fired})
             fired_all.append((plan.id, fired))
         if len(seen) >= batch:
@@ -160,10 +158,10 @@ def fire_due_timers(ctx: Context, batch: int = 100) -> list[tuple[int, list[str]
 
 
 # --- Saving --------------------------------------------------------------------------
-def _save(session: Session, plan: Plan, instance: engine.Instance, version: ProcessVersion, now: datetime,
+def _save(session: Session, plan: Plan, instance: engine.Instance, version: catalog.Published, now: datetime,
           actor: Actor, role: str | None, kind: str, data: dict[str, Any], task: str | None = None,
           task_id: str | None = None) -> None:
-    plan.state_json = instance.dump()
+    plan.state_json, digest = instance.snapshot()
     plan.deadlines = [d.as_dict() for d in instance.deadlines()]
     plan.next_timer_at = instance.next_timer_at()
     if instance.completed:
@@ -178,14 +176,15 @@ def _save(session: Session, plan: Plan, instance: engine.Instance, version: Proc
             title=task_view.title, lane=task_view.lane, role=version.lane_roles.get(task_view.lane or ""),
             due_at=task_view.due_at, claimed_by=claimed.get(task_view.id), opened_at=now,
         ))
-    append_event(session, plan.id, now, actor.username, role, kind, data, task, task_id, instance.digest())
+    append_event(session, plan.id, now, actor.username, role, kind, data, task, task_id, digest)
 
 
 def append_event(session: Session, plan_id: int, at: datetime, actor: str, role: str | None, kind: str,
                  data: dict[str, Any], task: str | None = None, task_id: str | None = None,
                  state_digest: str | None = None) -> Event:
     """Append one event to the plan's chain; without a digest the state is unchanged (e.g. a claim)."""
-    last = session.scalars(select(Event).where(Event.plan_id == plan_id).order_by(Event.seq.desc()).limit(1)).first()
+    last = session.execute(select(Event.seq, Event.hash, Event.state_digest).where(Event.plan_id == plan_id)
+                           .order_by(Event.seq.desc()).limit(1)).first()
     seq, prev_hash = (last.seq + 1, last.hash) if last else (1, "0" * 64)
     if state_digest is None:
         state_digest = last.state_digest if last else ""

@@ -299,34 +299,22 @@ class Instance:
         return cls(_SERIALIZER.from_dict({**state, **model.spec_dict}), model, helpers)
 
     def dump(self) -> str:
-        state = _SERIALIZER.to_dict(self.workflow)
-        state.pop("spec")
-        state.pop("subprocess_specs")
-        return json.dumps(state, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(self._state(), separators=(",", ":"), ensure_ascii=False)
+
+    def snapshot(self) -> tuple[str, str]:
+        """The serialized state and its digest, from one serialization."""
+        state = self._state()
+        text = json.dumps(state, separators=(",", ":"), ensure_ascii=False)
+        return text, _digest(state, text)
 
     def digest(self) -> str:
-        """SHA-256 of the instance's state in a canonical form: task ids (random uuid4) are
-        replaced by their position in a walk of the task trees, so that replaying the same
-        commands at the same instants reproduces the digest."""
+        return self.snapshot()[1]
+
+    def _state(self) -> dict[str, Any]:
         state = _SERIALIZER.to_dict(self.workflow)
         state.pop("spec")
         state.pop("subprocess_specs")
-        numbers: dict[str, str] = {}
-
-        def walk(tree: dict[str, Any]) -> None:
-            stack = [tree["root"]]
-            while stack:
-                task_id = stack.pop()
-                numbers.setdefault(task_id, f"#{len(numbers)}")
-                stack.extend(reversed(tree["tasks"][task_id]["children"]))
-                if task_id in state["subprocesses"]:
-                    walk(state["subprocesses"][task_id])
-
-        walk(state)
-        text = json.dumps(state, ensure_ascii=False)
-        text = _UUID.sub(lambda m: numbers.setdefault(m.group(0), f"#{len(numbers)}"), text)
-        canonical = json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        return state
 
     @property
     def completed(self) -> bool:
@@ -354,9 +342,8 @@ class Instance:
             ))
         return result
 
-    def complete(self, task_id: str, data: dict[str, Any], now: datetime) -> OpenTask:
+    def complete(self, task_id: str, data: dict[str, Any], now: datetime) -> None:
         task = self._ready_task(task_id)
-        before = next(t for t in self.open_tasks() if t.id == task_id)
         with running_at(now):
             task.data.update(copy.deepcopy(data))
             try:
@@ -364,7 +351,6 @@ class Instance:
             except SpiffWorkflowException as err:
                 raise ScriptFailed(_first_line(err)) from err
             self._advance()
-        return before
 
     def fire_due_timers(self, now: datetime) -> list[str]:
         """Fire every timer due at ``now``; the names of those that fired."""
@@ -452,6 +438,26 @@ class Instance:
                 actual_at=actual_at, extended_to=extended_to,
             )
             yield deadline, attached.id if attached is not None else None
+
+
+def _digest(state: dict[str, Any], text: str) -> str:
+    """SHA-256 of a serialized state in which task ids (random uuid4) are replaced by their
+    position in a walk of the task trees: replaying the same commands at the same instants
+    gives the same digest. The rest of the text is already deterministic (insertion order)."""
+    numbers: dict[str, str] = {}
+
+    def walk(tree: dict[str, Any]) -> None:
+        stack = [tree["root"]]
+        while stack:
+            task_id = stack.pop()
+            numbers.setdefault(task_id, f"#{len(numbers)}")
+            stack.extend(reversed(tree["tasks"][task_id]["children"]))
+            if task_id in state["subprocesses"]:
+                walk(state["subprocesses"][task_id])
+
+    walk(state)
+    canonical = _UUID.sub(lambda m: numbers.setdefault(m.group(0), f"#{len(numbers)}"), text)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _attached_task(timer_task):

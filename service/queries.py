@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from . import engine
 from .auth import Actor
@@ -46,18 +46,16 @@ def task(ctx: Context, actor: Actor, task_id: str) -> dict[str, Any]:
         if row is None or not actor.can_see(row.organization_id):
             raise NotFound("ไม่พบงานนี้ หรืองานนี้ดำเนินการเสร็จไปแล้ว")
         plan = session.get(Plan, row.plan_id)
-        version = plan.process_version
-        model = ctx.models.get(version)
-        element = model.elements.get(row.name, {})
-        form_name = element.get("properties", {}).get(engine.FORM_PROPERTY)
-        schema = version.forms.get(form_name) or {"type": "object", "properties": {}}
-        instance = engine.Instance.restore(model, plan.state_json, ctx.timer_helpers(session))
+        published = ctx.models.published(session, plan.process_version_id)
+        element = published.model.elements.get(row.name, {})
+        schema = published.form_of(row.name)
+        instance = engine.Instance.restore(published.model, plan.state_json, ctx.timer_helpers(session))
         current = next((t for t in instance.open_tasks() if t.id == task_id), None)
         values = current.data if current else {}
         return {
             **task_summary(row, plan.fiscal_year),
             "instructions": element.get("documentation", ""),
-            "form": {"name": form_name, "schema": schema},
+            "form": {"name": element.get("properties", {}).get(engine.FORM_PROPERTY), "schema": schema},
             "data": {k: values[k] for k in schema.get("properties", {}) if k in values},
             "can_complete": row.role in actor.roles_in(row.organization_id),
         }
@@ -70,7 +68,7 @@ def plan(ctx: Context, actor: Actor, plan_id: int) -> dict[str, Any]:
         row = _visible_plan(session, actor, plan_id)
         tasks = session.scalars(select(OpenTask).where(OpenTask.plan_id == row.id)
                                 .order_by(OpenTask.opened_at, OpenTask.id)).all()
-        version = row.process_version
+        version = ctx.models.published(session, row.process_version_id)
         return {
             "id": row.id,
             "organization": {"code": row.organization.code, "name": row.organization.name,
@@ -117,7 +115,7 @@ def plans(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
 
 
 def _visible_plan(session: Session, actor: Actor, plan_id: int) -> Plan:
-    row = session.get(Plan, plan_id)
+    row = session.get(Plan, plan_id, options=[defer(Plan.state_json)])
     if row is None or not actor.can_see(row.organization_id):
         raise NotFound("ไม่พบแผนนี้")
     return row
