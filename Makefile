@@ -12,8 +12,10 @@ run: setup init
 	@$(BIN)/phaen demo 2>/dev/null || echo "(demo data already loaded: passwords were printed the first time; 'phaen user token NAME' issues a new token)"
 	$(BIN)/phaen serve --host $(HOST) --port $(PORT)
 
+# The whole suite twice: on SQLite files, then on a throw-away PostgreSQL cluster (tests/pgcluster.py).
 test: setup
 	$(BIN)/python -m pytest -q
+	PHAEN_TEST_POSTGRES=1 $(BIN)/python -m pytest -q
 
 setup: system-packages $(VENV)/.installed
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+import uuid
+from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import create_engine
 
 from service import admin
 from service.app import create_app
@@ -22,10 +25,57 @@ def bangkok(*args) -> datetime:
     return datetime(*args, tzinfo=BANGKOK)
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """With PHAEN_TEST_POSTGRES=1, a throw-away PostgreSQL cluster and a migrated template database."""
+    if os.environ.get("PHAEN_TEST_POSTGRES") != "1":
+        yield None
+        return
+    from .pgcluster import Cluster
+
+    cluster = Cluster().start()
+    server = create_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.exec_driver_sql("CREATE DATABASE phaen_template")
+    template = Context.create(Settings.from_env({}, instance_path=Path(cluster.root) / "instance",
+                                                database_url=cluster.url("phaen_template")),
+                              FixedClock(bangkok(2020, 1, 1)))
+    template.db.migrate()
+    admin.register_processes(template)
+    template.db.dispose()
+    cluster.server = server
+    try:
+        yield cluster
+    finally:
+        server.dispose()
+        cluster.stop()
+
+
+def _new_database(postgres, template: str) -> str:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with postgres.server.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE {template}")
+    return postgres.url(name)
+
+
 @pytest.fixture
-def settings(tmp_path):
-    url = os.environ.get("PHAEN_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'phaen.sqlite3'}"
-    return Settings.from_env({}, instance_path=tmp_path / "instance", database_url=url)
+def database_url(tmp_path, postgres):
+    """A migrated database with the shipped processes published (SQLite file or PostgreSQL)."""
+    if postgres is None:
+        return f"sqlite:///{tmp_path / 'phaen.sqlite3'}"
+    return _new_database(postgres, "phaen_template")
+
+
+@pytest.fixture
+def empty_database_url(tmp_path, postgres):
+    if postgres is None:
+        return f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    return _new_database(postgres, "template0")
+
+
+@pytest.fixture
+def settings(tmp_path, database_url):
+    return Settings.from_env({}, instance_path=tmp_path / "instance", database_url=database_url)
 
 
 @pytest.fixture

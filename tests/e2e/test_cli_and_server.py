@@ -28,11 +28,10 @@ def phaen(env, *args, stdin=None, check=True):
 
 
 @pytest.fixture
-def env(tmp_path):
+def env(tmp_path, empty_database_url):
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PHAEN_")}
     environment["PHAEN_INSTANCE_PATH"] = str(tmp_path / "instance")
-    if os.environ.get("PHAEN_TEST_DATABASE_URL"):
-        environment["PHAEN_DATABASE_URL"] = os.environ["PHAEN_TEST_DATABASE_URL"]
+    environment["PHAEN_DATABASE_URL"] = empty_database_url
     return environment
 
 
