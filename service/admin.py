@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash
 
 from . import catalog
-from .auth import hash_password, new_token
+from .auth import hash_password, new_token, password_matches
 from .context import Context
-from .errors import Conflict, Forbidden, Invalid, NotFound
+from .errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from .models import ApiToken, ClockOverride, Organization, RoleMembership, User
+from .thaidate import short_datetime
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -123,3 +126,63 @@ def set_clock(ctx: Context, at: datetime | None) -> None:
         else:
             row.set_to, row.set_at = at, real
 
+
+
+# --- Web log-in and passwords --------------------------------------------------------------
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=5)
+MIN_PASSWORD_LENGTH = 8
+WRONG_PASSWORD = "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง กรุณาลองใหม่"
+
+
+def authenticate(ctx: Context, username: str, password: str) -> int:
+    """The id of the user whose password this is. After MAX_FAILED_LOGINS wrong passwords in a
+    row the account refuses every password for LOCKOUT; the counters live in the database so
+    every web node sees them. :raise Unauthorized: with a message to show on the log-in page."""
+    now = ctx.clock.now()
+    refusal = None
+    with ctx.db.write() as session:  # commits the counters even when the log-in is refused
+        user = session.scalars(select(User).where(User.username == (username or "").strip())).first()
+        if user is None or not user.is_active:
+            check_password_hash(_unknown_user_hash(), password or "")  # as slow as a wrong password
+            refusal = WRONG_PASSWORD
+        elif user.locked_until is not None and user.locked_until > now:
+            refusal = _locked_message(user.locked_until)
+        elif not password_matches(user, password or ""):
+            user.failed_logins = (user.failed_logins or 0) + 1
+            if user.failed_logins >= MAX_FAILED_LOGINS:
+                user.failed_logins, user.locked_until = 0, now + LOCKOUT
+                refusal = _locked_message(user.locked_until)
+            else:
+                left = MAX_FAILED_LOGINS - user.failed_logins
+                refusal = f"{WRONG_PASSWORD} (หากผิดอีก {left} ครั้ง บัญชีจะถูกระงับชั่วคราว {_minutes(LOCKOUT)} นาที)"
+        else:
+            user.failed_logins, user.locked_until = 0, None
+            return user.id
+    raise Unauthorized(refusal)
+
+
+def set_password(ctx: Context, username: str, password: str) -> None:
+    """Change a user's password; it also lifts a log-in lock-out and ends the user's web sessions."""
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"รหัสผ่านต้องยาวอย่างน้อย {MIN_PASSWORD_LENGTH} ตัวอักษร")
+    with ctx.db.write() as session:
+        user = session.scalars(select(User).where(User.username == username)).first()
+        if user is None:
+            raise NotFound(f"ไม่พบผู้ใช้ {username}")
+        user.password_hash = hash_password(password)
+        user.failed_logins, user.locked_until = 0, None
+
+
+def _locked_message(until: datetime) -> str:
+    return (f"บัญชีนี้ถูกระงับชั่วคราวเพราะใส่รหัสผ่านผิดหลายครั้ง "
+            f"กรุณาลองใหม่หลัง {short_datetime(until)} หรือติดต่อผู้ดูแลระบบ")
+
+
+def _minutes(period: timedelta) -> int:
+    return int(period.total_seconds() // 60)
+
+
+@functools.cache
+def _unknown_user_hash() -> str:
+    return hash_password(secrets.token_hex(16))

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 
+from . import web
 from .config import Settings
 from .context import Context
 
@@ -21,15 +22,20 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
         SECRET_KEY=settings.secret_key or _instance_secret(settings),
         JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=10 * 1024 * 1024,
+        **web.session_config(),
     )
     if test_config:
         app.config.update(test_config)
     app.json.ensure_ascii = False
     app.extensions["phaen"] = context
 
-    from . import api
+    from . import api, documents_api, health, oplog
 
+    oplog.init_app(app)
+    app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(documents_api.bp)
+    web.init_app(app)
     return app
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import threading
 import time
 from datetime import datetime
 from functools import wraps
+from pathlib import Path
 
 import click
 
-from . import admin, commands
+from . import admin, commands, oplog
 from .config import Settings
 from .context import Context
 from .engine import InvalidProcess
@@ -112,12 +116,23 @@ def demo() -> None:
         click.echo(f"{username:<12} {password:<14} {','.join(roles):<24} {token}")
 
 
-@main.command(help="Serve the web application and the API.")
+@main.command(help="Serve the web application and the API (--production: gunicorn, service/gunicorn_conf.py).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@click.option("--production", is_flag=True, help="Run gunicorn with several workers")
+@click.option("--workers", type=int, help="gunicorn workers (default: PHAEN_WEB_WORKERS or 2 x cores + 1)")
+def serve(host: str, port: int, production: bool, workers: int | None) -> None:
+    if production:
+        os.environ["PHAEN_BIND"] = f"{host}:{port}"
+        if workers:
+            os.environ["PHAEN_WEB_WORKERS"] = str(workers)
+        config = Path(__file__).with_name("gunicorn_conf.py")
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        os.execv(str(gunicorn), [str(gunicorn), "-c", str(config), "service.wsgi:app"])
     from .app import create_app
+    from .oplog import configure
 
+    configure()
     create_app().run(host=host, port=port, threaded=True)
 
 
@@ -127,7 +142,9 @@ def timers() -> None:
 
 
 def _tick(ctx: Context) -> int:
+    started = time.perf_counter()
     fired = commands.fire_due_timers(ctx)
+    oplog.command("timer_sweep", started, plans=len(fired))
     for plan_id, names in fired:
         click.echo(f"plan {plan_id}: {', '.join(names) if names else 'no timer fired'}")
     return len(fired)
@@ -141,14 +158,18 @@ def timers_tick() -> None:
         click.echo(f"no timer due at {ctx.clock.now().isoformat()}")
 
 
-@timers.command("run", help="Keep firing due timers.")
+@timers.command("run", help="Keep firing due timers; any number of workers may run at once.")
 @click.option("--interval", default=30.0, show_default=True, help="Seconds between sweeps")
 @reports_errors
 def timers_run(interval: float) -> None:
+    oplog.configure()
     ctx = _context()
-    while True:
+    stopping = threading.Event()
+    # SIGTERM lets the current plan's transaction finish; SIGKILL loses at most that transaction.
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    while not stopping.is_set():
         _tick(ctx)
-        time.sleep(interval)
+        stopping.wait(interval)
 
 
 @main.group(help="The application clock (settable only where PHAEN_ALLOW_CLOCK_OVERRIDE=1).")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy import delete, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import catalog, engine, formcheck
+from . import catalog, engine, formcheck, oplog
 from .auth import SYSTEM, Actor
 from .context import Context
 from .errors import Conflict, Forbidden, Invalid, NotFound
@@ -29,6 +30,7 @@ def start_plan(ctx: Context, actor: Actor, body: dict[str, Any]) -> int:
     """Start a plan from ``{"organization", "fiscal_year", "process"?, ...start form fields}``."""
     if not isinstance(body, dict):
         raise Invalid("ข้อมูลที่ส่งต้องเป็นชุดข้อมูล (JSON object)")
+    started = time.perf_counter()
     errors = []
     org_code = body.get("organization")
     fiscal_year = body.get("fiscal_year")
@@ -72,7 +74,8 @@ def start_plan(ctx: Context, actor: Actor, body: dict[str, Any]) -> int:
                     state_json="", deadlines=[], started_at=now, started_by=actor.username)
         session.add(plan)
         _save(session, plan, instance, published, now, actor, role=None, kind="plan_started", data=data)
-        return plan.id
+    oplog.command("plan_started", started, plan=plan.id, user=actor.username, organization=org.code)
+    return plan.id
 
 
 def _process_for(session: Session, name: Any, errors: list) -> ProcessVersion | None:
@@ -96,7 +99,7 @@ def _latest_versions(session: Session) -> list[ProcessVersion]:
 # --- Completing a task ---------------------------------------------------------------
 def complete_task(ctx: Context, actor: Actor, task_id: str, data: Any) -> int:
     """Complete an open task with its form data; the plan's id."""
-    now = ctx.clock.now()
+    started, now = time.perf_counter(), ctx.clock.now()
     try:
         with ctx.db.write() as session:
             row = session.get(OpenTask, task_id)
@@ -118,9 +121,11 @@ def complete_task(ctx: Context, actor: Actor, task_id: str, data: Any) -> int:
                 raise Invalid(f"กระบวนงานทำงานต่อไม่ได้ด้วยข้อมูลนี้: {err}") from err
             _save(session, plan, instance, published, now, actor, role=row.role, kind="task_completed",
                   data=data, task=row.name, task_id=task_id)
-            return plan.id
+            plan_id = plan.id
     except StaleDataError as err:
         raise Conflict("มีผู้อื่นบันทึกงานนี้ไปก่อนแล้ว กรุณาเปิดดูใหม่") from err
+    oplog.command("task_completed", started, plan=plan_id, user=actor.username, task=row.name)
+    return plan_id
 
 
 def _raise_for_closed_task(session: Session, actor: Actor, task_id: str) -> None:
@@ -139,6 +144,7 @@ def fire_due_timers(ctx: Context, batch: int = 100) -> list[tuple[int, list[str]
     fired_all: list[tuple[int, list[str]]] = []
     seen: set[int] = set()
     while True:
+        started = time.perf_counter()
         with ctx.db.write() as session:
             plan = session.scalars(
                 select(Plan).where(Plan.next_timer_at <= now, Plan.id.not_in(seen) if seen else true())
@@ -153,6 +159,7 @@ def fire_due_timers(ctx: Context, batch: int = 100) -> list[tuple[int, list[str]
             _save(session, plan, instance, published, now, SYSTEM, role=None, kind="timer_fired",
                   data={"timers": fired})
             fired_all.append((plan.id, fired))
+        oplog.command("timer_fired", started, plan=plan.id, timers=fired)
         if len(seen) >= batch:
             return fired_all
 

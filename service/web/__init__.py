@@ -1,0 +1,77 @@
+"""The pages officials use: log-in, inbox, task forms and plans, in Thai. Each blueprint calls
+the same service functions as the JSON API."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+from flask import Flask, render_template
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from .. import thaidate
+from ..errors import ServiceError
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+ERROR_TITLES = {
+    400: "คำขอไม่ถูกต้อง", 401: "กรุณาเข้าสู่ระบบ", 403: "ท่านไม่มีสิทธิ์เข้าถึงหน้านี้", 404: "ไม่พบหน้าที่ต้องการ",
+    405: "ไม่รองรับการเรียกหน้านี้ด้วยวิธีนี้", 409: "ข้อมูลถูกเปลี่ยนไปแล้ว", 413: "ไฟล์หรือข้อมูลที่ส่งมีขนาดใหญ่เกินไป",
+    422: "ข้อมูลไม่ถูกต้อง", 500: "ระบบขัดข้อง",
+}
+
+
+def session_config() -> dict:
+    """Cookie and CSRF settings; Secure cookies when PHAEN_SECURE_COOKIES=1 (served over HTTPS)."""
+    return {
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("PHAEN_SECURE_COOKIES", "").strip() == "1",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=10),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lasts as long as the session: long forms take time
+    }
+
+
+def init_app(app: Flask) -> None:
+    """Sessions, CSRF, log-in and the page blueprints; the JSON API keeps its bearer tokens."""
+    from .. import api
+    from . import api_claims, auth, inbox, plans, tasks
+
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    for blueprint in (auth.bp, inbox.bp, tasks.bp, plans.bp):
+        app.register_blueprint(blueprint)
+    app.register_blueprint(api_claims.bp)
+    csrf.exempt(api.bp)
+    csrf.exempt(api_claims.bp)
+    app.jinja_env.filters.update(thai_date=thaidate.short, thai_datetime=_thai_datetime)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(ServiceError, _service_error)
+    app.register_error_handler(HTTPException, _http_error)
+
+
+def _thai_datetime(value) -> str:
+    return thaidate.short_datetime(datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+
+def error_page(status: int, message: str):
+    return render_template("error.html", status=status, title=ERROR_TITLES.get(status, "คำขอไม่สำเร็จ"),
+                           message=message), status
+
+
+def _csrf_error(err: CSRFError):
+    return error_page(400, "แบบฟอร์มนี้หมดอายุหรือไม่ได้ส่งมาจากหน้าของระบบ จึงยังไม่ได้บันทึกสิ่งใด "
+                           "กรุณากลับไปเปิดหน้าเดิมใหม่แล้วลองอีกครั้ง")
+
+
+def _service_error(err: ServiceError):
+    return error_page(err.status, err.message)
+
+
+def _http_error(err: HTTPException):
+    messages = {404: "ไม่พบหน้าหรือข้อมูลที่ต้องการ อาจพิมพ์ที่อยู่ผิด หรือข้อมูลนี้ไม่อยู่ในองค์กรของท่าน",
+                405: "ไม่รองรับการเรียกหน้านี้ด้วยวิธีนี้", 413: "ไฟล์หรือข้อมูลที่ส่งมีขนาดใหญ่เกินไป"}
+    return error_page(err.code or 500, messages.get(err.code, ERROR_TITLES.get(err.code, err.name)))
