@@ -105,6 +105,18 @@ def user_token(username: str) -> None:
     click.echo(admin.issue_token(_context(), username))
 
 
+@user.command("passwd", help="Set a user's password: read from standard input, or prompted for on a terminal.")
+@click.argument("username")
+@reports_errors
+def user_passwd(username: str) -> None:
+    if sys.stdin.isatty():
+        password = click.prompt("รหัสผ่านใหม่", hide_input=True, confirmation_prompt="ยืนยันรหัสผ่านใหม่")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    admin.set_password(_context(), username, password)
+    click.echo(f"password of {username} changed")
+
+
 @main.command(help="Load the demo organization and one user per role; prints their passwords and tokens.")
 @reports_errors
 def demo() -> None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from .. import thaidate
+from .. import oplog, thaidate
 from ..errors import ServiceError
 
 login_manager = LoginManager()
@@ -51,6 +51,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(ServiceError, _service_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
 
 
 def _thai_datetime(value) -> str:
@@ -67,11 +68,28 @@ def _csrf_error(err: CSRFError):
                            "กรุณากลับไปเปิดหน้าเดิมใหม่แล้วลองอีกครั้ง")
 
 
+def _unexpected_error(err: Exception):
+    """A bug must still answer in Thai, and leave its trace in the log."""
+    if isinstance(err, HTTPException):
+        return _http_error(err)
+    oplog.logger.exception("unexpected error", extra={"fields": {"event": "error", "path": request.path}})
+    message = "ระบบขัดข้อง ยังไม่ได้บันทึกสิ่งใด กรุณาลองใหม่ หรือแจ้งผู้ดูแลระบบ"
+    if request.path.startswith("/api/"):
+        from ..api import problem
+
+        return problem(500, ERROR_TITLES[500], message)
+    return error_page(500, message)
+
+
 def _service_error(err: ServiceError):
     return error_page(err.status, err.message)
 
 
 def _http_error(err: HTTPException):
+    if request.path.startswith("/api/"):
+        from ..api import http_problem
+
+        return http_problem(err)
     messages = {404: "ไม่พบหน้าหรือข้อมูลที่ต้องการ อาจพิมพ์ที่อยู่ผิด หรือข้อมูลนี้ไม่อยู่ในองค์กรของท่าน",
                 405: "ไม่รองรับการเรียกหน้านี้ด้วยวิธีนี้", 413: "ไฟล์หรือข้อมูลที่ส่งมีขนาดใหญ่เกินไป"}
     return error_page(err.code or 500, messages.get(err.code, ERROR_TITLES.get(err.code, err.name)))

@@ -166,3 +166,27 @@ def test_a_save_that_lost_the_race_is_409_and_changes_nothing(ctx, client, org, 
                            json=SAMPLES["collect_projects"])
     assert response.status_code == 409 and response.get_json()["detail"]
     assert snapshot(ctx) == before
+
+
+def test_unknown_api_paths_and_methods_answer_problem_json(client, org):
+    missing = client.get("/api/v1/nothing-here", headers=org.headers("support_committee"))
+    assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
+    wrong_method = client.delete("/api/v1/tasks", headers=org.headers("support_committee"))
+    assert wrong_method.status_code == 405 and wrong_method.get_json()["title"]
+
+
+def test_an_unexpected_failure_is_a_thai_500_and_changes_nothing(ctx, client, org, monkeypatch):
+    run = Procedure(client, org)
+    pid = run.start()["id"]
+    task = run.open_task(pid, "collect_projects")
+    before = snapshot(ctx)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(commands, "append_event", broken)
+    response = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=org.headers("support_committee"),
+                           json=SAMPLES["collect_projects"])
+    assert response.status_code == 500 and response.mimetype == "application/problem+json"
+    assert "ยังไม่ได้บันทึก" in response.get_json()["detail"]
+    assert snapshot(ctx) == before

@@ -1,0 +1,101 @@
+"""Concurrency: many completions of one task, several timer workers over many plans."""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+
+from sqlalchemy import func, select
+
+from service import commands
+from service.models import Event, OpenTask, Plan
+
+from ..conftest import bangkok
+from .procedure import SAMPLES, Procedure
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def chain_is_valid(ctx, plan_id) -> bool:
+    with ctx.db.read() as session:
+        events = session.scalars(select(Event).where(Event.plan_id == plan_id).order_by(Event.seq)).all()
+        previous = "0" * 64
+        for seq, event in enumerate(events, start=1):
+            if event.seq != seq or event.prev_hash != previous or event.hash != commands.event_hash(event):
+                return False
+            previous = event.hash
+        return True
+
+
+def test_fifty_concurrent_completions_of_one_task_exactly_one_succeeds(ctx, app, org):
+    run = Procedure(app.test_client(), org)
+    pid = run.start()["id"]
+    task = run.open_task(pid, "collect_projects")
+    barrier = threading.Barrier(50)
+    statuses: list[int] = []
+
+    def attempt():
+        client = app.test_client()
+        barrier.wait()
+        response = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=org.headers("support_committee"),
+                               json=SAMPLES["collect_projects"])
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=attempt) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] + [409] * 49
+    assert chain_is_valid(ctx, pid)
+    with ctx.db.read() as session:
+        completions = session.scalar(select(func.count()).select_from(Event)
+                                     .where(Event.plan_id == pid, Event.kind == "task_completed"))
+    assert completions == 1 and run.open_names(pid) == ["draft_plan"]
+
+
+def clone_plans(ctx, plan_id: int, copies: int) -> list[int]:
+    """Copies of a plan that differ only in their task ids, inserted in one transaction."""
+    with ctx.db.write() as session:
+        source = session.get(Plan, plan_id)
+        digest = session.scalar(select(Event.state_digest).where(Event.plan_id == plan_id))
+        ids = []
+        for _ in range(copies):
+            fresh: dict[str, str] = {}
+            state = UUID.sub(lambda m: fresh.setdefault(m.group(0), str(uuid.uuid4())), source.state_json)
+            plan = Plan(organization_id=source.organization_id, fiscal_year=source.fiscal_year,
+                        process_version_id=source.process_version_id, state_json=state,
+                        deadlines=source.deadlines, next_timer_at=source.next_timer_at,
+                        started_at=source.started_at, started_by=source.started_by)
+            session.add(plan)
+            session.flush()
+            commands.append_event(session, plan.id, source.started_at, "system", None, "plan_started", {},
+                                  state_digest=digest)
+            ids.append(plan.id)
+        return ids
+
+
+def test_three_timer_workers_over_a_thousand_plans_fire_each_timer_once(ctx, client, org, clock):
+    first = Procedure(client, org).start()["id"]
+    plans = [first, *clone_plans(ctx, first, 999)]
+    clock.set(bangkok(2020, 10, 21, 0, 0, 1))  # every plan's ข้อ 27 deadline (20 Oct) has passed
+    results: list[list[tuple[int, list[str]]]] = []
+    workers = [threading.Thread(target=lambda: results.append(commands.fire_due_timers(ctx, batch=10_000)))
+               for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    fired = [plan_id for result in results for plan_id, names in result if names]
+    assert sorted(fired) == sorted(plans)  # each plan by exactly one worker
+    with ctx.db.read() as session:
+        per_plan = dict(session.execute(select(Event.plan_id, func.count()).where(Event.kind == "timer_fired")
+                                        .group_by(Event.plan_id)).all())
+        extension_tasks = session.scalar(select(func.count()).select_from(OpenTask)
+                                         .where(OpenTask.name == "record_extension"))
+        still_due = session.scalar(select(func.count()).select_from(Plan).where(Plan.next_timer_at <= clock.now()))
+    assert set(per_plan.values()) == {1} and len(per_plan) == 1000
+    assert extension_tasks == 1000 and still_due == 0
+    assert commands.fire_due_timers(ctx) == []
