@@ -38,7 +38,7 @@ def _service_error(err: ServiceError):
 
 
 @bp.errorhandler(HTTPException)
-def http_problem(err: HTTPException):
+def _http_error(err: HTTPException):
     titles = {404: "ไม่พบหน้าที่ขอ", 405: "ไม่รองรับวิธีเรียกนี้", 413: "ข้อมูลที่ส่งมีขนาดใหญ่เกินไป",
               400: "คำขอไม่ถูกต้อง"}
     return problem(err.code or 500, titles.get(err.code, "คำขอไม่สำเร็จ"), titles.get(err.code, err.name))

@@ -138,7 +138,7 @@ def _raise_for_closed_task(session: Session, actor: Actor, task_id: str) -> None
 
 
 # --- Timers ------------------------------------------------------------------------------
-def fire_due_timers(ctx: Context, batch: int = 100) -> list[tuple[int, list[str]]]:
+def fire_due_timers(ctx: Context, batch: int | None = None) -> list[tuple[int, list[str]]]:
     """Fire every timer due now, one plan per transaction; which plans fired what."""
     now = ctx.clock.now()
     fired_all: list[tuple[int, list[str]]] = []
@@ -160,7 +160,7 @@ def fire_due_timers(ctx: Context, batch: int = 100) -> list[tuple[int, list[str]
                   data={"timers": fired})
             fired_all.append((plan.id, fired))
         oplog.command("timer_fired", started, plan=plan.id, timers=fired)
-        if len(seen) >= batch:
+        if batch is not None and len(seen) >= batch:
             return fired_all
 
 

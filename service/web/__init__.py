@@ -87,9 +87,9 @@ def _service_error(err: ServiceError):
 
 def _http_error(err: HTTPException):
     if request.path.startswith("/api/"):
-        from ..api import http_problem
+        from ..api import _http_error as api_error
 
-        return http_problem(err)
+        return api_error(err)
     messages = {404: "ไม่พบหน้าหรือข้อมูลที่ต้องการ อาจพิมพ์ที่อยู่ผิด หรือข้อมูลนี้ไม่อยู่ในองค์กรของท่าน",
                 405: "ไม่รองรับการเรียกหน้านี้ด้วยวิธีนี้", 413: "ไฟล์หรือข้อมูลที่ส่งมีขนาดใหญ่เกินไป"}
     return error_page(err.code or 500, messages.get(err.code, ERROR_TITLES.get(err.code, err.name)))

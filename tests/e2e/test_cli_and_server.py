@@ -3,74 +3,11 @@ timers, and a plan that survives a server restart in the middle of the procedure
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from ..integration.procedure import ROLE_OF, SAMPLES
-
-
-def phaen(env, *args, stdin=None, check=True):
-    result = subprocess.run([sys.executable, "-m", "service.cli", *args], env=env, input=stdin,
-                            capture_output=True, text=True, timeout=120)
-    if check and result.returncode != 0:
-        raise AssertionError(f"phaen {' '.join(args)} failed: {result.stderr}")
-    return result
-
-
-@pytest.fixture
-def env(tmp_path, empty_database_url):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PHAEN_")}
-    environment["PHAEN_INSTANCE_PATH"] = str(tmp_path / "instance")
-    environment["PHAEN_DATABASE_URL"] = empty_database_url
-    return environment
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, env):
-        self.env, self.port, self.process = env, free_port(), None
-
-    def start(self):
-        self.process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(self.port)],
-                                        env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(200):
-            try:
-                self.call("GET", "/api/v1/openapi.json")
-                return self
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.05)
-        raise AssertionError("server did not start")
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-    def call(self, method, path, token=None, body=None):
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,
-                                         data=json.dumps(body).encode() if body is not None else None)
-        request.add_header("Content-Type", "application/json")
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as err:
-            return err.code, json.loads(err.read())
+from .servers import Server, phaen
 
 
 def test_operator_setup_and_a_plan_that_survives_a_restart(env):

@@ -81,7 +81,7 @@ def test_three_timer_workers_over_a_thousand_plans_fire_each_timer_once(ctx, cli
     plans = [first, *clone_plans(ctx, first, 999)]
     clock.set(bangkok(2020, 10, 21, 0, 0, 1))  # every plan's ข้อ 27 deadline (20 Oct) has passed
     results: list[list[tuple[int, list[str]]]] = []
-    workers = [threading.Thread(target=lambda: results.append(commands.fire_due_timers(ctx, batch=10_000)))
+    workers = [threading.Thread(target=lambda: results.append(commands.fire_due_timers(ctx)))
                for _ in range(3)]
     for worker in workers:
         worker.start()
