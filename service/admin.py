@@ -6,13 +6,14 @@ import functools
 import re
 import secrets
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
 from . import catalog
-from .auth import hash_password, new_token, password_matches
+from .auth import Actor, hash_password, new_token, password_matches
 from .context import Context
 from .errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from .models import ApiToken, ClockOverride, Organization, RoleMembership, User
@@ -35,39 +36,99 @@ def register_processes(ctx: Context, by: str = "system") -> list[tuple[str, int,
 
 
 def add_organization(ctx: Context, code: str, name: str, province: str = "") -> Organization:
+    with ctx.db.write() as session:
+        return _add_organization(session, ctx.clock.now(), code, name, province)
+
+
+def _add_organization(session: Session, now: datetime, code: str, name: str, province: str) -> Organization:
     if not CODE_PATTERN.match(code or ""):
-        raise Invalid("รหัสองค์กรใช้ได้เฉพาะตัวอักษรอังกฤษ ตัวเลข และ _ . - ไม่เกิน 32 ตัว")
+        raise Invalid("รหัสองค์กรใช้ได้เฉพาะตัวอักษรอังกฤษ ตัวเลข และ _ . - ไม่เกิน 32 ตัว",
+                      [{"field": "/code", "message": "รหัสองค์กรไม่ถูกต้อง"}])
     if not name.strip():
-        raise Invalid("กรุณาระบุชื่อองค์กร")
-    with ctx.db.write() as session:
-        if session.scalars(select(Organization).where(Organization.code == code)).first():
-            raise Conflict(f"มีองค์กรรหัส {code} อยู่แล้ว")
-        org = Organization(code=code, name=name.strip(), province=province.strip(), created_at=ctx.clock.now())
-        session.add(org)
-        return org
+        raise Invalid("กรุณาระบุชื่อองค์กร", [{"field": "/name", "message": "กรุณาระบุชื่อองค์กร"}])
+    if session.scalars(select(Organization).where(Organization.code == code)).first():
+        raise Conflict(f"มีองค์กรรหัส {code} อยู่แล้ว")
+    org = Organization(code=code, name=name.strip(), province=province.strip(), created_at=now)
+    session.add(org)
+    session.flush()
+    return org
 
 
-def add_user(ctx: Context, username: str, org_code: str, roles: list[str], password: str | None = None,
+#: Roles a user may hold nationally (in every organization) rather than in one.
+NATIONAL_ROLES = ("admin", "auditor", "designer")
+
+
+def add_user(ctx: Context, username: str, org_code: str | None, roles: list[str], password: str | None = None,
              display_name: str = "", with_token: bool = False) -> str | None:
-    """Create a user holding ``roles`` in the organization; the new API token if asked for."""
-    if not USERNAME_PATTERN.match(username or ""):
-        raise Invalid("ชื่อผู้ใช้ใช้ได้เฉพาะตัวอักษรอังกฤษ ตัวเลข และ _ . @ - ไม่เกิน 64 ตัว")
-    if not roles:
-        raise Invalid("กรุณาระบุบทบาทอย่างน้อยหนึ่งบทบาท (--role)")
-    now = ctx.clock.now()
+    """Create a user holding ``roles`` in the organization (or nationally, without one); the
+    new API token if asked for."""
     with ctx.db.write() as session:
-        org = _organization(session, org_code)
-        unknown = sorted(set(roles) - catalog.known_roles(session))
-        if unknown:
-            raise Invalid(f"ไม่รู้จักบทบาท {', '.join(unknown)}; บทบาทที่มี: {', '.join(sorted(catalog.known_roles(session)))}")
-        if session.scalars(select(User).where(User.username == username)).first():
-            raise Conflict(f"มีผู้ใช้ชื่อ {username} อยู่แล้ว")
-        user = User(username=username, display_name=display_name or username, organization_id=org.id,
-                    password_hash=hash_password(password) if password else None, created_at=now)
-        user.memberships = [RoleMembership(organization_id=org.id, role=role) for role in dict.fromkeys(roles)]
-        session.add(user)
-        session.flush()
-        return _issue_token(session, user, now) if with_token else None
+        org = _organization(session, org_code) if org_code is not None else None
+        return _add_user(session, ctx.clock.now(), username, org, roles, password, display_name, with_token)
+
+
+def _add_user(session: Session, now: datetime, username: str, org: Organization | None, roles: list[str],
+              password: str | None, display_name: str, with_token: bool) -> str | None:
+    if not USERNAME_PATTERN.match(username or ""):
+        raise Invalid("ชื่อผู้ใช้ใช้ได้เฉพาะตัวอักษรอังกฤษ ตัวเลข และ _ . @ - ไม่เกิน 64 ตัว",
+                      [{"field": "/username", "message": "ชื่อผู้ใช้ไม่ถูกต้อง"}])
+    if not roles:
+        raise Invalid("กรุณาระบุบทบาทอย่างน้อยหนึ่งบทบาท (--role)", [{"field": "/roles", "message": "ไม่มีบทบาท"}])
+    _check_roles(session, roles, national=org is None)
+    if session.scalars(select(User).where(User.username == username)).first():
+        raise Conflict(f"มีผู้ใช้ชื่อ {username} อยู่แล้ว")
+    user = User(username=username, display_name=display_name or username,
+                organization_id=org.id if org else None,
+                password_hash=hash_password(password) if password else None, created_at=now)
+    user.memberships = [RoleMembership(organization_id=org.id if org else None, role=role)
+                        for role in dict.fromkeys(roles)]
+    session.add(user)
+    session.flush()
+    return _issue_token(session, user, now) if with_token else None
+
+
+def grant_role(ctx: Context, username: str, org_code: str | None, role: str) -> None:
+    """Give a user a role in another organization (e.g. an auditor assigned several)."""
+    with ctx.db.write() as session:
+        user = session.scalars(select(User).where(User.username == username)).first()
+        if user is None:
+            raise NotFound(f"ไม่พบผู้ใช้ {username}")
+        org = _organization(session, org_code) if org_code is not None else None
+        _check_roles(session, [role], national=org is None)
+        org_id = org.id if org else None
+        if any(m.organization_id == org_id and m.role == role for m in user.memberships):
+            raise Conflict(f"{username} มีบทบาท {role} ในองค์กรนี้อยู่แล้ว")
+        user.memberships.append(RoleMembership(organization_id=org_id, role=role))
+
+
+def _check_roles(session: Session, roles: list[str], national: bool) -> None:
+    known = catalog.known_roles(session)
+    unknown = sorted(set(roles) - known)
+    if unknown:
+        raise Invalid(f"ไม่รู้จักบทบาท {', '.join(unknown)}; บทบาทที่มี: {', '.join(sorted(known))}")
+    if national and set(roles) - set(NATIONAL_ROLES):
+        raise Invalid(f"บทบาทระดับประเทศมีได้เฉพาะ {', '.join(NATIONAL_ROLES)}; บทบาทอื่นต้องระบุองค์กร (--org)")
+
+
+def create_organization(ctx: Context, actor: Actor, body: Any) -> dict[str, Any]:
+    """A national admin creates an organization and its first users; their tokens, once."""
+    if "admin" not in actor.national_roles:
+        raise Forbidden("เฉพาะผู้ดูแลระบบระดับประเทศเท่านั้นที่เพิ่มองค์กรได้")
+    if not isinstance(body, dict) or not isinstance(body.get("code"), str) or not isinstance(body.get("name"), str):
+        raise Invalid("กรุณาระบุรหัสและชื่อองค์กร", [{"field": "/code", "message": "กรุณาระบุรหัสองค์กร"},
+                                                   {"field": "/name", "message": "กรุณาระบุชื่อองค์กร"}])
+    users = body.get("users", [])
+    if not isinstance(users, list) or not all(isinstance(u, dict) and isinstance(u.get("username"), str)
+                                              and isinstance(u.get("roles"), list) for u in users):
+        raise Invalid("users ต้องเป็นรายการของ {username, roles}", [{"field": "/users", "message": "รูปแบบไม่ถูกต้อง"}])
+    now = ctx.clock.now()
+    with ctx.db.write() as session:  # all or nothing
+        org = _add_organization(session, now, body["code"], body["name"], str(body.get("province", "")))
+        created = [{"username": user["username"], "roles": user["roles"],
+                    "token": _add_user(session, now, user["username"], org, user["roles"], None,
+                                       str(user.get("display_name", "")), with_token=True)}
+                   for user in users]
+        return {"organization": {"code": org.code, "name": org.name, "province": org.province}, "users": created}
 
 
 def issue_token(ctx: Context, username: str) -> str:
@@ -82,6 +143,15 @@ def _issue_token(session: Session, user: User, now: datetime) -> str:
     token, digest = new_token()
     session.add(ApiToken(user_id=user.id, token_hash=digest, created_at=now))
     return token
+
+
+def organizations(ctx: Context, actor: Actor) -> list[dict[str, str]]:
+    visible = actor.visible_organizations()
+    query = select(Organization).order_by(Organization.code)
+    if visible is not None:
+        query = query.where(Organization.id.in_(visible))
+    with ctx.db.read() as session:
+        return [{"code": o.code, "name": o.name, "province": o.province} for o in session.scalars(query)]
 
 
 def _organization(session: Session, code: str) -> Organization:

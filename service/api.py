@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import commands, queries
+from . import admin, commands, queries
 from .auth import actor_for_token
 from .context import Context
 from .errors import Invalid, ServiceError, Unauthorized
@@ -116,3 +116,16 @@ def get_task(task_id: str):
 def complete_task(task_id: str):
     plan_id = commands.complete_task(ctx(), g.actor, task_id, json_body())
     return jsonify(queries.plan(ctx(), g.actor, plan_id))
+
+
+@bp.get("/organizations")
+@authenticated
+def list_organizations():
+    return jsonify({"organizations": admin.organizations(ctx(), g.actor)})
+
+
+@bp.post("/organizations")
+@authenticated
+def create_organization():
+    """A national admin adds an organization and its first users. :raise 403: not a national admin."""
+    return jsonify(admin.create_organization(ctx(), g.actor, json_body())), 201

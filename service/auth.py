@@ -18,13 +18,23 @@ class Actor:
     user_id: int | None
     username: str
     organization_id: int | None
-    memberships: frozenset[tuple[int, str]]  # (organization id, role)
+    memberships: frozenset[tuple[int | None, str]]  # (organization id or None = national, role)
 
     def roles_in(self, organization_id: int) -> set[str]:
-        return {role for org, role in self.memberships if org == organization_id}
+        return {role for org, role in self.memberships if org == organization_id or org is None}
 
     def can_see(self, organization_id: int) -> bool:
         return bool(self.roles_in(organization_id))
+
+    @property
+    def national_roles(self) -> set[str]:
+        return {role for org, role in self.memberships if org is None}
+
+    def visible_organizations(self) -> set[int] | None:
+        """The organizations this actor may see; None means every one."""
+        if self.national_roles:
+            return None
+        return {org for org, _ in self.memberships if org is not None}
 
 
 SYSTEM = Actor(None, "system", None, frozenset())

@@ -80,22 +80,38 @@ def user() -> None:
     pass
 
 
-@user.command("add", help="Add a user with one or more roles in an organization.")
+@user.command("add", help="Add a user with one or more roles in an organization (or --national).")
 @click.argument("username")
-@click.option("--org", "org_code", required=True, help="Organization code")
+@click.option("--org", "org_code", help="Organization code")
+@click.option("--national", is_flag=True, help="Roles in every organization (admin, auditor, designer)")
 @click.option("--role", "roles", multiple=True, required=True, help="Role (repeatable)")
 @click.option("--name", "display_name", default="", help="Display name")
 @click.option("--token", "with_token", is_flag=True, help="Issue an API token and print it as the last line")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input")
 @reports_errors
-def user_add(username, org_code, roles, display_name, with_token, password_stdin) -> None:
+def user_add(username, org_code, national, roles, display_name, with_token, password_stdin) -> None:
+    if bool(org_code) == national:
+        raise click.UsageError("give either --org CODE or --national")
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     if password_stdin and not password:
         raise click.UsageError("the password read from standard input is empty")
     token = admin.add_user(_context(), username, org_code, list(roles), password, display_name, with_token)
-    click.echo(f"user {username} ({', '.join(roles)}) in {org_code}")
+    click.echo(f"user {username} ({', '.join(roles)}) in {org_code or 'every organization'}")
     if token:
         click.echo(token)
+
+
+@user.command("grant", help="Give a user a role in another organization (e.g. an auditor of several).")
+@click.argument("username")
+@click.option("--org", "org_code", help="Organization code")
+@click.option("--national", is_flag=True, help="The role in every organization")
+@click.option("--role", required=True)
+@reports_errors
+def user_grant(username: str, org_code: str | None, national: bool, role: str) -> None:
+    if bool(org_code) == national:
+        raise click.UsageError("give either --org CODE or --national")
+    admin.grant_role(_context(), username, org_code, role)
+    click.echo(f"user {username}: {role} in {org_code or 'every organization'}")
 
 
 @user.command("token", help="Issue a new API token for a user (printed as the last line).")
@@ -215,6 +231,66 @@ def clock_reset() -> None:
     ctx = _context()
     admin.set_clock(ctx, None)
     click.echo(ctx.clock.now().isoformat())
+
+
+@main.group(help="Audit: verify plans' histories, export and verify plan bundles.")
+def audit() -> None:
+    pass
+
+
+def _report(result) -> bool:
+    where = f"plan {result.plan_id}" if result.plan_id is not None else "bundle"
+    if result.ok:
+        click.echo(f"{where}: ok, {result.events} events, head {result.head}")
+        return True
+    d = result.first_divergence
+    at = f" at event {d.seq} ({d.kind})" if d.seq is not None else ""
+    click.echo(f"{where}: FAILED{at}: {d.reason}: {d.detail}", err=True)
+    click.echo(f"  expected: {json.dumps(d.expected, ensure_ascii=False, default=str)}", err=True)
+    click.echo(f"  found:    {json.dumps(d.found, ensure_ascii=False, default=str)}", err=True)
+    return False
+
+
+@audit.command("verify", help="Verify a plan's chain, replay and snapshot: phaen audit verify PLAN | --all")
+@click.argument("plan_id", type=int, required=False)
+@click.option("--all", "every", is_flag=True, help="Verify every plan; exit 1 if any fails")
+@reports_errors
+def audit_verify(plan_id: int | None, every: bool) -> None:
+    from . import audit as auditing
+
+    if every == (plan_id is not None):
+        raise click.UsageError("give either a plan number or --all")
+    ctx = _context()
+    results = auditing.verify_all(ctx) if every else [auditing.verify_plan(ctx, plan_id)]
+    failed = checked = 0
+    for result in results:
+        checked += 1
+        failed += not _report(result)
+    if every:
+        click.echo(f"{checked} plans verified, {failed} failed")
+    if failed:
+        sys.exit(1)
+
+
+@audit.command("export", help="Write a plan's self-contained bundle (JSON): phaen audit export PLAN [-o FILE]")
+@click.argument("plan_id", type=int)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File (default plan-N.json)")
+@reports_errors
+def audit_export(plan_id: int, output: str | None) -> None:
+    from . import audit as auditing
+
+    path = Path(output or f"plan-{plan_id}.json")
+    path.write_bytes(auditing.export_bundle(_context(), plan_id))
+    click.echo(str(path))
+
+
+@audit.command("verify-bundle", help="Verify an exported bundle with no database: phaen audit verify-bundle FILE")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def audit_verify_bundle(file: str) -> None:
+    from . import audit as auditing
+
+    if not _report(auditing.verify_bundle(file)):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

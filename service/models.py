@@ -73,13 +73,14 @@ class User(Base):
 
 
 class RoleMembership(Base):
-    """A user holds a role in an organization (an auditor may hold it in several)."""
+    """A user holds a role in an organization (an auditor may hold it in several); without an
+    organization the role is national: it reaches every organization (admin, auditor, designer)."""
 
     __tablename__ = "role_memberships"
     __table_args__ = (UniqueConstraint("user_id", "organization_id", "role"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     role: Mapped[str] = mapped_column(String(64))
 
     user: Mapped[User] = relationship(back_populates="memberships")

@@ -106,10 +106,12 @@ def history(ctx: Context, actor: Actor, plan_id: int) -> list[dict[str, Any]]:
 
 
 def plans(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
-    orgs = {org for org, _ in actor.memberships}
+    orgs = actor.visible_organizations()
+    query = select(Plan).order_by(Plan.fiscal_year.desc(), Plan.id)
+    if orgs is not None:
+        query = query.where(Plan.organization_id.in_(orgs))
     with ctx.db.read() as session:
-        rows = session.scalars(select(Plan).where(Plan.organization_id.in_(orgs))
-                               .order_by(Plan.fiscal_year.desc(), Plan.id)).all()
+        rows = session.scalars(query).all()
         return [{"id": p.id, "organization": p.organization.code, "fiscal_year": p.fiscal_year,
                  "status": p.status} for p in rows]
 
