@@ -19,7 +19,7 @@ from service.models import Event, OpenTask, Plan
 
 from ..conftest import bangkok
 from ..integration.procedure import SAMPLES
-from ..integration.test_reliability import clone_plans
+from ..factories import clone_plans
 from .servers import Server
 
 

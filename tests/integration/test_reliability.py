@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 import threading
-import uuid
 
 from sqlalchemy import func, select
 
@@ -12,10 +10,8 @@ from service import commands
 from service.models import Event, OpenTask, Plan
 
 from ..conftest import bangkok
+from ..factories import clone_plans
 from .procedure import SAMPLES, Procedure
-
-UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
 
 def chain_is_valid(ctx, plan_id) -> bool:
     with ctx.db.read() as session:
@@ -53,27 +49,6 @@ def test_fifty_concurrent_completions_of_one_task_exactly_one_succeeds(ctx, app,
         completions = session.scalar(select(func.count()).select_from(Event)
                                      .where(Event.plan_id == pid, Event.kind == "task_completed"))
     assert completions == 1 and run.open_names(pid) == ["draft_plan"]
-
-
-def clone_plans(ctx, plan_id: int, copies: int) -> list[int]:
-    """Copies of a plan that differ only in their task ids, inserted in one transaction."""
-    with ctx.db.write() as session:
-        source = session.get(Plan, plan_id)
-        digest = session.scalar(select(Event.state_digest).where(Event.plan_id == plan_id))
-        ids = []
-        for _ in range(copies):
-            fresh: dict[str, str] = {}
-            state = UUID.sub(lambda m: fresh.setdefault(m.group(0), str(uuid.uuid4())), source.state_json)
-            plan = Plan(organization_id=source.organization_id, fiscal_year=source.fiscal_year,
-                        process_version_id=source.process_version_id, state_json=state,
-                        deadlines=source.deadlines, next_timer_at=source.next_timer_at,
-                        started_at=source.started_at, started_by=source.started_by)
-            session.add(plan)
-            session.flush()
-            commands.append_event(session, plan.id, source.started_at, "system", None, "plan_started", {},
-                                  state_digest=digest)
-            ids.append(plan.id)
-        return ids
 
 
 def test_three_timer_workers_over_a_thousand_plans_fire_each_timer_once(ctx, client, org, clock):

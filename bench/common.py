@@ -1,0 +1,74 @@
+"""Shared set-up for the benchmarks: a fresh database (SQLite file, or a throw-away PostgreSQL
+cluster with --postgres), the shipped processes, organizations, users and plans."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from service import admin, commands  # noqa: E402
+from service.auth import actor_of  # noqa: E402
+from service.clock import FixedClock  # noqa: E402
+from service.config import Settings  # noqa: E402
+from service.context import Context  # noqa: E402
+from service.models import User  # noqa: E402
+
+BANGKOK = ZoneInfo("Asia/Bangkok")
+
+
+def arguments(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--postgres", action="store_true", help="run on a throw-away PostgreSQL cluster")
+    return parser
+
+
+class Database:
+    """A database for one benchmark run; PostgreSQL clusters are stopped on exit."""
+
+    def __init__(self, postgres: bool):
+        self.folder = Path(tempfile.mkdtemp(prefix="phaen-bench-"))
+        self.cluster = None
+        if postgres:
+            from tests.pgcluster import Cluster
+
+            self.cluster = Cluster().start()
+            self.cluster.sql("CREATE DATABASE bench")
+            self.url = self.cluster.url("bench")
+        else:
+            self.url = f"sqlite:///{self.folder / 'bench.sqlite3'}"
+
+    def context(self, clock=None) -> Context:
+        clock = clock or FixedClock(datetime(2020, 9, 21, 9, tzinfo=BANGKOK))
+        ctx = Context.create(Settings.from_env({}, instance_path=self.folder, database_url=self.url), clock)
+        ctx.db.migrate()
+        admin.register_processes(ctx)
+        return ctx
+
+    def close(self) -> None:
+        if self.cluster:
+            self.cluster.stop()
+
+    @property
+    def name(self) -> str:
+        return "PostgreSQL" if self.cluster else "SQLite"
+
+
+def actor(ctx: Context, username: str):
+    with ctx.db.read() as session:
+        return actor_of(session.query(User).filter_by(username=username).one())
+
+
+def organization_with_plan(ctx: Context, code: str, budget_announced_on: str = "2020-09-20") -> tuple[int, str]:
+    """An organization, its support committee (with a token) and a started plan."""
+    admin.add_organization(ctx, code, f"เทศบาลตำบล {code}")
+    token = admin.add_user(ctx, f"{code}-support", code, ["support_committee"], with_token=True)
+    plan_id = commands.start_plan(ctx, actor(ctx, f"{code}-support"), {
+        "organization": code, "fiscal_year": 2564, "budget_announced_on": budget_announced_on})
+    return plan_id, token
