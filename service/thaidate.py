@@ -44,3 +44,9 @@ def _day(value: date | datetime | str) -> date:
     if isinstance(value, datetime):
         return value.astimezone(BANGKOK).date()
     return value
+
+
+def fiscal_months(fiscal_year: int) -> list[tuple[int, str, int]]:
+    """The twelve months of fiscal year พ.ศ. N as (month, short name, BE year): ต.ค. N−1 … ก.ย. N."""
+    months = [*range(10, 13), *range(1, 10)]
+    return [(m, MONTHS_SHORT[m - 1], fiscal_year - 1 if m >= 10 else fiscal_year) for m in months]

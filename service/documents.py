@@ -1,0 +1,428 @@
+"""The plan's documents as Thai PDFs: the operational plan (ส่วนที่ 1, flowchart, ผด.01, ผด.02,
+ผด.02/1), the announcement, the posting certificate and the plan's record.
+
+Each document is assembled from the plan's own records (the latest process data, the event log,
+the deadlines, the process version it ran) and rendered from reports/ by WeasyPrint.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import jinja2
+from sqlalchemy import select
+
+from . import diagram, engine, legaldays, thaidate
+from .auth import Actor
+from .config import SOURCE_ROOT
+from .context import Context
+from .errors import Conflict, NotFound
+from .models import Event, Holiday, Plan, User
+from .queries import deadline_view
+
+REPORTS = SOURCE_ROOT / "reports"
+
+#: The budget's plan-programs in their customary order; others follow in order of appearance.
+PLAN_PROGRAMS = ("บริหารงานทั่วไป", "รักษาความสงบภายใน", "การศึกษา", "สาธารณสุข", "สังคมสงเคราะห์",
+                 "เคหะและชุมชน", "สร้างความเข้มแข็งของชุมชน", "การศาสนาวัฒนธรรมและนันทนาการ",
+                 "อุตสาหกรรมและการโยธา", "การเกษตร", "การพาณิชย์", "งบกลาง")
+#: Roles no lane names (the process's roles are named by their lanes).
+SYSTEM_ROLE_NAMES = {"admin": "ผู้ดูแลระบบ", "auditor": "ผู้ตรวจสอบ", "designer": "ผู้ออกแบบกระบวนงาน"}
+EVENT_KINDS = {"plan_started": "เริ่มจัดทำแผน", "task_completed": "ดำเนินการแล้ว", "timer_fired": "ครบกำหนดเวลา"}
+DEADLINE_STATES = {"pending": "ยังไม่ถึงกำหนด", "met": "เป็นไปตามกำหนด", "missed": "เกินกำหนด"}
+#: The flowchart's width on a landscape A4 page between the official margins (29.7 − 3 − 2 cm).
+FLOWCHART_WIDTH_MM = 247.0
+PT_PER_MM = 72 / 25.4
+#: Label sizes in diagram units, scaled with the drawing.
+LABEL_UNITS = {"pool": 30, "lane": 34, "task": 27, "subprocess": 28, "event": 26, "gateway": 26, "flow": 26}
+
+
+class NotReady(Conflict):
+    """The document does not exist yet in the plan's state; the message says when it will."""
+
+    title = "เอกสารยังไม่พร้อม"
+
+
+# --- Baht in words -----------------------------------------------------------------------
+_DIGITS = ("ศูนย์", "หนึ่ง", "สอง", "สาม", "สี่", "ห้า", "หก", "เจ็ด", "แปด", "เก้า")
+_PLACES = ("", "สิบ", "ร้อย", "พัน", "หมื่น", "แสน")
+
+
+def _number_words(n: int) -> str:
+    """Thai words for a whole number ≥ 1 (ล้าน repeats for each six digits)."""
+    if n >= 1_000_000:
+        millions, rest = divmod(n, 1_000_000)
+        return _number_words(millions) + "ล้าน" + (_group_words(rest, has_higher=True) if rest else "")
+    return _group_words(n, has_higher=False)
+
+
+def _group_words(n: int, has_higher: bool) -> str:
+    words = []
+    digits = str(n)
+    for position, char in enumerate(digits):
+        digit, place = int(char), len(digits) - position - 1
+        if digit == 0:
+            continue
+        if place == 1 and digit == 1:
+            words.append("สิบ")
+        elif place == 1 and digit == 2:
+            words.append("ยี่สิบ")
+        elif place == 0 and digit == 1 and (has_higher or n > 9):
+            words.append("เอ็ด")
+        else:
+            words.append(_DIGITS[digit] + _PLACES[place])
+    return "".join(words)
+
+
+def bahttext(amount: Decimal | int | float | str) -> str:
+    """An amount of baht in Thai words: 1234 → หนึ่งพันสองร้อยสามสิบสี่บาทถ้วน."""
+    value = Decimal(str(amount)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    if value < 0:
+        return "ลบ" + bahttext(-value)
+    baht, satang = divmod(int(value * 100), 100)
+    if baht == 0 and satang == 0:
+        return "ศูนย์บาทถ้วน"
+    text = _number_words(baht) + "บาท" if baht else ""
+    return text + (_number_words(satang) + "สตางค์" if satang else "ถ้วน")
+
+
+def money(value: Decimal) -> str:
+    return f"{value:,.2f}"
+
+
+def percent(part: Decimal | int, whole: Decimal | int) -> str:
+    return f"{Decimal(part) * 100 / Decimal(whole):.2f}" if whole else "0.00"
+
+
+# --- What every document is made from ----------------------------------------------------
+@dataclass
+class PlanFile:
+    """A plan's records, read once in one transaction."""
+
+    id: int
+    fiscal_year: int
+    status: str
+    organization: dict[str, str]
+    process: dict[str, Any]
+    bpmn_files: dict[str, str]
+    forms: dict[str, Any]
+    lane_roles: dict[str, str]
+    elements: dict[str, Any]
+    data: dict[str, Any]
+    events: list[dict[str, Any]]
+    deadlines: list[dict[str, Any]]
+    holidays: set[date]
+    people: dict[str, str]
+    now: datetime
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def announced(self) -> bool:
+        return bool(self.data.get("announced_on"))
+
+    def role_name(self, role: str | None) -> str:
+        if not role:
+            return ""
+        lanes = {r: lane for lane, r in self.lane_roles.items()}
+        return lanes.get(role) or SYSTEM_ROLE_NAMES.get(role, role)
+
+
+def load(ctx: Context, actor: Actor, plan_id: int) -> PlanFile:
+    """The records of a plan the actor may see. :raise NotFound:"""
+    with ctx.db.read() as session:
+        row = session.get(Plan, plan_id)
+        if row is None or not actor.can_see(row.organization_id):
+            raise NotFound("ไม่พบแผนนี้")
+        version = row.process_version
+        events = session.scalars(select(Event).where(Event.plan_id == plan_id).order_by(Event.seq)).all()
+        usernames = {e.actor for e in events}
+        people = dict(session.execute(select(User.username, User.display_name)
+                                      .where(User.username.in_(usernames))).all()) if usernames else {}
+        return PlanFile(
+            id=row.id, fiscal_year=row.fiscal_year, status=row.status,
+            organization={"code": row.organization.code, "name": row.organization.name,
+                          "province": row.organization.province},
+            process={"name": version.name, "version": version.version, "title": version.title,
+                     "digest": version.digest, "published_at": version.published_at},
+            bpmn_files=dict(version.bpmn_files), forms=dict(version.forms), lane_roles=dict(version.lane_roles),
+            elements=dict(version.elements), meta=dict(version.meta), data=submitted_data(events),
+            events=[{"seq": e.seq, "at": e.at, "actor": e.actor, "role": e.role, "kind": e.kind, "task": e.task,
+                     "data": e.data, "hash": e.hash} for e in events],
+            deadlines=list(row.deadlines or []), holidays=set(session.scalars(select(Holiday.day))),
+            people=people, now=ctx.clock.now(),
+        )
+
+
+def submitted_data(events: list[Event]) -> dict[str, Any]:
+    """The plan's data as its forms submitted it, the latest value of each field winning.
+
+    Read from the event log rather than the engine: engine.Instance.data follows the last task
+    the engine touched, which may be a boundary-event split that never saw the projects.
+    """
+    data: dict[str, Any] = {}
+    for event in events:
+        if event.kind in ("plan_started", "task_completed"):
+            data.update(event.data or {})
+    return data
+
+
+# --- The operational plan ----------------------------------------------------------------
+@dataclass
+class Project:
+    name: str
+    activities: str
+    budget: Decimal
+    place: str
+    unit: str
+    strategy: str
+    plan_program: str
+    months: set[int]
+    category: str = ""
+    kind: str = ""
+
+
+@dataclass
+class Group:
+    """Projects of one plan-program (or one strategy, holding its plan-programs)."""
+
+    name: str
+    number: int = 0
+    projects: list[Project] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.projects) + sum(g.count for g in self.groups)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((p.budget for p in self.projects), Decimal(0)) + sum((g.total for g in self.groups), Decimal(0))
+
+    @property
+    def units(self) -> str:
+        found = [p.unit for p in self.projects] + [g.units for g in self.groups]
+        return ", ".join(dict.fromkeys(u for u in found if u))
+
+
+def projects_of(data: dict[str, Any]) -> tuple[list[Project], list[Project]]:
+    """(development projects for ผด.02, equipment not tied to a project for ผด.02/1)."""
+    projects, equipment = [], []
+    for item in data.get("projects") or []:
+        project = Project(
+            name=item.get("name", ""), activities=item.get("activities", ""),
+            budget=Decimal(str(item.get("budget", 0))).quantize(Decimal("0.01"), ROUND_HALF_UP),
+            place=item.get("place", ""), unit=item.get("responsible_unit", ""),
+            strategy=item.get("strategy", ""), plan_program=item.get("plan_program", ""),
+            months=set(item.get("months") or []), category=item.get("equipment_category", ""),
+            kind=item.get("equipment_type", ""),
+        )
+        (equipment if item.get("is_equipment") else projects).append(project)
+    return projects, equipment
+
+
+def by_strategy(projects: list[Project]) -> list[Group]:
+    """Strategies in order of first appearance, each with its plan-programs in budget order."""
+    strategies: OrderedDict[str, OrderedDict[str, Group]] = OrderedDict()
+    for project in projects:
+        programs = strategies.setdefault(project.strategy, OrderedDict())
+        programs.setdefault(project.plan_program, Group(project.plan_program)).projects.append(project)
+    return [Group(name, number, groups=sorted(programs.values(), key=_program_order))
+            for number, (name, programs) in enumerate(strategies.items(), start=1)]
+
+
+def by_program(projects: list[Project]) -> list[Group]:
+    programs: OrderedDict[str, Group] = OrderedDict()
+    for project in projects:
+        programs.setdefault(project.plan_program, Group(project.plan_program)).projects.append(project)
+    return sorted(programs.values(), key=_program_order)
+
+
+def _program_order(group: Group) -> int:
+    return PLAN_PROGRAMS.index(group.name) if group.name in PLAN_PROGRAMS else len(PLAN_PROGRAMS)
+
+
+def operational_plan(file: PlanFile) -> bytes:
+    projects, equipment = projects_of(file.data)
+    strategies = by_strategy(projects)
+    flowchart = diagram.render(file.bpmn_files)
+    return render("operational_plan.html", file, {
+        "strategies": strategies,
+        "project_count": len(projects),
+        "project_total": sum((p.budget for p in projects), Decimal(0)),
+        "equipment": by_program(equipment),
+        "equipment_count": len(equipment),
+        "equipment_total": sum((p.budget for p in equipment), Decimal(0)),
+        "months": thaidate.fiscal_months(file.fiscal_year),
+        "flowchart": _flowchart(flowchart),
+        "regulation": file.meta.get("regulation", ""),
+    })
+
+
+def _flowchart(drawing: diagram.Diagram) -> dict[str, Any]:
+    scale = FLOWCHART_WIDTH_MM / drawing.width
+    labels = [{
+        "kind": label.kind, "text": label.text,
+        "style": (f"left:{label.x * scale:.2f}mm;top:{label.y * scale:.2f}mm;width:{label.width * scale:.2f}mm;"
+                  f"height:{label.height * scale:.2f}mm;font-size:{LABEL_UNITS[label.kind] * scale * PT_PER_MM:.1f}pt"),
+        # a vertical title: a box as long as the band is high, turned about the band's centre
+        "rotated_style": (f"width:{label.height * scale:.2f}mm;height:{label.width * scale:.2f}mm;"
+                          f"left:{(label.width - label.height) * scale / 2:.2f}mm;"
+                          f"top:{(label.height - label.width) * scale / 2:.2f}mm"),
+    } for label in drawing.labels]
+    return {"svg": drawing.svg, "labels": labels, "width": FLOWCHART_WIDTH_MM, "height": drawing.height * scale}
+
+
+# --- The announcement and the posting certificate ---------------------------------------
+def announcement(file: PlanFile) -> bytes:
+    if not file.announced:
+        raise NotReady("ประกาศใช้แผนการดำเนินงานจะออกได้เมื่อผู้บริหารท้องถิ่นลงนามประกาศใช้แผนแล้ว "
+                       "ขณะนี้แผนยังไม่ได้ประกาศใช้")
+    data = file.data
+    return render("announcement.html", file, {
+        "considered_on": data.get("review_meeting_date"), "approved_on": data.get("approval_date"),
+        "announced_on": data["announced_on"], "executive_name": data.get("executive_name", ""),
+        "executive_title": data.get("executive_title", ""), "regulation": file.meta.get("regulation", ""),
+    })
+
+
+@dataclass
+class Posting:
+    """The posting of the announcement measured against ข้อ 26 (2), by legaldays' policy."""
+
+    announced_on: date
+    posted_on: date
+    until: date
+    removed: bool
+    places: list[str]
+    posting_due: date
+    minimum_met_on: date
+
+    @property
+    def on_time(self) -> bool:
+        return self.posted_on <= self.posting_due
+
+    @property
+    def days_late(self) -> int:
+        return max((self.posted_on - self.posting_due).days, 0)
+
+    @property
+    def days_posted(self) -> int:
+        """Whole days posted: the first day is not counted (ป.พ.พ. 193/3), nor the day it ends."""
+        return max((self.until - self.posted_on).days - 1, 0)
+
+    @property
+    def long_enough(self) -> bool:
+        return self.days_posted >= 30
+
+
+def posting_of(file: PlanFile) -> Posting:
+    data = file.data
+    posted_on = legaldays.as_date(data["posted_on"])
+    announced_on = legaldays.as_date(data["announced_on"])
+    removed_on = data.get("posting_removed_on")
+    return Posting(
+        announced_on=announced_on, posted_on=posted_on,
+        until=legaldays.as_date(removed_on or data["certified_on"]), removed=bool(removed_on),
+        places=list(data.get("posting_places") or []),
+        posting_due=legaldays.last_day(announced_on, 15, file.holidays),
+        minimum_met_on=legaldays.last_day(posted_on, 30, file.holidays, extend_to_working_day=False),
+    )
+
+
+def posting_certificate(file: PlanFile) -> bytes:
+    data = file.data
+    if not (data.get("announced_on") and data.get("posted_on") and data.get("certified_on")):
+        raise NotReady("หนังสือรับรองการปิดประกาศจะออกได้เมื่อปิดประกาศครบสามสิบวันและผู้รับผิดชอบ"
+                       "บันทึกการรับรองการปิดประกาศแล้ว")
+    return render("posting_certificate.html", file, {
+        "posting": posting_of(file), "certified_by": data.get("certified_by", ""),
+        "certified_on": data["certified_on"], "regulation": file.meta.get("regulation", ""),
+    })
+
+
+# --- The plan's record -------------------------------------------------------------------
+def record(file: PlanFile) -> bytes:
+    start_form = file.forms.get(file.meta.get("start_form", ""), {})
+    steps = []
+    for event in file.events:
+        element = file.elements.get(event["task"] or "", {})
+        form = file.forms.get(element.get("properties", {}).get(engine.FORM_PROPERTY, ""), {}) \
+            if event["task"] else start_form
+        steps.append({
+            **event,
+            "what": element.get("name") or EVENT_KINDS.get(event["kind"], event["kind"]),
+            "kind_name": EVENT_KINDS.get(event["kind"], event["kind"]),
+            "who": file.people.get(event["actor"], event["actor"]) if event["actor"] != "system" else "ระบบ",
+            "role_name": file.role_name(event["role"]),
+            "details": _details(event, form),
+        })
+    deadlines = [{**deadline_view(d, file.now), "kind": d["kind"]} for d in file.deadlines]
+    return render("record.html", file, {"steps": steps, "deadlines": deadlines, "states": DEADLINE_STATES})
+
+
+def _details(event: dict[str, Any], form: dict[str, Any]) -> list[tuple[str, str]]:
+    """An event's data as (title, value) lines, in the words of the task's form."""
+    if event["kind"] == "timer_fired":
+        return [("ครบกำหนด", ", ".join(event["data"].get("timers", [])) or "-")]
+    properties = form.get("properties", {})
+    lines = []
+    for key, spec in properties.items():
+        if key not in event["data"]:
+            continue
+        value = event["data"][key]
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            total = sum((Decimal(str(v.get("budget", 0))) for v in value), Decimal(0))
+            text = f"{len(value)} รายการ" + (f" งบประมาณรวม {money(total)} บาท" if total else "")
+        elif isinstance(value, list):
+            text = ", ".join(str(v) for v in value)
+        elif "enum" in spec and "x-enumTitles" in spec and value in spec["enum"]:
+            text = spec["x-enumTitles"][spec["enum"].index(value)]
+        elif spec.get("format") == "date" and value:
+            text = thaidate.long(value)
+        else:
+            text = str(value)
+        lines.append((spec.get("title", key), text))
+    return lines
+
+
+# --- Rendering ---------------------------------------------------------------------------
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(REPORTS), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(
+        thai=thaidate.to_thai_digits, money=money, bahttext=bahttext, percent=percent,
+        long=lambda v: thaidate.long(v, thai_digits=True) if v else "-",
+        short=lambda v: thaidate.short(v) if v else "-",
+        moment=lambda v: thaidate.short_datetime(v if isinstance(v, datetime) else datetime.fromisoformat(v))
+        if v else "-",
+    )
+    return env
+
+
+_ENV = _environment()
+
+
+def render(template: str, file: PlanFile, values: dict[str, Any]) -> bytes:
+    from weasyprint import HTML  # heavy: loaded with the first document
+
+    html = _ENV.get_template(template).render(
+        plan=file, org=file.organization, fiscal_year=file.fiscal_year, process=file.process,
+        draft=not file.announced, printed_at=file.now, **values,
+    )
+    return HTML(string=html, base_url=str(REPORTS)).write_pdf()
+
+
+DOCUMENTS = {"plan": operational_plan, "announcement": announcement,
+             "posting-certificate": posting_certificate, "record": record}
+
+
+def document(ctx: Context, actor: Actor, plan_id: int, kind: str) -> bytes:
+    """One of the plan's documents as PDF. :raise NotFound: :raise NotReady:"""
+    if kind not in DOCUMENTS:
+        raise NotFound(f"ไม่มีเอกสารชนิด {kind}; เอกสารที่มี: {', '.join(DOCUMENTS)}")
+    return DOCUMENTS[kind](load(ctx, actor, plan_id))
+

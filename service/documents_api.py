@@ -1,0 +1,30 @@
+"""The plan's documents as PDFs under /api/v1: the same bearer tokens and organization scope as the API."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, g
+
+from . import documents
+from .api import authenticated, ctx, problem
+from .errors import ServiceError
+
+bp = Blueprint("documents_api", __name__, url_prefix="/api/v1")
+
+
+@bp.errorhandler(ServiceError)
+def _service_error(err: ServiceError):
+    return problem(err.status, err.title, err.message)
+
+
+@bp.get("/plans/<int:plan_id>/documents/<kind>.pdf")
+@authenticated
+def plan_document(plan_id: int, kind: str):
+    """One of the plan's documents (plan, announcement, posting-certificate, record).
+
+    :raise 404: no such plan in the caller's organizations, or no such kind of document.
+    :raise 409: the document does not exist yet in the plan's state (the message says when it will).
+    """
+    pdf = documents.document(ctx(), g.actor, plan_id, kind)
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="plan-{plan_id}-{kind}.pdf"'
+    return response
