@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(documents_api.bp)
+    app.register_blueprint(__import__("service.audit_api", fromlist=["bp"]).bp)
     web.init_app(app)
     return app
 

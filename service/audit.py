@@ -1,0 +1,462 @@
+"""Audit: verify a plan's history (hash chain, step-by-step replay, current snapshot) in place or
+from an exported bundle with no database; export bundles and CSV; the deadline-compliance report.
+
+In place and offline run the same checks on the same record (``PlanRecord``), so a bundle that
+verifies offline says exactly what ``verify`` said in the system.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, defer
+
+from . import engine, legaldays
+from .auth import Actor
+from .catalog import Bundle
+from .commands import event_hash
+from .context import Context
+from .errors import NotFound
+from .models import Event, Holiday, OpenTask, Organization, Plan
+from .queries import deadline_view
+
+BUNDLE_FORMAT = "phaen-plan-bundle"
+BUNDLE_VERSION = 1
+GENESIS = "0" * 64
+#: Event kinds that change who holds a task, never the process state (service/claims.py).
+CLAIM_KINDS = frozenset({"task_claimed", "task_released", "task_reassigned"})
+EVENT_FIELDS = ("seq", "at", "actor", "role", "kind", "task", "task_id", "data", "state_digest", "prev_hash", "hash")
+COMPLIANCE_FIELDS = ("plan_id", "process", "process_version", "plan_status", "key", "name", "kind", "basis",
+                     "due_on", "extended_to", "actual_on", "state")
+
+
+# --- What verification reports ---------------------------------------------------------
+@dataclass(frozen=True)
+class Divergence:
+    """The first point where the record stops agreeing with itself.
+
+    ``reason`` is a stable code (tests and programs match it); ``detail`` says it in a sentence.
+    ``seq`` is None for what belongs to no single event (the snapshot, the bundle, the process).
+    """
+
+    seq: int | None
+    kind: str | None
+    reason: str
+    expected: Any
+    found: Any
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "kind": self.kind, "expected": self.expected, "found": self.found,
+                "reason": self.reason, "detail": self.detail}
+
+
+@dataclass
+class Verification:
+    plan_id: int | None
+    events: int
+    head: str | None  # the last event's hash: compare it with the system's to anchor a bundle
+    first_divergence: Divergence | None
+
+    @property
+    def ok(self) -> bool:
+        return self.first_divergence is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "plan_id": self.plan_id, "events": self.events, "head": self.head,
+                "first_divergence": self.first_divergence.as_dict() if self.first_divergence else None}
+
+
+class _Diverged(Exception):
+    def __init__(self, divergence: Divergence):
+        super().__init__(divergence.detail)
+        self.divergence = divergence
+
+
+# --- The record verified: from the database or from a bundle ----------------------------
+@dataclass
+class PlanRecord:
+    plan_id: int
+    organization: dict[str, str]
+    fiscal_year: int
+    status: str
+    process: dict[str, Any]  # name, version, process_id, title, digest, bpmn_files, forms, lane_roles, meta
+    events: list[Event]
+    state_json: str
+    deadlines: list[dict[str, Any]]
+    claims: dict[str, str | None]  # open task id -> who holds it (the inbox read model)
+    process_version_id: int | None = None
+    holidays: list[date] = field(default_factory=list)
+
+    def process_bundle(self) -> Bundle:
+        p = self.process
+        return Bundle(p["name"], p["bpmn_files"], p["forms"], p["lane_roles"], p["meta"])
+
+
+def load_record(session: Session, plan_id: int, actor: Actor | None = None) -> PlanRecord:
+    """The plan's record as stored; ``actor`` None is the operator at the console. :raise NotFound:"""
+    plan = session.get(Plan, plan_id)
+    if plan is None or (actor is not None and not actor.can_see(plan.organization_id)):
+        raise NotFound("ไม่พบแผนนี้")
+    version = plan.process_version
+    events = list(session.scalars(select(Event).where(Event.plan_id == plan_id).order_by(Event.seq, Event.id)))
+    claims = dict(session.execute(select(OpenTask.id, OpenTask.claimed_by).where(OpenTask.plan_id == plan_id)).all())
+    return PlanRecord(
+        plan_id=plan.id,
+        organization={"code": plan.organization.code, "name": plan.organization.name,
+                      "province": plan.organization.province},
+        fiscal_year=plan.fiscal_year, status=plan.status,
+        process={"name": version.name, "version": version.version, "process_id": version.process_id,
+                 "title": version.title, "digest": version.digest, "bpmn_files": version.bpmn_files,
+                 "forms": version.forms, "lane_roles": version.lane_roles, "meta": version.meta},
+        events=events, state_json=plan.state_json, deadlines=list(plan.deadlines or []), claims=claims,
+        process_version_id=plan.process_version_id, holidays=sorted(session.scalars(select(Holiday.day))),
+    )
+
+
+# --- Verification ------------------------------------------------------------------------
+def verify_plan(ctx: Context, plan_id: int, actor: Actor | None = None) -> Verification:
+    """Verify one plan in place. :raise NotFound:"""
+    with ctx.db.read() as session:
+        record = load_record(session, plan_id, actor)
+        model = ctx.models.published(session, record.process_version_id).model
+        return verify_record(record, model, ctx.timer_helpers(session))
+
+
+def verify_all(ctx: Context) -> Iterator[Verification]:
+    """Verify every plan, one read transaction each, holidays read once."""
+    with ctx.db.read() as session:
+        plan_ids = list(session.scalars(select(Plan.id).order_by(Plan.id)))
+        helpers = ctx.timer_helpers(session)
+    for plan_id in plan_ids:
+        with ctx.db.read() as session:
+            record = load_record(session, plan_id)
+            model = ctx.models.published(session, record.process_version_id).model
+            yield verify_record(record, model, helpers)
+
+
+def verify_record(record: PlanRecord, model: engine.ProcessModel, helpers: dict[str, Any]) -> Verification:
+    """The chain, the replay and the snapshot of one record; stops at the first divergence."""
+    events = record.events
+    head = events[-1].hash if events else None
+    try:
+        _check_process(record)
+        instance, claims = _check_events(record, model, helpers)
+        _check_current(record, instance, claims, helpers)
+    except _Diverged as diverged:
+        return Verification(record.plan_id, len(events), head, diverged.divergence)
+    return Verification(record.plan_id, len(events), head, None)
+
+
+def _check_process(record: PlanRecord) -> None:
+    found = record.process_bundle().digest()
+    if found != record.process["digest"]:
+        raise _Diverged(Divergence(None, None, "process_altered", record.process["digest"], found,
+                                   "the process files the plan ran on differ from the published version's digest"))
+
+
+def _check_events(record: PlanRecord, model: engine.ProcessModel,
+                  helpers: dict[str, Any]) -> tuple[engine.Instance | None, dict[str, str | None]]:
+    events = record.events
+    if not events:
+        raise _Diverged(Divergence(1, None, "missing_event", "plan_started", None, "the plan has no events at all"))
+    position_of = {e.hash: i for i, e in enumerate(events)}
+    instance: engine.Instance | None = None
+    digest = ""
+    claims: dict[str, str | None] = {}
+    previous: Event | None = None
+    for position, event in enumerate(events):
+        _check_link(record.plan_id, position, event, previous, events, position_of)
+        instance, digest = _replay(event, instance, digest, model, helpers, record.process["lane_roles"])
+        if event.kind in CLAIM_KINDS and event.task_id:
+            claims[event.task_id] = (event.data or {}).get("to")
+        previous = event
+    return instance, claims
+
+
+def _check_link(plan_id: int, position: int, event: Event, previous: Event | None, events: list[Event],
+                position_of: dict[str, int]) -> None:
+    expected_seq = position + 1
+
+    def diverged(reason: str, expected: Any, found: Any, detail: str) -> _Diverged:
+        return _Diverged(Divergence(expected_seq, event.kind, reason, expected, found, detail))
+
+    if event.seq != expected_seq:
+        if event.seq > expected_seq:
+            missing = f"{expected_seq}" if event.seq == expected_seq + 1 else f"{expected_seq}–{event.seq - 1}"
+            raise diverged("missing_event", expected_seq, event.seq, f"event {missing} is missing (deleted)")
+        raise diverged("sequence_broken", expected_seq, event.seq, f"event {event.seq} appears twice or out of place")
+    if event.plan_id != plan_id:
+        raise diverged("wrong_plan", plan_id, event.plan_id, f"event {event.seq} belongs to plan {event.plan_id}")
+    expected_prev = previous.hash if previous is not None else GENESIS
+    if event.prev_hash != expected_prev:
+        origin = position_of.get(event.prev_hash)
+        if origin is not None and origin != position - 1:
+            raise diverged("reordered", expected_prev, event.prev_hash,
+                           f"event {event.seq} was recorded right after the event now numbered {origin + 1}: "
+                           "the events were reordered")
+        raise diverged("broken_link", expected_prev, event.prev_hash,
+                       f"event {event.seq} does not follow event {event.seq - 1} in the chain "
+                       "(an event before it was removed, inserted or rewritten)")
+    found = event_hash(event)
+    if found != event.hash:
+        raise diverged("event_altered", event.hash, found,
+                       f"event {event.seq} was changed after it was recorded: its content no longer matches its hash")
+    if previous is not None and event.at < previous.at:
+        raise diverged("time_order", f">= {previous.at.isoformat()}", event.at.isoformat(),
+                       f"event {event.seq} is dated before event {previous.seq}")
+
+
+def _replay(event: Event, instance: engine.Instance | None, digest: str, model: engine.ProcessModel,
+            helpers: dict[str, Any], lane_roles: dict[str, str]) -> tuple[engine.Instance | None, str]:
+    """Apply one event to the replayed instance at its recorded instant; the new state's digest."""
+
+    def diverged(reason: str, expected: Any, found: Any, detail: str) -> _Diverged:
+        return _Diverged(Divergence(event.seq, event.kind, reason, expected, found, detail))
+
+    if event.kind == "plan_started":
+        if instance is not None:
+            raise diverged("unexpected_event", None, event.kind, f"event {event.seq} starts the plan a second time")
+        try:
+            instance = engine.Instance.start(model, event.data or {}, event.at, helpers)
+        except engine.ScriptFailed as err:
+            raise diverged("replay_failed", event.state_digest, None, f"starting the plan again fails: {err}") from err
+    elif instance is None:
+        raise diverged("unexpected_event", "plan_started", event.kind,
+                       f"event {event.seq} comes before the plan was started")
+    elif event.kind == "task_completed":
+        ready = [t for t in instance.open_tasks() if t.spec_name == event.task]
+        if not ready:
+            open_names = sorted(t.spec_name for t in instance.open_tasks())
+            raise diverged("replay_failed", event.task, open_names,
+                           f"event {event.seq} completes task {event.task}, which was not open at that point")
+        role = lane_roles.get(ready[0].lane or "")
+        if role != event.role:
+            raise diverged("role_mismatch", role, event.role,
+                           f"event {event.seq} was done in role {event.role}, but task {event.task} belongs to {role}")
+        try:
+            instance.complete(ready[0].id, event.data or {}, event.at)
+        except (engine.ScriptFailed, engine.TaskNotOpen) as err:
+            raise diverged("replay_failed", event.state_digest, None,
+                           f"completing task {event.task} again fails: {err}") from err
+    elif event.kind == "timer_fired":
+        instance.fire_due_timers(event.at)
+    elif event.kind in CLAIM_KINDS:
+        if event.state_digest != digest:
+            raise diverged("state_mismatch", digest, event.state_digest,
+                           f"event {event.seq} ({event.kind}) records a state change, which a claim cannot make")
+        return instance, digest
+    else:
+        raise diverged("unknown_kind", None, event.kind, f"event {event.seq} is of a kind replay does not know")
+    found = instance.digest()
+    if found != event.state_digest:
+        raise diverged("state_mismatch", event.state_digest, found,
+                       f"replaying event {event.seq} does not give the state it records "
+                       "(its data, time or task, or an earlier event, differs from what happened)")
+    return instance, found
+
+
+def _check_current(record: PlanRecord, instance: engine.Instance, claims: dict[str, str | None],
+                   helpers: dict[str, Any]) -> None:
+    """The plan row and its read models must be what the last event left."""
+    last = record.events[-1]
+
+    def diverged(reason: str, expected: Any, found: Any, detail: str) -> _Diverged:
+        return _Diverged(Divergence(None, "snapshot", reason, expected, found, detail))
+
+    try:
+        current = engine.Instance.restore(instance.model, record.state_json, helpers).digest()
+    except Exception as err:  # a snapshot edited into something the serializer cannot read
+        raise diverged("snapshot_mismatch", last.state_digest, None,
+                       f"the plan's stored state cannot be read: {type(err).__name__}") from err
+    if current != last.state_digest:
+        raise diverged("snapshot_mismatch", last.state_digest, current,
+                       f"the plan's stored state is not the state its last event ({last.seq}) records: "
+                       "the state was edited behind the log, or later events were deleted")
+    replayed_deadlines = [d.as_dict() for d in instance.deadlines()]
+    if record.deadlines != replayed_deadlines:
+        raise diverged("deadlines_mismatch", replayed_deadlines, record.deadlines,
+                       "the plan's deadlines differ from those its history gives")
+    status = "completed" if instance.completed else "running"
+    if record.status != status:
+        raise diverged("status_mismatch", status, record.status, f"the plan is marked {record.status}, "
+                       f"its history says {status}")
+    held = {task_id: claims.get(task_id) for task_id in record.claims}
+    if held != record.claims:
+        raise diverged("claims_mismatch", held, record.claims,
+                       "who holds the open tasks differs from the claims in the log (a claim event was deleted "
+                       "or the inbox edited)")
+
+
+# --- Export and offline verification ---------------------------------------------------
+def export_bundle(ctx: Context, plan_id: int, actor: Actor | None = None) -> bytes:
+    """One self-contained JSON file: the plan's events, the process it ran on, its current state."""
+    now = ctx.clock.now()
+    with ctx.db.read() as session:
+        record = load_record(session, plan_id, actor)
+        body = {
+            "format": BUNDLE_FORMAT, "format_version": BUNDLE_VERSION,
+            "exported_at": now.isoformat(), "exported_by": actor.username if actor else "operator",
+            "plan": {"id": record.plan_id, "fiscal_year": record.fiscal_year, "status": record.status,
+                     "state_json": record.state_json, "deadlines": record.deadlines, "claims": record.claims},
+            "organization": record.organization,
+            "process": record.process,
+            "holidays": [day.isoformat() for day in record.holidays],
+            "events": [event_dict(e) for e in record.events],
+            "head": record.events[-1].hash if record.events else None,
+        }
+    body["bundle_sha256"] = _bundle_digest(body)
+    return json.dumps(body, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def event_dict(event: Event) -> dict[str, Any]:
+    return {"seq": event.seq, "at": event.at.isoformat(), "actor": event.actor, "role": event.role,
+            "kind": event.kind, "task": event.task, "task_id": event.task_id, "data": event.data,
+            "state_digest": event.state_digest, "prev_hash": event.prev_hash, "hash": event.hash}
+
+
+def _bundle_digest(body: dict[str, Any]) -> str:
+    content = {k: v for k, v in body.items() if k != "bundle_sha256"}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+                          .encode("utf-8")).hexdigest()
+
+
+class BundleRefused(ValueError):
+    """The file is not a complete, well-formed plan bundle."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.divergence = Divergence(None, "bundle", reason, None, None, detail)
+
+
+def verify_bundle(path: Path | str) -> Verification:
+    """Verify an exported bundle with no database: parse its BPMN, replay, check chain and digests."""
+    raw = Path(path).read_bytes()
+    try:
+        body, record = read_bundle(raw)
+        model = engine.parse_process({name: text.encode("utf-8") for name, text in record.process["bpmn_files"].items()},
+                                     record.process["process_id"])
+    except BundleRefused as refused:
+        return Verification(None, 0, None, refused.divergence)
+    except engine.InvalidProcess as err:
+        return Verification(None, 0, None, Divergence(None, "bundle", "process_invalid", None, None,
+                                                      f"the bundle's BPMN does not parse: {err}"))
+    result = verify_record(record, model, legaldays.timer_helpers(set(record.holidays)))
+    if result.ok:
+        found = _bundle_digest(body)
+        if found != body.get("bundle_sha256"):
+            result.first_divergence = Divergence(None, "bundle", "bundle_altered", body.get("bundle_sha256"), found,
+                                                 "the bundle was edited after export: its digest does not match")
+        elif body.get("head") != result.head:
+            result.first_divergence = Divergence(None, "bundle", "bundle_altered", body.get("head"), result.head,
+                                                 "the bundle's head hash is not its last event's hash")
+    return result
+
+
+def read_bundle(raw: bytes) -> tuple[dict[str, Any], PlanRecord]:
+    """Parse and shape-check a bundle file. :raise BundleRefused: naming what is wrong and where."""
+    complete = raw.rstrip().endswith(b"}")  # a bundle is one JSON object: a cut file ends elsewhere
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        where = (f"at byte {err.start}" if isinstance(err, UnicodeDecodeError)
+                 else f"{err.msg} at line {err.lineno}, column {err.colno}")
+        if not complete:
+            raise BundleRefused("bundle_truncated", f"the file is cut short ({where}; {len(raw)} bytes, "
+                                "the closing brace missing)") from err
+        raise BundleRefused("bundle_unreadable", f"the file is not valid UTF-8 JSON ({where})") from err
+    if not isinstance(body, dict) or body.get("format") != BUNDLE_FORMAT:
+        raise BundleRefused("bundle_unreadable", "the file is not a Phaen plan bundle")
+    if body.get("format_version") != BUNDLE_VERSION:
+        raise BundleRefused("bundle_unreadable", f"bundle format version {body.get('format_version')} is not supported")
+    try:
+        plan, process = _typed(body, "plan", dict), _typed(body, "process", dict)
+        _typed(process, "bpmn_files", dict)
+        events = [_event_from(plan["id"], i, item) for i, item in enumerate(_typed(body, "events", list))]
+        record = PlanRecord(
+            plan_id=_typed(plan, "id", int), organization=_typed(body, "organization", dict),
+            fiscal_year=_typed(plan, "fiscal_year", int), status=_typed(plan, "status", str),
+            process={key: process[key] for key in ("name", "version", "process_id", "title", "digest", "bpmn_files",
+                                                   "forms", "lane_roles", "meta")},
+            events=events, state_json=_typed(plan, "state_json", str), deadlines=_typed(plan, "deadlines", list),
+            claims=_typed(plan, "claims", dict), holidays=[date.fromisoformat(d) for d in body["holidays"]],
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise BundleRefused("bundle_incomplete", f"the bundle lacks or garbles {err}") from err
+    return body, record
+
+
+def _typed(container: dict[str, Any], key: str, kind: type) -> Any:
+    value = container[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TypeError(f"'{key}' (expected {kind.__name__})")
+    return value
+
+
+def _event_from(plan_id: int, index: int, item: Any) -> Event:
+    if not isinstance(item, dict):
+        raise TypeError(f"events[{index}] (expected an object)")
+    missing = [name for name in EVENT_FIELDS if name not in item]
+    if missing:
+        raise KeyError(f"events[{index}].{missing[0]}")
+    try:
+        at = datetime.fromisoformat(item["at"])
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"events[{index}].at (not an ISO date-time)") from err
+    if at.tzinfo is None:
+        raise ValueError(f"events[{index}].at (no time zone)")
+    return Event(plan_id=plan_id, at=at, **{name: item[name] for name in EVENT_FIELDS if name != "at"})
+
+
+# --- CSV of the events -------------------------------------------------------------------
+def events_csv(ctx: Context, plan_id: int, actor: Actor | None = None) -> str:
+    """The plan's events for spreadsheets (UTF-8 with BOM so Excel reads Thai). :raise NotFound:"""
+    with ctx.db.read() as session:
+        record = load_record(session, plan_id, actor)
+        rows = [{**event_dict(e), "at_bangkok": legaldays.day_of(e.at).isoformat(),
+                 "data": json.dumps(e.data, ensure_ascii=False, sort_keys=True)} for e in record.events]
+    return _csv(("seq", "at", "at_bangkok", *EVENT_FIELDS[2:]), rows)
+
+
+def _csv(columns: Iterable[str], rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+# --- Deadline compliance -----------------------------------------------------------------
+def compliance(ctx: Context, organization_code: str, fiscal_year: int, actor: Actor | None = None) -> dict[str, Any]:
+    """Every deadline of every plan of an organization and fiscal year. :raise NotFound:"""
+    now = ctx.clock.now()
+    with ctx.db.read() as session:
+        org = session.scalars(select(Organization).where(Organization.code == organization_code)).first()
+        if org is None or (actor is not None and not actor.can_see(org.id)):
+            raise NotFound(f"ไม่พบองค์กรปกครองส่วนท้องถิ่นรหัส {organization_code}")
+        plans = session.scalars(select(Plan).options(defer(Plan.state_json))
+                                .where(Plan.organization_id == org.id, Plan.fiscal_year == fiscal_year)
+                                .order_by(Plan.id)).all()
+        rows = []
+        for plan in plans:
+            version = ctx.models.published(session, plan.process_version_id)
+            for deadline in plan.deadlines or []:
+                rows.append({"plan_id": plan.id, "process": version.name, "process_version": version.version,
+                             "plan_status": plan.status, **deadline_view(deadline, now)})
+        summary = {state: sum(1 for r in rows if r["state"] == state) for state in ("met", "missed", "pending")}
+        return {"organization": {"code": org.code, "name": org.name, "province": org.province},
+                "fiscal_year": fiscal_year, "as_of": now.isoformat(), "summary": summary, "deadlines": rows}
+
+
+def compliance_csv(report: dict[str, Any]) -> str:
+    return _csv(COMPLIANCE_FIELDS, report["deadlines"])
