@@ -5,31 +5,29 @@ of PROJECTS records was collected): the median time of POST /api/v1/tasks/<id>/c
 (Flask test client, SQLite file database, everything the service does: token check, load,
 validate, restore, complete, deadlines, inbox rows, digest, event, commit, plan view), and the
 median of the engine floor (restore the snapshot, complete the task, serialize). Prints both
-and their ratio.  Usage: python bench/complete_task.py [PLANS] [PROJECTS]
+and their ratio.  Usage: python bench/complete_task.py [PLANS] [PROJECTS] [--postgres]
 """
 
 from __future__ import annotations
 
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import Database  # noqa: E402
 
 from service import admin, commands, engine  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.auth import actor_of  # noqa: E402
 from service.clock import FixedClock  # noqa: E402
-from service.config import Settings  # noqa: E402
-from service.context import Context  # noqa: E402
 from service.models import OpenTask, Plan, User  # noqa: E402
 
-PLANS = int(sys.argv[1]) if len(sys.argv) > 1 else 40
-PROJECTS = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+NUMBERS = [int(a) for a in sys.argv[1:] if a.isdigit()]
+PLANS = NUMBERS[0] if NUMBERS else 40
+PROJECTS = NUMBERS[1] if len(NUMBERS) > 1 else 200
 STEP = "draft_plan"
 STEP_DATA = {"draft_prepared_on": "2020-09-22", "draft_notes": "ร่างตามบัญชีโครงการที่รวบรวม"}
 
@@ -41,12 +39,16 @@ def project(n: int) -> dict:
 
 
 def main() -> None:
-    folder = Path(tempfile.mkdtemp(prefix="phaen-bench-"))
-    settings = Settings.from_env({}, instance_path=folder, database_url=f"sqlite:///{folder / 'bench.sqlite3'}")
+    database = Database(postgres="--postgres" in sys.argv)
+    try:
+        run(database)
+    finally:
+        database.close()
+
+
+def run(database: Database) -> None:
     clock = FixedClock(datetime(2020, 9, 21, 9, tzinfo=ZoneInfo("Asia/Bangkok")))
-    ctx = Context.create(settings, clock)
-    ctx.db.migrate()
-    admin.register_processes(ctx)
+    ctx = database.context(clock)
     client = create_app(context=ctx).test_client()
     headers = {}
     for year in range(PLANS):
@@ -87,9 +89,9 @@ def main() -> None:
         assert response.status_code == 200, response.get_json()
 
     api_ms, floor_ms = statistics.median(api) * 1000, statistics.median(floor) * 1000
-    print(f"plans: {PLANS}, projects per plan: {PROJECTS}, snapshot: {size / 1024:.0f} KB")
+    print(f"[{database.name}] plans: {PLANS}, projects per plan: {PROJECTS}, snapshot: {size / 1024:.0f} KB")
     print(f"engine floor (restore, complete, serialize): median {floor_ms:.2f} ms")
-    print(f"API completion (POST .../complete, SQLite):   median {api_ms:.2f} ms")
+    print(f"API completion (POST .../complete):           median {api_ms:.2f} ms")
     print(f"ratio API / engine floor: {api_ms / floor_ms:.2f}")
 
 

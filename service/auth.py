@@ -7,10 +7,10 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .models import ApiToken, User
+from .models import ApiToken, RoleMembership, User
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,15 @@ def actor_of(user: User) -> Actor:
 
 
 def actor_for_token(session: Session, token: str) -> Actor | None:
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == token_digest(token),
-                                                 ApiToken.revoked_at.is_(None))
-                          .options(joinedload(ApiToken.user).selectinload(User.memberships))).first()
-    if row is None or not row.user.is_active:
+    """The actor a token stands for (one query), or None for an unknown, revoked or inactive one."""
+    rows = session.execute(
+        select(User.id, User.username, User.organization_id, RoleMembership.organization_id, RoleMembership.role)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .outerjoin(RoleMembership, RoleMembership.user_id == User.id)
+        .where(ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None), User.is_active.is_(True))
+    ).all()
+    if not rows:
         return None
-    return actor_of(row.user)
+    user_id, username, organization_id = rows[0][:3]
+    return Actor(user_id, username, organization_id,
+                 frozenset((org, role) for *_, org, role in rows if role is not None))

@@ -175,13 +175,20 @@ def _save(session: Session, plan: Plan, instance: engine.Instance, version: cata
         plan.status, plan.completed_at = "completed", now
     session.flush()  # the version counter check: a plan saved meanwhile raises StaleDataError here
 
-    claimed = dict(session.execute(select(OpenTask.id, OpenTask.claimed_by).where(OpenTask.plan_id == plan.id)).all())
-    session.execute(delete(OpenTask).where(OpenTask.plan_id == plan.id))
-    for task_view in instance.open_tasks():
+    # The inbox rows follow the open tasks: closed ones go, new ones come, the rest keep their claim.
+    current = {task.id: task for task in instance.open_tasks()}
+    rows = {row.id: row for row in session.scalars(select(OpenTask).where(OpenTask.plan_id == plan.id))}
+    closed = [task_id for task_id in rows if task_id not in current]
+    if closed:
+        session.execute(delete(OpenTask).where(OpenTask.id.in_(closed)))
+    for task_id, task_view in current.items():
+        if task_id in rows:
+            rows[task_id].due_at = task_view.due_at
+            continue
         session.add(OpenTask(
-            id=task_view.id, plan_id=plan.id, organization_id=plan.organization_id, name=task_view.spec_name,
+            id=task_id, plan_id=plan.id, organization_id=plan.organization_id, name=task_view.spec_name,
             title=task_view.title, lane=task_view.lane, role=version.lane_roles.get(task_view.lane or ""),
-            due_at=task_view.due_at, claimed_by=claimed.get(task_view.id), opened_at=now,
+            due_at=task_view.due_at, opened_at=now,
         ))
     append_event(session, plan.id, now, actor.username, role, kind, data, task, task_id, digest)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -14,6 +15,9 @@ from .clock import Clock
 from .config import Settings
 from .db import Database
 from .models import ClockOverride, Holiday
+
+
+HOLIDAYS_TTL = 60.0  # seconds: a holiday added by the administrator counts within a minute
 
 
 @dataclass
@@ -31,9 +35,13 @@ class Context:
             clock = Clock(_override_loader(db)) if settings.allow_clock_override else Clock()
         return cls(settings, db, clock)
 
+    _holidays: tuple[float, frozenset[date]] | None = field(default=None, init=False, repr=False)
+
     def timer_helpers(self, session: Session) -> dict:
-        holidays: set[date] = set(session.scalars(select(Holiday.day)))
-        return legaldays.timer_helpers(holidays)
+        """Timer functions over the official holidays, read at most once a minute."""
+        if self._holidays is None or time.monotonic() - self._holidays[0] > HOLIDAYS_TTL:
+            self._holidays = (time.monotonic(), frozenset(session.scalars(select(Holiday.day))))
+        return legaldays.timer_helpers(self._holidays[1])
 
 
 def _override_loader(db: Database):

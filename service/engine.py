@@ -26,8 +26,10 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer_module
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
@@ -130,6 +132,17 @@ class ProcessModel:
             self._restored["spec"] = json.loads(self.spec_json)
         return self._restored["spec"]
 
+    def specs(self) -> tuple[Any, dict[str, Any]]:
+        """The restored process spec and subprocess specs, built once and shared by every
+        instance of this model (SpiffWorkflow treats specs as read-only)."""
+        if "objects" not in self._restored:
+            specs = self.spec_dict
+            self._restored["objects"] = (
+                _SERIALIZER.from_dict(specs["spec"]),
+                {name: _SERIALIZER.from_dict(sub) for name, sub in specs["subprocess_specs"].items()},
+            )
+        return self._restored["objects"]
+
     @property
     def lanes(self) -> list[str]:
         return list(dict.fromkeys(e["lane"] for e in self.elements.values() if e["lane"]))
@@ -202,6 +215,33 @@ def parse_process(files: dict[str, bytes], process_id: str | None = None) -> Pro
     return ProcessModel(process_id, spec_json, elements)
 
 
+def xsd_problems(tree: etree._ElementTree, filename: str) -> list[Problem]:
+    """Every BPMN 2.0 XSD violation in a tree (SpiffWorkflow's validator stops at the first)."""
+    VALIDATOR.preprocess(tree)
+    if VALIDATOR.validator.validate(tree):
+        return []
+    return [Problem(filename, error.line, error.message) for error in VALIDATOR.validator.error_log]
+
+
+def timer_value_problem(kind: str, value: Any) -> str | None:
+    """Why a timer expression's value cannot drive a timer of this kind (timeDate, timeDuration,
+    timeCycle); None when it can."""
+    if not isinstance(value, str):
+        return f"the expression gives {type(value).__name__}, not a text (ISO 8601 string)"
+    try:
+        if kind == "timeDate":
+            TimerEventDefinition.get_datetime(value)
+        elif kind == "timeDuration":
+            if not value.upper().startswith("P"):
+                return f"'{value}' is not an ISO 8601 duration such as P15D"
+            TimerEventDefinition.parse_iso_duration(value)
+        else:
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+    except Exception:  # the parsers raise ValueError, AttributeError or a bare Exception
+        return f"'{value}' is not a valid ISO 8601 value for {kind}"
+    return None
+
+
 def _all_task_specs(spec, subprocesses) -> Iterator[Any]:
     for process in [spec, *subprocesses.values()]:
         yield from process.task_specs.values()
@@ -234,6 +274,27 @@ class _SandboxEnvironment(BasePythonScriptEngineEnvironment):
 # --- Instances -------------------------------------------------------------------------
 class TaskNotOpen(LookupError):
     """The task is not (or no longer) waiting for a person."""
+
+
+@dataclass(frozen=True, order=True)
+class Blocker:
+    """A step that stops a migration: where the instance stands on it and what the new version did."""
+
+    bpmn_id: str
+    name: str
+    state: str  # completed | started | ready | waiting | ...
+    change: str  # changed | removed
+
+    def __str__(self) -> str:
+        return f"{self.name or self.bpmn_id} ({self.bpmn_id}) is {self.state} and was {self.change}"
+
+
+class MigrationRefused(ValueError):
+    """The instance cannot move to the other version; ``blockers`` says which steps stop it."""
+
+    def __init__(self, blockers: list[Blocker]):
+        super().__init__("; ".join(map(str, blockers)))
+        self.blockers = blockers
 
 
 class ScriptFailed(RuntimeError):
@@ -283,10 +344,8 @@ class Instance:
     @classmethod
     def start(cls, model: ProcessModel, data: dict[str, Any], now: datetime,
               helpers: dict[str, Any]) -> Instance:
-        specs = model.spec_dict
         with running_at(now):
-            workflow = BpmnWorkflow(_SERIALIZER.from_dict(specs["spec"]),
-                                    {name: _SERIALIZER.from_dict(sub) for name, sub in specs["subprocess_specs"].items()})
+            workflow = BpmnWorkflow(*model.specs())
             instance = cls(workflow, model, helpers)
             for task in instance.workflow.get_tasks(state=TaskState.READY):
                 task.data.update(copy.deepcopy(data))
@@ -295,8 +354,7 @@ class Instance:
 
     @classmethod
     def restore(cls, model: ProcessModel, state_json: str, helpers: dict[str, Any]) -> Instance:
-        state = json.loads(state_json)
-        return cls(_SERIALIZER.from_dict({**state, **model.spec_dict}), model, helpers)
+        return cls(_restore_workflow(json.loads(state_json), *model.specs()), model, helpers)
 
     def dump(self) -> str:
         return json.dumps(self._state(), separators=(",", ":"), ensure_ascii=False)
@@ -366,6 +424,58 @@ class Instance:
                     if t.state == TaskState.WAITING]
         instants = [i for i in instants if i is not None]
         return min(instants) if instants else None
+
+    def waiting_timers(self) -> list[tuple[str, str, datetime | None]]:
+        """(bpmn id, name, fire time) of every timer waiting to fire."""
+        return [(t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id,
+                 _parse_instant(t._get_internal_data("event_value")))
+                for t in self._timer_tasks() if t.state == TaskState.WAITING]
+
+    def transitions(self) -> set[tuple[str, str]]:
+        """(from, to) bpmn ids of the steps the instance has taken so far, gateway branches included."""
+        taken = set()
+        for task in self.workflow.get_tasks(state=TaskState.FINISHED_MASK | TaskState.DEFINITE_MASK):
+            if task.state != TaskState.COMPLETED or not task.task_spec.bpmn_id:
+                continue
+            for child in task.children:
+                if child.task_spec.bpmn_id and child.state in (TaskState.COMPLETED, TaskState.STARTED,
+                                                                TaskState.READY, TaskState.WAITING):
+                    taken.add((task.task_spec.bpmn_id, child.task_spec.bpmn_id))
+        return taken
+
+    def migrate(self, model: ProcessModel, now: datetime) -> None:
+        """Move the instance to another version of its process. Only changes ahead of where the
+        instance stands are allowed: :raise MigrationRefused: listing each step that blocks it."""
+        specs = model.spec_dict
+        new_spec = _SERIALIZER.from_dict(specs["spec"])
+        new_subprocesses = {name: _SERIALIZER.from_dict(sub) for name, sub in specs["subprocess_specs"].items()}
+        top_diff, subprocess_diffs = diff_workflow(_SERIALIZER.registry, self.workflow, new_spec, new_subprocesses)
+        blockers = []
+        for diff in [top_diff, *subprocess_diffs.values()]:
+            if diff is None:
+                blockers.append(Blocker("", "", "started", "removed"))
+                continue
+            for task in diff.removed + diff.changed:
+                if not task.has_state(TaskState.PREDICTED_MASK | TaskState.FUTURE):
+                    blockers.append(Blocker(task.task_spec.bpmn_id or task.task_spec.name, task.task_spec.bpmn_name or "",
+                                            TaskState.get_name(task.state).lower(),
+                                            "removed" if task in diff.removed else "changed"))
+        if blockers:
+            raise MigrationRefused(sorted(set(blockers)))
+        with running_at(now):
+            self.workflow.subprocess_specs = new_subprocesses
+            migrate_workflow(top_diff, self.workflow, new_spec)
+            for subprocess_id, subprocess in self.workflow.subprocesses.items():
+                migrate_workflow(subprocess_diffs[subprocess_id], subprocess, new_subprocesses[subprocess.spec.name])
+            for workflow in [self.workflow, *self.workflow.subprocesses.values()]:
+                _repredict_started(workflow)
+            stale = [t for t in self.workflow.get_tasks() if t.task_spec.bpmn_id
+                     and t.task_spec not in t.workflow.spec.task_specs.values()]
+            if stale:
+                raise MigrationRefused([Blocker(t.task_spec.bpmn_id, t.task_spec.bpmn_name or "",
+                                                TaskState.get_name(t.state).lower(), "removed") for t in stale])
+            self.model = model
+            self._advance()
 
     def deadlines(self) -> list[Deadline]:
         latest: dict[str, Deadline] = {}
@@ -438,6 +548,37 @@ class Instance:
                 actual_at=actual_at, extended_to=extended_to,
             )
             yield deadline, attached.id if attached is not None else None
+
+
+def _repredict_started(workflow) -> None:
+    """SpiffWorkflow's migration resets ready and waiting tasks only; the steps predicted under a
+    running subprocess still follow the old version, so predict them again from the new one."""
+    ahead = TaskState.PREDICTED_MASK | TaskState.FUTURE
+    for task in list(workflow.get_tasks(state=TaskState.STARTED, skip_subprocesses=True)):
+        predicted = [child for child in task.children if child.has_state(ahead) and not child.triggered]
+        if not predicted:
+            continue
+        for child in predicted:
+            workflow._remove_task(child.id)
+        task.task_spec._predict_hook(task)
+        task.task_spec._predict(task, mask=ahead)
+
+
+# An instance of the converter the serializer uses (constructing it re-registers the same class).
+_WORKFLOW_CONVERTER = BpmnWorkflowConverter(BpmnWorkflow, _SERIALIZER.registry)
+
+
+def _restore_workflow(state: dict[str, Any], spec, subprocess_specs) -> BpmnWorkflow:
+    """SpiffWorkflow's BpmnWorkflowConverter.from_dict, with the specs already restored: the
+    serializer would rebuild every task spec of the process on each load."""
+    converter = _WORKFLOW_CONVERTER
+    workflow = BpmnWorkflow(spec, subprocess_specs, deserializing=True)
+    workflow.tasks = converter.mapping_from_dict(state["tasks"], UUID, workflow=workflow)
+    workflow.task_tree = workflow.tasks.get(UUID(state["root"]))
+    converter.set_default_attributes(workflow, state)
+    converter.subprocesses_from_dict(state["subprocesses"], workflow)
+    workflow.bpmn_events = converter.registry.restore(state.pop("bpmn_events", []))
+    return workflow
 
 
 def _digest(state: dict[str, Any], text: str) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, defer, joinedload
 
 from . import engine
 from .auth import Actor
@@ -117,7 +117,7 @@ def plans(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
 
 
 def _visible_plan(session: Session, actor: Actor, plan_id: int) -> Plan:
-    row = session.get(Plan, plan_id, options=[defer(Plan.state_json)])
+    row = session.get(Plan, plan_id, options=[defer(Plan.state_json), joinedload(Plan.organization)])
     if row is None or not actor.can_see(row.organization_id):
         raise NotFound("ไม่พบแผนนี้")
     return row
