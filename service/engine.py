@@ -379,10 +379,9 @@ class Instance:
         return self.workflow.completed
 
     @property
-    def data(self) -> dict[str, Any]:
-        """The data of the furthest point the process has reached (for documents and digests)."""
-        last = self.workflow.last_task
-        return dict(last.data) if last is not None else dict(self.workflow.data)
+    def final_data(self) -> dict[str, Any] | None:
+        """The process's data once it has completed (None before: branches hold their own)."""
+        return dict(self.workflow.data) if self.completed else None
 
     def open_tasks(self) -> list[OpenTask]:
         tasks = self.workflow.get_tasks(state=TaskState.READY, manual=True)
@@ -532,16 +531,14 @@ class Instance:
                 state = "met"
                 actual_at = _finished_at(attached)
             elif fired:
-                state = "missed"
+                state, actual_at = "missed", _finished_at(attached)  # late, or not done yet
                 extended_to = _extension(task, props.get(DEADLINE_EXTENSION_FIELD))
                 if extended_to is not None:
                     due_at = end_of_day(as_date(extended_to))
-                    finished = _finished_at(attached)
-                    if finished is None:
+                    if actual_at is None:
                         state = "pending"
-                    else:
-                        actual_at = finished
-                        state = "met" if finished <= due_at else "missed"
+                    elif actual_at <= due_at:
+                        state = "met"
             deadline = Deadline(
                 key=task.task_spec.bpmn_id, name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
                 kind=kind, basis=props.get(DEADLINE_BASIS, ""), due_at=due_at, state=state,

@@ -87,8 +87,10 @@ def test_posting_escalation_only_after_the_fifteenth_day_ends(ctx, client, org, 
     assert run.open_names(pid) == ["late_posting", "post_announcement"]
     assert run.deadline(pid, "posting_deadline")["state"] == "missed"
     run.complete(pid, "late_posting")
+    clock.set(bangkok(2020, 10, 19, 8, 30))
     run.complete(pid, "post_announcement", {"posted_on": "2020-10-19", "posting_places": ["หน้าสำนักงาน"]})
-    assert run.deadline(pid, "posting_deadline")["state"] == "missed"
+    late = run.deadline(pid, "posting_deadline")
+    assert (late["state"], late["actual_on"]) == ("missed", "2020-10-19")
     assert run.deadline(pid, "posting_period")["due_on"] == "2020-11-18"
 
 

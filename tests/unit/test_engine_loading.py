@@ -55,7 +55,7 @@ def test_a_safe_script_runs_in_the_sandbox():
 
     model = engine.parse_process({"ok.bpmn": process_with("total = sum([1, 2, 3])")})
     instance = engine.Instance.start(model, {}, datetime(2020, 1, 1, tzinfo=timezone.utc), {})
-    assert instance.completed and instance.data["total"] == 6
+    assert instance.completed and instance.final_data["total"] == 6
 
 
 def test_the_state_digest_is_reproducible_and_sensitive_to_data():
