@@ -36,7 +36,9 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
     app.register_blueprint(api.bp)
     app.register_blueprint(documents_api.bp)
     app.register_blueprint(__import__("service.audit_api", fromlist=["bp"]).bp)
+    app.register_blueprint(__import__("service.designer_api", fromlist=["bp"]).bp)
     web.init_app(app)
+    app.register_blueprint(__import__("service.designer_web", fromlist=["bp"]).bp)
     return app
 
 

@@ -293,5 +293,72 @@ def audit_verify_bundle(file: str) -> None:
         sys.exit(1)
 
 
+@main.group(help="Process bundles: deploy (check, dry run, diff, publish), list, migrate a plan.")
+def process() -> None:
+    pass
+
+
+def _person(ctx: Context, username: str):
+    from . import designer
+
+    return designer.actor_named(ctx, username)
+
+
+@process.command("deploy", help="Check and publish a bundle folder: phaen process deploy DIR --user DESIGNER")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--user", "username", required=True, help="A user holding the designer role")
+@click.option("--check-only", is_flag=True, help="Check, dry-run and diff only; store nothing")
+@click.option("--lang", type=click.Choice(["th", "en"]), default="th", show_default=True)
+@reports_errors
+def process_deploy(folder: Path, username: str, check_only: bool, lang: str) -> None:
+    from . import designer
+
+    ctx = _context()
+    person = _person(ctx, username)
+    designer.require_designer(person)
+    files = designer.files_of_folder(folder, ctx.settings.forms_dir)
+    report = designer.validate(ctx, files, folder.name)[0] if check_only else \
+        designer.deploy(ctx, person, files, folder.name)
+    for item in report.problems + report.warnings:
+        click.echo(str(item) if lang == "th" else f"{item.file}:{item.line or ''}: {item.message('en')}",
+                   err=not item.warning)
+    if not report.ok:
+        sys.exit(1)
+    for run in report.runs:
+        click.echo(f"dry run: {run.label_th if lang == 'th' else run.label_en}: "
+                   f"{' > '.join(s['name'] for s in run.steps)}")
+    for kind, changes in (report.diff or {}).items():
+        for change in changes:
+            click.echo(f"{change['change']} {kind[:-1]} {change['key']}")
+    if report.published:
+        click.echo(f"process {report.name} version {report.version} published")
+    elif not check_only:
+        click.echo(f"process {report.name} version {report.version} unchanged")
+
+
+@process.command("list", help="Processes and their published versions.")
+@reports_errors
+def process_list() -> None:
+    from . import designer
+
+    for entry in designer.processes(_context()):
+        for version in entry["versions"]:
+            click.echo(f"{entry['name']}\t{version['version']}\t{version['published_at']}\t"
+                       f"{version['published_by']}\t{version['change_note'] or ''}")
+
+
+@process.command("migrate", help="Move a running plan to a newer version: phaen process migrate PLAN --user ADMIN")
+@click.argument("plan_id", type=int)
+@click.option("--user", "username", required=True, help="An admin of the plan's organization")
+@click.option("--to", "to_version", type=int, help="Version (default: the latest)")
+@reports_errors
+def process_migrate(plan_id: int, username: str, to_version: int | None) -> None:
+    from . import designer
+
+    ctx = _context()
+    moved = designer.migrate_plan(ctx, _person(ctx, username), plan_id, to_version)
+    click.echo(f"plan {plan_id}: version {moved['from_version']} -> {moved['to_version']}")
+
+
 if __name__ == "__main__":
     main()
