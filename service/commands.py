@@ -22,6 +22,7 @@ from .models import Event, OpenTask, Organization, Plan, ProcessVersion
 FISCAL_YEARS = range(2500, 2701)
 STARTER_ROLES_KEY = "starter_roles"  # process.json: roles that may start a plan
 START_FORM_KEY = "start_form"  # process.json: the JSON Schema of the data a plan starts with
+ONE_PER_YEAR_KEY = "one_per_fiscal_year"  # process.json: false lets an organization run several a year
 ADMIN = "admin"
 
 
@@ -57,14 +58,15 @@ def start_plan(ctx: Context, actor: Actor, body: dict[str, Any]) -> int:
         allowed = set(version.meta.get(STARTER_ROLES_KEY, [])) | {ADMIN}
         if not actor.roles_in(org.id) & allowed:
             raise Forbidden("ท่านไม่มีสิทธิ์เริ่มจัดทำแผนขององค์กรนี้")
-        duplicate = session.scalars(select(Plan.id).where(
+        earlier = session.scalars(select(Plan.id).where(
             Plan.organization_id == org.id, Plan.fiscal_year == fiscal_year,
             Plan.process_version_id.in_(select(ProcessVersion.id).where(ProcessVersion.name == version.name)),
-        )).first()
-        if duplicate is not None:
-            raise Conflict(f"องค์กรนี้มีแผนปีงบประมาณ พ.ศ. {fiscal_year} อยู่แล้ว (แผนเลขที่ {duplicate})")
+        ).order_by(Plan.id)).all()
+        if earlier and version.meta.get(ONE_PER_YEAR_KEY, True):
+            raise Conflict(f"องค์กรนี้มีแผนปีงบประมาณ พ.ศ. {fiscal_year} อยู่แล้ว (แผนเลขที่ {earlier[0]})")
+        # "sequence" numbers the plans of one process in one year (e.g. amendments: แก้ไขครั้งที่ 2/2568).
         data = {"organization_code": org.code, "organization_name": org.name, "province": org.province,
-                "fiscal_year": fiscal_year, **start_fields}
+                "fiscal_year": fiscal_year, "sequence": len(earlier) + 1, **start_fields}
         published = ctx.models.published(session, version.id)
         try:
             instance = engine.Instance.start(published.model, data, now, ctx.timer_helpers(session))
