@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, defer, joinedload
 
 from . import engine
@@ -18,12 +18,19 @@ from .models import Event, OpenTask, Plan
 
 def inbox(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
     """Tasks of the actor's roles in the actor's organizations, earliest due first."""
-    if not actor.memberships:
+    roles_by_org: dict[int, list[str]] = {}
+    for org, role in actor.memberships:
+        if org is not None:  # a national role (admin, auditor) has no tasks of its own
+            roles_by_org.setdefault(org, []).append(role)
+    if not roles_by_org:
         return []
+    # One (organization, roles) condition per organization, so both databases use the
+    # (organization_id, role) index whatever the number of plans in the country.
+    scope = or_(*(and_(OpenTask.organization_id == org, OpenTask.role.in_(roles))
+                  for org, roles in roles_by_org.items()))
     with ctx.db.read() as session:
         rows = session.execute(
-            select(OpenTask, Plan.fiscal_year).join(Plan, Plan.id == OpenTask.plan_id)
-            .where(tuple_(OpenTask.organization_id, OpenTask.role).in_(list(actor.memberships)))
+            select(OpenTask, Plan.fiscal_year).join(Plan, Plan.id == OpenTask.plan_id).where(scope)
             .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.opened_at, OpenTask.id)
         ).all()
         return [task_summary(row, fiscal_year) for row, fiscal_year in rows]
