@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, defer
 
 from . import engine, legaldays
 from .auth import Actor
-from .catalog import Bundle
+from .catalog import Bundle, Published
 from .commands import event_hash
 from .context import Context
 from .errors import NotFound
@@ -76,7 +76,9 @@ class Verification:
                 "first_divergence": self.first_divergence.as_dict() if self.first_divergence else None}
 
 
-class _Diverged(Exception):
+class Diverged(Exception):
+    """Replay stopped: ``divergence`` says at which event and why."""
+
     def __init__(self, divergence: Divergence):
         super().__init__(divergence.detail)
         self.divergence = divergence
@@ -152,7 +154,7 @@ def verify_record(record: PlanRecord, model: engine.ProcessModel, helpers: dict[
         _check_process(record)
         instance, claims = _check_events(record, model, helpers)
         _check_current(record, instance, claims, helpers)
-    except _Diverged as diverged:
+    except Diverged as diverged:
         return Verification(record.plan_id, len(events), head, diverged.divergence)
     return Verification(record.plan_id, len(events), head, None)
 
@@ -160,35 +162,84 @@ def verify_record(record: PlanRecord, model: engine.ProcessModel, helpers: dict[
 def _check_process(record: PlanRecord) -> None:
     found = record.process_bundle().digest()
     if found != record.process["digest"]:
-        raise _Diverged(Divergence(None, None, "process_altered", record.process["digest"], found,
+        raise Diverged(Divergence(None, None, "process_altered", record.process["digest"], found,
                                    "the process files the plan ran on differ from the published version's digest"))
 
 
 def _check_events(record: PlanRecord, model: engine.ProcessModel,
                   helpers: dict[str, Any]) -> tuple[engine.Instance | None, dict[str, str | None]]:
+    if not record.events:
+        raise Diverged(Divergence(1, None, "missing_event", "plan_started", None, "the plan has no events at all"))
+    instance: engine.Instance | None = None
+    claims: dict[str, str | None] = {}
+    for event, instance in replay_steps(record, model, helpers):
+        if event.kind in CLAIM_KINDS and event.task_id:
+            claims[event.task_id] = (event.data or {}).get("to")
+    return instance, claims
+
+
+def replay_steps(record: PlanRecord, model: engine.ProcessModel,
+                 helpers: dict[str, Any]) -> Iterator[tuple[Event, engine.Instance]]:
+    """Each event with the instance replayed up to it, chain and state digest checked on the way.
+    The same instance is yielded each time, changed in place: read it before taking the next.
+    :raise Diverged: at the first event that does not check."""
     events = record.events
-    if not events:
-        raise _Diverged(Divergence(1, None, "missing_event", "plan_started", None, "the plan has no events at all"))
     position_of = {e.hash: i for i, e in enumerate(events)}
     instance: engine.Instance | None = None
     digest = ""
-    claims: dict[str, str | None] = {}
     previous: Event | None = None
     for position, event in enumerate(events):
         _check_link(record.plan_id, position, event, previous, events, position_of)
         instance, digest = _replay(event, instance, digest, model, helpers, record.process["lane_roles"])
-        if event.kind in CLAIM_KINDS and event.task_id:
-            claims[event.task_id] = (event.data or {}).get("to")
+        yield event, instance
         previous = event
-    return instance, claims
+
+
+@dataclass
+class Replayed:
+    """A plan replayed up to a step, for showing where it stood."""
+
+    record: PlanRecord
+    version: Published
+    step: int  # the step the instance stands at: fewer than asked when the record diverges before
+    instance: engine.Instance | None  # None when not even the first event replays
+    divergence: Divergence | None  # why replay stopped short of the step asked for
+
+
+def replay_to(ctx: Context, plan_id: int, step: int, actor: Actor | None = None) -> Replayed:
+    """The plan after its first ``step`` events (1 = just started), replayed from its pinned
+    process version; when the record diverges before, the plan as it stood at the last event
+    that checked, and why. :raise NotFound: no such plan for the actor, or no such step."""
+    with ctx.db.read() as session:
+        record = load_record(session, plan_id, actor)
+        version = ctx.models.published(session, record.process_version_id)
+        helpers = ctx.timer_helpers(session)
+        session.expunge_all()  # the events outlive the session (its rollback would expire them)
+    if not 1 <= step <= len(record.events):
+        raise NotFound(f"แผนนี้มีเหตุการณ์ {len(record.events)} ลำดับ ไม่มีลำดับที่ {step}")
+    try:
+        return Replayed(record, version, step, _instance_after(record, version.model, helpers, step), None)
+    except Diverged as diverged:
+        # the instance was changed by the event that failed: replay again to the one before it
+        reached = (diverged.divergence.seq or 1) - 1
+        instance = _instance_after(record, version.model, helpers, reached) if reached else None
+        return Replayed(record, version, reached, instance, diverged.divergence)
+
+
+def _instance_after(record: PlanRecord, model: engine.ProcessModel, helpers: dict[str, Any],
+                    step: int) -> engine.Instance:
+    for event, instance in replay_steps(record, model, helpers):
+        if event.seq == step:
+            return instance
+    raise AssertionError("unreachable: replay_steps checks that the events are numbered 1, 2, 3 …")
 
 
 def _check_link(plan_id: int, position: int, event: Event, previous: Event | None, events: list[Event],
                 position_of: dict[str, int]) -> None:
     expected_seq = position + 1
 
-    def diverged(reason: str, expected: Any, found: Any, detail: str) -> _Diverged:
-        return _Diverged(Divergence(expected_seq, event.kind, reason, expected, found, detail))
+    def diverged(reason: str, expected: Any, found: Any, detail: str) -> Diverged:
+        return Diverged(Divergence(expected_seq, event.kind, reason, expected, found, detail))
 
     if event.seq != expected_seq:
         if event.seq > expected_seq:
@@ -220,8 +271,8 @@ def _replay(event: Event, instance: engine.Instance | None, digest: str, model: 
             helpers: dict[str, Any], lane_roles: dict[str, str]) -> tuple[engine.Instance | None, str]:
     """Apply one event to the replayed instance at its recorded instant; the new state's digest."""
 
-    def diverged(reason: str, expected: Any, found: Any, detail: str) -> _Diverged:
-        return _Diverged(Divergence(event.seq, event.kind, reason, expected, found, detail))
+    def diverged(reason: str, expected: Any, found: Any, detail: str) -> Diverged:
+        return Diverged(Divergence(event.seq, event.kind, reason, expected, found, detail))
 
     if event.kind == "plan_started":
         if instance is not None:
@@ -270,8 +321,8 @@ def _check_current(record: PlanRecord, instance: engine.Instance, claims: dict[s
     """The plan row and its read models must be what the last event left."""
     last = record.events[-1]
 
-    def diverged(reason: str, expected: Any, found: Any, detail: str) -> _Diverged:
-        return _Diverged(Divergence(None, "snapshot", reason, expected, found, detail))
+    def diverged(reason: str, expected: Any, found: Any, detail: str) -> Diverged:
+        return Diverged(Divergence(None, "snapshot", reason, expected, found, detail))
 
     try:
         current = engine.Instance.restore(instance.model, record.state_json, helpers).digest()
@@ -460,3 +511,33 @@ def compliance(ctx: Context, organization_code: str, fiscal_year: int, actor: Ac
 
 def compliance_csv(report: dict[str, Any]) -> str:
     return _csv(COMPLIANCE_FIELDS, report["deadlines"])
+
+
+# --- What an auditor may open ------------------------------------------------------------
+def organization_id(ctx: Context, code: str) -> int | None:
+    """The id of the organization of this code; None when there is none."""
+    with ctx.db.read() as session:
+        return session.scalar(select(Organization.id).where(Organization.code == code))
+
+
+def plans_of(ctx: Context, organization_id: int, actor: Actor) -> list[dict[str, Any]]:
+    """An organization's plans, newest fiscal year first, with the version each is pinned to.
+    :raise NotFound: the actor may not see the organization."""
+    if not actor.can_see(organization_id):
+        raise NotFound("ไม่พบองค์กรปกครองส่วนท้องถิ่นนี้")
+    with ctx.db.read() as session:
+        rows = session.scalars(select(Plan).options(defer(Plan.state_json)).where(Plan.organization_id == organization_id)
+                               .order_by(Plan.fiscal_year.desc(), Plan.id)).all()
+        found = []
+        for plan in rows:
+            version = ctx.models.published(session, plan.process_version_id)
+            found.append({"id": plan.id, "fiscal_year": plan.fiscal_year, "status": plan.status,
+                          "started_at": plan.started_at, "completed_at": plan.completed_at,
+                          "process": {"title": version.title, "version": version.version}})
+        return found
+
+
+def plan_organization(ctx: Context, plan_id: int) -> int | None:
+    """The organization a plan belongs to; None when there is no such plan."""
+    with ctx.db.read() as session:
+        return session.scalar(select(Plan.organization_id).where(Plan.id == plan_id))

@@ -8,7 +8,10 @@ except that the pool's and lanes' title bands are widened so that Thai lane name
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from html import escape
+
 from lxml import etree
 
 from . import safexml
@@ -33,7 +36,8 @@ _EVENTS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThro
 
 @dataclass(frozen=True)
 class Label:
-    """A text box in diagram units; ``kind`` says how the document styles it."""
+    """A text box in diagram units; ``kind`` says how the document styles it, ``element`` is the
+    BPMN id of what it names (so a page can style it with its shape)."""
 
     kind: str  # pool | lane | task | subprocess | event | gateway | flow
     text: str
@@ -41,6 +45,7 @@ class Label:
     y: float
     width: float
     height: float
+    element: str = ""
 
 
 @dataclass
@@ -87,17 +92,22 @@ class _Stretch:
         return _Bounds(left, b.y, right - left, b.height)
 
 
-def render(bpmn_files: dict[str, str]) -> Diagram:
-    """The first diagram found among a process version's BPMN files. :raise NoDiagram:"""
+def render(bpmn_files: dict[str, str], marks: Mapping[str, str] | None = None) -> Diagram:
+    """The first diagram found among a process version's BPMN files. :raise NoDiagram:
+
+    With ``marks`` (BPMN id of a shape or sequence flow -> CSS classes), every shape and arrow is
+    drawn inside ``<g data-bpmn-id="...">``, with the classes of the marked ones, so that a page
+    can show the path taken and where a plan stands; the documents pass none and stay flat.
+    """
     for filename, text in sorted(bpmn_files.items()):
         tree = safexml.parse(text.encode("utf-8"), filename)
         plane = tree.find(".//bpmndi:BPMNDiagram/bpmndi:BPMNPlane", NS)
         if plane is not None and len(plane):
-            return _draw(tree, plane)
+            return _draw(tree, plane, marks)
     raise NoDiagram(f"{', '.join(sorted(bpmn_files))}: no BPMNDiagram with shapes to draw")
 
 
-def _draw(tree: etree._ElementTree, plane: etree._Element) -> Diagram:
+def _draw(tree: etree._ElementTree, plane: etree._Element, marks: Mapping[str, str] | None) -> Diagram:
     elements = {e.get("id"): e for e in tree.iter() if isinstance(e.tag, str) and e.get("id")}
     shapes = [(s, elements.get(s.get("bpmnElement")), _bounds(s.find("dc:Bounds", NS)))
               for s in plane.findall("bpmndi:BPMNShape", NS)]
@@ -109,12 +119,20 @@ def _draw(tree: etree._ElementTree, plane: etree._Element) -> Diagram:
     svg: list[str] = []
     labels: list[Label] = []
     boxes = []
+
+    def group(element: etree._Element | None, drawn: str) -> str:
+        if marks is None or element is None:
+            return drawn
+        bpmn_id = element.get("id")
+        css = f' class="{escape(marks[bpmn_id])}"' if marks.get(bpmn_id) else ""
+        return f'<g data-bpmn-id="{escape(bpmn_id)}"{css}>{drawn}</g>'
     # pools and lanes first, so that everything else is drawn over them
     for shape, element, raw in sorted(shapes, key=lambda t: _kind(t[1]) not in ("participant", "lane")):
         bounds = stretch.bounds(raw)
         boxes.append(bounds)
         kind = _kind(element)
         name = (element.get("name") or "").strip()
+        bpmn_id = element.get("id")
         label_bounds = _bounds(shape.find("bpmndi:BPMNLabel/dc:Bounds", NS))
         if kind in ("participant", "lane"):
             band = POOL_BAND if kind == "participant" else LANE_BAND
@@ -122,36 +140,36 @@ def _draw(tree: etree._ElementTree, plane: etree._Element) -> Diagram:
             svg.append(_line(bounds.x + band, bounds.y, bounds.x + band, bounds.y + bounds.height))
             if name:
                 labels.append(Label("pool" if kind == "participant" else "lane", name,
-                                    bounds.x, bounds.y, band, bounds.height))
+                                    bounds.x, bounds.y, band, bounds.height, bpmn_id))
         elif kind in _TASKS:
-            svg.append(_rect(bounds, rx=10, width=2))
+            svg.append(group(element, _rect(bounds, rx=10, width=2)))
             if name:
-                labels.append(Label("task", name, bounds.x, bounds.y, bounds.width, bounds.height))
+                labels.append(Label("task", name, bounds.x, bounds.y, bounds.width, bounds.height, bpmn_id))
         elif kind == "subProcess":
-            svg.append(_rect(bounds, rx=10, width=1.5))
+            svg.append(group(element, _rect(bounds, rx=10, width=1.5)))
             if name:
-                labels.append(Label("subprocess", name, bounds.x + 10, bounds.y + 4, bounds.width - 20, 40))
+                labels.append(Label("subprocess", name, bounds.x + 10, bounds.y + 4, bounds.width - 20, 40, bpmn_id))
         elif kind in _GATEWAYS:
-            svg.append(_gateway(bounds, kind, shape.get("isMarkerVisible") == "true"))
+            svg.append(group(element, _gateway(bounds, kind, shape.get("isMarkerVisible") == "true")))
             if name:
-                labels.append(_outer_label("gateway", name, bounds, label_bounds, stretch))
+                labels.append(_outer_label("gateway", name, bounds, label_bounds, stretch, bpmn_id))
         elif kind in _EVENTS:
-            svg.append(_event(bounds, kind, element))
+            svg.append(group(element, _event(bounds, kind, element)))
             if name:
-                labels.append(_outer_label("event", name, bounds, label_bounds, stretch))
+                labels.append(_outer_label("event", name, bounds, label_bounds, stretch, bpmn_id))
     for edge, element in edges:
         points = [(stretch.x(float(p.get("x"))), float(p.get("y"))) for p in edge.findall("di:waypoint", NS)]
         if len(points) < 2:
             continue
-        svg.append(_arrow(points))
+        svg.append(group(element, _arrow(points)))
         name = (element.get("name") or "").strip() if element is not None else ""
         if name:
             label_bounds = _bounds(edge.find("bpmndi:BPMNLabel/dc:Bounds", NS))
             if label_bounds is not None:
-                labels.append(Label("flow", name, *_xywh(stretch.bounds(label_bounds))))
+                labels.append(Label("flow", name, *_xywh(stretch.bounds(label_bounds)), element.get("id")))
             else:
                 (x1, y1), (x2, y2) = points[len(points) // 2 - 1], points[len(points) // 2]
-                labels.append(Label("flow", name, (x1 + x2) / 2 - 60, (y1 + y2) / 2 - 20, 120, 18))
+                labels.append(Label("flow", name, (x1 + x2) / 2 - 60, (y1 + y2) / 2 - 20, 120, 18, element.get("id")))
 
     if not boxes:
         raise NoDiagram("the diagram has no shapes")
@@ -160,7 +178,7 @@ def _draw(tree: etree._ElementTree, plane: etree._Element) -> Diagram:
     max_x = max(max(b.x + b.width for b in boxes), *(lb.x + lb.width for lb in labels)) + 5
     max_y = max(max(b.y + b.height for b in boxes), *(lb.y + lb.height for lb in labels)) + 5
     width, height = max_x - min_x, max_y - min_y
-    labels = [Label(lb.kind, lb.text, lb.x - min_x, lb.y - min_y, lb.width, lb.height) for lb in labels]
+    labels = [Label(lb.kind, lb.text, lb.x - min_x, lb.y - min_y, lb.width, lb.height, lb.element) for lb in labels]
     document = (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{min_x:g} {min_y:g} {width:g} {height:g}" '
         f'width="100%" height="100%" preserveAspectRatio="xMinYMin meet">'
@@ -185,13 +203,15 @@ def _xywh(b: _Bounds) -> tuple[float, float, float, float]:
     return b.x, b.y, b.width, b.height
 
 
-def _outer_label(kind: str, name: str, shape: _Bounds, label: _Bounds | None, stretch: _Stretch) -> Label:
+def _outer_label(kind: str, name: str, shape: _Bounds, label: _Bounds | None, stretch: _Stretch,
+                 element: str) -> Label:
     """Events and gateways carry their label outside the shape: where the DI says, else below."""
     if label is not None:
         label = stretch.bounds(label)
         width = max(label.width, 140.0)
-        return Label(kind, name, label.x + label.width / 2 - width / 2, label.y, width, max(label.height, 18.0))
-    return Label(kind, name, shape.x + shape.width / 2 - 80, shape.y + shape.height + 4, 160, 18)
+        return Label(kind, name, label.x + label.width / 2 - width / 2, label.y, width, max(label.height, 18.0),
+                     element)
+    return Label(kind, name, shape.x + shape.width / 2 - 80, shape.y + shape.height + 4, 160, 18, element)
 
 
 def _rect(b: _Bounds, rx: float = 0, width: float = 1.5, fill: str = "none") -> str:
@@ -236,3 +256,14 @@ def _event(b: _Bounds, kind: str, element: etree._Element) -> str:
         parts.append(f'<circle cx="{cx:g}" cy="{cy:g}" r="{face:g}" fill="none" stroke="{STROKE}" stroke-width="1.5"/>')
         parts.append(_line(cx, cy, cx, cy - face * 0.8) + _line(cx, cy, cx + face * 0.6, cy))
     return "".join(parts)
+
+
+def sequence_flows(bpmn_files: dict[str, str], steps: set[tuple[str, str]]) -> list[str]:
+    """The ids of the sequence flows that join the (source, target) pairs given: the arrows of the
+    steps an instance has taken (engine.Instance.transitions)."""
+    found = []
+    for filename, text in sorted(bpmn_files.items()):
+        tree = safexml.parse(text.encode("utf-8"), filename)
+        found += [flow.get("id") for flow in tree.iter(f"{{{BPMN}}}sequenceFlow")
+                  if (flow.get("sourceRef"), flow.get("targetRef")) in steps]
+    return found

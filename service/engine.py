@@ -442,6 +442,21 @@ class Instance:
                     taken.add((task.task_spec.bpmn_id, child.task_spec.bpmn_id))
         return taken
 
+    def element_states(self) -> dict[str, str]:
+        """bpmn id -> "completed", "started" (a running subprocess), "ready" (open for a person or the
+        engine) or "waiting" (a timer) for every element the instance has reached. An element
+        passed and reached again (a send-back) shows where it stands now."""
+        rank = {TaskState.COMPLETED: "completed", TaskState.STARTED: "started", TaskState.WAITING: "waiting",
+                TaskState.READY: "ready"}
+        order = list(rank.values())
+        states: dict[str, str] = {}
+        for task in self.workflow.get_tasks(state=TaskState.COMPLETED | TaskState.STARTED | TaskState.WAITING
+                                            | TaskState.READY):
+            bpmn_id, state = task.task_spec.bpmn_id, rank[task.state]
+            if bpmn_id and order.index(state) >= order.index(states.get(bpmn_id, "completed")):
+                states[bpmn_id] = state
+        return states
+
     def migrate(self, model: ProcessModel, now: datetime) -> None:
         """Move the instance to another version of its process. Only changes ahead of where the
         instance stands are allowed: :raise MigrationRefused: listing each step that blocks it."""

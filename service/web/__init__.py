@@ -37,12 +37,12 @@ def session_config() -> dict:
 
 def init_app(app: Flask) -> None:
     """Sessions, CSRF, log-in and the page blueprints; the JSON API keeps its bearer tokens."""
-    from .. import api
+    from .. import api, audit_web
     from . import api_claims, auth, inbox, plans, tasks
 
     login_manager.init_app(app)
     csrf.init_app(app)
-    for blueprint in (auth.bp, inbox.bp, tasks.bp, plans.bp):
+    for blueprint in (auth.bp, inbox.bp, tasks.bp, plans.bp, audit_web.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(api_claims.bp)
     csrf.exempt(api.bp)

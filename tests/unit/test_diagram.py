@@ -64,3 +64,26 @@ def test_a_bpmn_without_diagram_interchange_is_refused():
              '<process id="p" isExecutable="true"><startEvent id="s"/></process></definitions>')
     with pytest.raises(diagram.NoDiagram, match="x.bpmn"):
         diagram.render({"x.bpmn": plain})
+
+
+def test_marks_wrap_each_shape_and_arrow_with_its_bpmn_id_and_classes(source):
+    drawing = diagram.render({"operational_plan.bpmn": source},
+                             marks={"collect_projects": "done", "draft_plan": "current", "flow_p1": "taken"})
+    svg = etree.fromstring(drawing.svg.encode())
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    groups = {g.get("data-bpmn-id"): g for g in svg.findall("s:g", ns)}
+    assert groups["collect_projects"].get("class") == "done"
+    assert groups["draft_plan"].get("class") == "current"
+    assert groups["flow_p1"].get("class") == "taken" and groups["flow_p1"].find("s:polyline", ns) is not None
+    assert groups["approve_plan"].get("class") is None  # drawn, not marked
+    assert len([g for g in groups.values() if g.find("s:polyline", ns) is not None]) == source.count("<bpmndi:BPMNEdge")
+    labels = {label.element: label for label in drawing.labels}
+    assert labels["draft_plan"].text == "จัดทำร่างแผนการดำเนินงาน" and labels["lane_executive"].kind == "lane"
+
+
+def test_without_marks_the_drawing_is_flat_and_the_same_as_before(source):
+    plain = diagram.render({"operational_plan.bpmn": source})
+    assert "<g" not in plain.svg and "data-bpmn-id" not in plain.svg
+    marked = diagram.render({"operational_plan.bpmn": source}, marks={})
+    assert [(lb.text, lb.x, lb.y) for lb in marked.labels] == [(lb.text, lb.x, lb.y) for lb in plain.labels]
+    assert (marked.width, marked.height) == (plain.width, plain.height)
