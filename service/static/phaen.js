@@ -29,4 +29,9 @@
     input.value = value.toLocaleString("en-US", input.classList.contains("money")
       ? {minimumFractionDigits: 2, maximumFractionDigits: 2} : {maximumFractionDigits: 10});
   });
+  // a wide flowchart scrolls sideways: bring the step waiting now into view
+  document.querySelectorAll(".diagram-scroll").forEach(function (box) {
+    var current = box.querySelector(".dlabel.current");
+    if (current) box.scrollLeft = Math.max(0, current.offsetLeft - box.clientWidth / 3);
+  });
 })();

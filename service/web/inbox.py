@@ -31,4 +31,5 @@ def index():
         bases=lookups.due_bases(ctx(), shown, ctx().clock.now()),
         holders=lookups.display_names(ctx(), {t["claimed_by"] for t in shown}),
         roles=lookups.role_titles(ctx()), plans=queries.plans(ctx(), actor()),
+        can_start=lookups.startable(ctx(), actor()) is not None,
     )

@@ -1,16 +1,20 @@
 """Read-only look-ups the pages need beyond service.queries: people's names, Thai role and step
-names, the legal basis behind a task's due date, who completed a task. Read models only."""
+names, the legal basis behind a task's due date, who completed a task, whether one may start a
+plan, a plan's diagram. Read models only."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
+from .. import catalog
 from ..auth import Actor
+from ..commands import ADMIN, START_FORM_KEY, STARTER_ROLES_KEY
 from ..context import Context
-from ..models import Event, Plan, ProcessVersion, RoleMembership, User
+from ..models import Event, Organization, Plan, ProcessVersion, RoleMembership, User
 
 SYSTEM_ROLES = {"admin": "ผู้ดูแลระบบ", "auditor": "ผู้ตรวจสอบ", "designer": "ผู้ออกแบบกระบวนงาน"}
 
@@ -82,3 +86,39 @@ def role_members(ctx: Context, organization_id: int, role: str) -> list[tuple[st
 def plan_organization(ctx: Context, plan_id: int) -> int:
     with ctx.db.read() as session:
         return session.get(Plan, plan_id).organization_id
+
+
+@dataclass(frozen=True)
+class Start:
+    """What the start page needs: the actor's own organization and the default process's start form."""
+
+    organization_code: str
+    organization_name: str
+    process: str
+    process_title: str
+    schema: dict[str, Any]
+
+
+def startable(ctx: Context, actor: Actor) -> Start | None:
+    """The plan the actor may start in their own organization (commands.start_plan's rule), or None."""
+    if actor.organization_id is None:
+        return None
+    with ctx.db.read() as session:
+        defaults = [v for name in session.scalars(select(ProcessVersion.name).distinct())
+                    if (v := catalog.latest(session, name)) is not None and v.meta.get("default")]
+        if len(defaults) != 1:
+            return None
+        version = defaults[0]
+        allowed = set(version.meta.get(STARTER_ROLES_KEY, [])) | {ADMIN}
+        if not actor.roles_in(actor.organization_id) & allowed:
+            return None
+        organization = session.get(Organization, actor.organization_id)
+        schema = version.forms.get(version.meta.get(START_FORM_KEY, ""), {"type": "object", "properties": {}})
+        return Start(organization.code, organization.name, version.name, version.title, schema)
+
+
+def process_files(ctx: Context, plan_id: int) -> tuple[str, dict[str, str]]:
+    """The digest and the BPMN files of the process version the plan is pinned to."""
+    with ctx.db.read() as session:
+        version = session.get(Plan, plan_id).process_version
+        return version.digest, dict(version.bpmn_files)

@@ -1,14 +1,21 @@
-"""A plan's page: status, open tasks and who holds them, deadlines with their basis, history."""
+"""A plan's page: status, its diagram with the open steps marked, open tasks and who holds them,
+deadlines with their basis, history; and the page that starts a plan."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from datetime import timedelta
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from .. import queries
+from .. import commands, diagram, formrender, queries, safexml
 from ..commands import ADMIN
+from ..errors import Conflict, Forbidden, Invalid
+from ..legaldays import BANGKOK
+from ..thaidate import BE_OFFSET
 from . import lookups
 from .auth import actor, ctx
+from .tasks import merged, schema_errors
 
 bp = Blueprint("plans", __name__)
 
@@ -16,6 +23,8 @@ STATUS = {"running": "กำลังดำเนินการ", "completed": 
 DEADLINE_STATES = {"pending": "ยังไม่ถึงกำหนด", "met": "ทันกำหนด", "missed": "เกินกำหนด"}
 EVENT_KINDS = {"plan_started": "เริ่มจัดทำแผน", "task_completed": "บันทึกงาน", "timer_fired": "ครบกำหนดเวลา",
                "task_claimed": "รับงาน", "task_released": "คืนงาน", "task_reassigned": "มอบหมายงาน"}
+DIAGRAM_SCALE = 0.7  # screen pixels per diagram unit; wider diagrams scroll sideways
+_drawings: dict[str, diagram.Diagram | None] = {}  # by process version digest: versions never change
 
 
 @bp.get("/plans/<int:plan_id>")
@@ -28,11 +37,66 @@ def show(plan_id: int):
              {e["data"].get("to") for e in events if e["kind"] == "task_reassigned"}
     organization_id = lookups.plan_organization(ctx(), plan_id)
     is_admin = ADMIN in actor().roles_in(organization_id)
+    steps = lookups.step_titles(ctx(), plan_id)
     return render_template(
         "plan.html", plan=plan, events=list(reversed(events)), status=STATUS, deadline_states=DEADLINE_STATES,
-        kinds=EVENT_KINDS, steps=lookups.step_titles(ctx(), plan_id), roles=lookups.role_titles(ctx()),
+        kinds=EVENT_KINDS, steps=steps, roles=lookups.role_titles(ctx()),
+        drawing=_drawing(plan_id), scale=DIAGRAM_SCALE, open_steps={t["title"] for t in plan["tasks"]},
+        done_steps={steps.get(e["task"], e["task"]) for e in events if e["kind"] == "task_completed"},
         names=lookups.display_names(ctx(), people), is_admin=is_admin,
         bases=lookups.due_bases(ctx(), plan["tasks"], ctx().clock.now()),
         members={t["role"]: lookups.role_members(ctx(), organization_id, t["role"]) for t in plan["tasks"]}
         if is_admin else {},
     )
+
+
+def _drawing(plan_id: int) -> diagram.Diagram | None:
+    """The flowchart of the plan's process version (as in the documents), or None if it has none."""
+    digest, files = lookups.process_files(ctx(), plan_id)
+    if digest not in _drawings:
+        try:
+            _drawings[digest] = diagram.render(files)
+        except (diagram.NoDiagram, safexml.UnsafeXml):
+            _drawings[digest] = None
+    return _drawings[digest]
+
+
+# --- Starting a plan -------------------------------------------------------------------
+@bp.route("/plans/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """The start form of the default process, for the user's own organization.
+    :raise 403: the user holds no role that may start a plan there."""
+    start = lookups.startable(ctx(), actor())
+    if start is None:
+        raise Forbidden("ท่านไม่มีสิทธิ์เริ่มจัดทำแผนขององค์กร (เฉพาะบทบาทที่กระบวนงานกำหนดให้เริ่มแผนได้)")
+    year_text, data, errors, message = str(_coming_fiscal_year()), {}, [], ""
+    if request.method == "POST":
+        year_text = request.form.get("fiscal_year", "").strip()
+        data, problems = formrender.parse(start.schema, request.form)
+        year = year_text.translate(formrender.THAI_DIGITS)
+        if not year.isdigit():
+            problems.append({"field": "/fiscal_year", "message": "กรุณากรอกปีงบประมาณเป็นปี พ.ศ. เช่น 2564"})
+        errors = merged(problems, schema_errors(start.schema, data))
+        if not errors:
+            try:
+                plan_id = commands.start_plan(ctx(), actor(), {"organization": start.organization_code,
+                                                               "fiscal_year": int(year), "process": start.process, **data})
+            except Invalid as err:
+                errors, message = err.errors, err.message
+            except Conflict as err:
+                errors = [{"field": "/fiscal_year", "message": err.message}]
+            else:
+                flash(f"เริ่มจัดทำแผนการดำเนินงาน ปีงบประมาณ พ.ศ. {year} แล้ว", "success")
+                return redirect(url_for("plans.show", plan_id=plan_id))
+    year_errors = [e["message"] for e in errors if e["field"] == "/fiscal_year"]
+    form = formrender.build(start.schema, data, [e for e in errors if e["field"] not in ("/fiscal_year", "/organization")])
+    return render_template("plan_new.html", start=start, form=form, year=year_text, year_errors=year_errors,
+                           message=message, months=formrender.month_options(), row_action=formrender.ROW_ACTION,
+                           new_row=formrender.NEW_ROW), 422 if errors else 200
+
+
+def _coming_fiscal_year() -> int:
+    """The fiscal year (B.E.) a plan is usually prepared for now: the one starting within 3 months."""
+    soon = ctx().clock.now().astimezone(BANGKOK) + timedelta(days=90)
+    return soon.year + BE_OFFSET + (1 if soon.month >= 10 else 0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from .. import claims, commands, formcheck, formrender, queries
+from .. import claims, commands, formcheck, formrender, queries, spreadsheet
 from ..commands import ADMIN
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..thaidate import short_datetime
@@ -16,14 +16,22 @@ from .auth import actor, ctx
 bp = Blueprint("tasks", __name__)
 
 
+@bp.record_once
+def _allow_long_lists(state) -> None:
+    """A list of 2,000 projects in Thai is several MB as a submitted form; Flask allows 500 kB."""
+    config = state.app.config
+    if config.get("MAX_FORM_MEMORY_SIZE") is not None and config.get("MAX_CONTENT_LENGTH"):
+        config["MAX_FORM_MEMORY_SIZE"] = max(config["MAX_FORM_MEMORY_SIZE"], config["MAX_CONTENT_LENGTH"])
+
+
 @bp.get("/tasks/<task_id>")
 @login_required
 def show(task_id: str):
     """:raise 404: no such open task in the user's organizations."""
-    task = _open_task(task_id)
+    task = open_task(task_id)
     if isinstance(task, str):
         return redirect(task)
-    return _page(task, task["data"])
+    return page(task, task["data"])
 
 
 @bp.post("/tasks/<task_id>")
@@ -31,18 +39,18 @@ def show(task_id: str):
 def submit(task_id: str):
     """Complete the task, or add/remove/move a table row and show the form again.
     :raise 403: the task belongs to another role or is held by someone else."""
-    task = _open_task(task_id)
+    task = open_task(task_id)
     if isinstance(task, str):
         return redirect(task)
-    _require_can_complete(task)
+    require_can_complete(task)
     schema = task["form"]["schema"]
     data, problems = formrender.parse(schema, request.form)
     action = request.form.get(formrender.ROW_ACTION)
     if action:
-        return _page(task, formrender.apply_row_action(data, action))
+        return page(task, formrender.apply_row_action(data, action))
     message = "ข้อมูลในแบบฟอร์มไม่ถูกต้อง กรุณาแก้ไขช่องที่ระบุ"
     if problems:  # values that are not even of the right type never reach the service
-        errors = _merged(problems, _schema_errors(schema, data))
+        errors = merged(problems, schema_errors(schema, data))
     else:
         try:
             plan_id = commands.complete_task(ctx(), actor(), task_id, data)
@@ -53,7 +61,7 @@ def submit(task_id: str):
         else:
             flash(f"บันทึก “{task['title']}” เรียบร้อยแล้ว", "success")
             return redirect(url_for("plans.show", plan_id=plan_id))
-    return _page(task, data, errors, message), 422
+    return page(task, data, errors, message), 422
 
 
 @bp.post("/tasks/<task_id>/claim")
@@ -88,7 +96,7 @@ def _hand_over(task_id: str, command, done: str):
     return redirect(back if back.startswith("/") and not back.startswith("//") else url_for("tasks.show", task_id=task_id))
 
 
-def _open_task(task_id: str):
+def open_task(task_id: str):
     """The task as queries.task gives it, or where to go when it is no longer open."""
     try:
         return queries.task(ctx(), actor(), task_id)
@@ -108,14 +116,14 @@ def _closed(task_id: str) -> str | None:
     return url_for("inbox.index")
 
 
-def _require_can_complete(task) -> None:
+def require_can_complete(task) -> None:
     if not task["can_complete"]:
         raise Forbidden("งานนี้เป็นของบทบาทอื่น ท่านไม่มีสิทธิ์บันทึกงานนี้")
     if task["claimed_by"] and task["claimed_by"] != actor().username:
         raise Forbidden(f"งานนี้ {task['claimed_by']} รับไปดำเนินการแล้ว ท่านบันทึกได้เมื่อผู้รับงานคืนงาน")
 
 
-def _schema_errors(schema, data) -> list[dict]:
+def schema_errors(schema, data) -> list[dict]:
     try:
         formcheck.validate(schema, data)
     except Invalid as err:
@@ -123,23 +131,29 @@ def _schema_errors(schema, data) -> list[dict]:
     return []
 
 
-def _merged(problems: list[dict], errors: list[dict]) -> list[dict]:
+def merged(problems: list[dict], errors: list[dict]) -> list[dict]:
     """Our message replaces the validator's for a value we could not read."""
     unreadable = {p["field"] for p in problems}
     return problems + [e for e in errors if e["field"] not in unreadable]
 
 
-def _page(task, data, errors=(), message=""):
+def page(task, data, errors=(), message=""):
     me = actor()
     organization_id = lookups.plan_organization(ctx(), task["plan_id"])
     is_admin = ADMIN in me.roles_in(organization_id)
     return render_template(
         "task.html", task=task, form=formrender.build(task["form"]["schema"], data, list(errors)),
         message=message if errors or message else "", months=formrender.month_options(),
-        row_action=formrender.ROW_ACTION, new_row=formrender.NEW_ROW,
+        row_action=formrender.ROW_ACTION, new_row=formrender.NEW_ROW, tables=spreadsheet.tables(task["form"]["schema"]),
+        max_rows=spreadsheet.MAX_ROWS, max_megabytes=spreadsheet.MAX_BYTES // 1024 // 1024,
         basis=lookups.due_bases(ctx(), [task], ctx().clock.now()).get(task["id"]),
         holder=lookups.display_names(ctx(), {task["claimed_by"]}).get(task["claimed_by"]),
         roles=lookups.role_titles(ctx()),
         can_edit=task["can_complete"] and task["claimed_by"] in (None, me.username),
         is_admin=is_admin, members=lookups.role_members(ctx(), organization_id, task["role"]) if is_admin else [],
     )
+
+
+from . import spreadsheets  # noqa: E402 - it uses the helpers above
+
+bp.register_blueprint(spreadsheets.bp)

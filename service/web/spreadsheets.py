@@ -1,0 +1,105 @@
+"""A task's lists from and to spreadsheets: upload an .xlsx or .csv, see every row with its errors,
+take a clean file into the form (the official then submits it as usual); download the template
+and the list. Nested in the tasks blueprint: /tasks/<id>/spreadsheet/<list>/..."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request
+from flask_login import login_required
+
+from .. import formcheck, formrender, spreadsheet
+from ..errors import Invalid
+from . import tasks as task_pages
+
+bp = Blueprint("spreadsheets", __name__, url_prefix="/tasks/<task_id>/spreadsheet/<name>")
+EXPORTS = {"xlsx": (spreadsheet.write_xlsx, spreadsheet.XLSX_TYPE), "csv": (spreadsheet.write_csv, spreadsheet.CSV_TYPE)}
+
+
+def _task_and_table(task_id: str, name: str):
+    """The open task and the JSON Schema of its list ``name``. :raise 404: no such task or list."""
+    task = task_pages.open_task(task_id)
+    if isinstance(task, str):
+        return task, None
+    schema = task["form"]["schema"]
+    if name not in dict(spreadsheet.tables(schema)):
+        abort(404)
+    return task, schema["properties"][name]
+
+
+@bp.get("/template.xlsx")
+@login_required
+def template(task_id: str, name: str):
+    """An empty sheet with the list's columns and a sheet explaining them. :raise 404:"""
+    task, table = _task_and_table(task_id, name)
+    if table is None:
+        return redirect(task)
+    content = spreadsheet.write_xlsx(table["items"], [], table.get("title", name), guide=True)
+    return _download(content, spreadsheet.XLSX_TYPE, f"แม่แบบ-{table.get('title', name)}.xlsx")
+
+
+@bp.route("/export.<kind>", methods=["GET", "POST"])
+@login_required
+def export(task_id: str, name: str, kind: str):
+    """The list as the task holds it (GET), or as typed in the form (POST from its export button).
+    :raise 404: no such task, list or file kind."""
+    if kind not in EXPORTS:
+        abort(404)
+    task, table = _task_and_table(task_id, name)
+    if table is None:
+        return redirect(task)
+    data = formrender.parse(task["form"]["schema"], request.form)[0] if request.method == "POST" else task["data"]
+    write, mimetype = EXPORTS[kind]
+    content = write(table["items"], spreadsheet.items_of(data, name), *(() if kind == "csv" else (table.get("title", name),)))
+    return _download(content, mimetype, f"{table.get('title', name)}-ปีงบประมาณ-{task['fiscal_year']}.{kind}")
+
+
+@bp.post("")
+@login_required
+def upload(task_id: str, name: str):
+    """Read the file and show every row with its errors; nothing is taken into the form yet.
+    :raise 403: the user may not complete the task."""
+    task, table = _task_and_table(task_id, name)
+    if table is None:
+        return redirect(task)
+    task_pages.require_can_complete(task)
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        preview = spreadsheet.Preview("")
+        preview.problems.append(spreadsheet.Problem("กรุณาเลือกไฟล์ Excel (.xlsx) หรือ CSV ที่จะนำเข้า"))
+    else:
+        content = file.stream.read(spreadsheet.MAX_BYTES + 1)
+        preview = spreadsheet.read(content, file.filename, table, task["fiscal_year"])
+    return render_template("spreadsheet_preview.html", task=task, name=name, table=table, preview=preview,
+                           rows_json=json.dumps(preview.items, ensure_ascii=False) if preview.ok else ""), \
+        200 if preview.ok else 422
+
+
+@bp.post("/apply")
+@login_required
+def apply(task_id: str, name: str):
+    """Put the rows of a checked file into the task's form, replacing the list; not yet saved.
+    :raise 400: the rows are not the list's rows (not from the preview); 403: as for completing."""
+    task, table = _task_and_table(task_id, name)
+    if table is None:
+        return redirect(task)
+    task_pages.require_can_complete(task)
+    try:
+        rows = json.loads(request.form.get("rows", ""))
+        formcheck.validate({"type": "object", "properties": {name: table}}, {name: rows})
+    except (ValueError, Invalid):
+        abort(400)
+    flash(f"นำ {len(rows):,} รายการจากไฟล์ {request.form.get('filename', '')} เข้าแบบฟอร์มแล้ว ยังไม่ได้บันทึก "
+          "กรุณาตรวจสอบแล้วกด “บันทึกและส่งต่อขั้นตอนถัดไป”", "success")
+    return task_pages.page(task, {**task["data"], name: rows})
+
+
+def _download(content: bytes, mimetype: str, filename: str) -> Response:
+    response = Response(content, mimetype=mimetype)
+    ascii_name = "".join(ch if ch.isascii() and ch.isalnum() or ch in ".-" else "_" for ch in filename)
+    response.headers["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
