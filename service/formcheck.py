@@ -48,7 +48,7 @@ def validate(schema: dict[str, Any], data: Any) -> dict[str, Any]:
     validator = FormValidator(strict, format_checker=FormatChecker())
     errors = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
-        errors.extend(_describe(error, _nearest_title(strict, error)))
+        errors.extend(_describe(error, _nearest_title(strict, error), _enclosing_properties(strict, error)))
     if errors:
         unique = list({(e["field"], e["message"]): e for e in errors}.values())
         raise Invalid("ข้อมูลในแบบฟอร์มไม่ถูกต้อง กรุณาแก้ไขช่องที่ระบุ", unique)
@@ -76,11 +76,32 @@ def _nearest_title(root: dict[str, Any], error) -> str:
     return title
 
 
-def _describe(error, title: str) -> list[dict[str, str]]:
+def _enclosing_properties(root: dict[str, Any], error) -> dict[str, Any]:
+    """Field schemas declared around the keyword, the innermost title winning: a `required`
+    inside an if/then names fields that the enclosing object declares with their titles."""
+    found: dict[str, Any] = {}
+    node = root
+    levels = [root]
+    for key in list(error.absolute_schema_path)[:-1]:
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            break
+        levels.append(node)
+    for level in levels:
+        properties = level.get("properties") if isinstance(level, dict) else None
+        if isinstance(properties, dict):
+            for name, field in properties.items():
+                if isinstance(field, dict) and ("title" in field or name not in found):
+                    found[name] = field
+    return found
+
+
+def _describe(error, title: str, properties: dict[str, Any]) -> list[dict[str, str]]:
     field = _pointer(error.absolute_path)
     value, schema, kind = error.validator_value, error.schema, error.validator
     if kind == "required":
-        props = schema.get("properties", {})
+        props = properties
         missing = [name for name in value if isinstance(error.instance, dict) and name not in error.instance]
         return [{"field": f"{field}/{name}", "message": f"กรุณากรอก{_title(props.get(name), name)}"}
                 for name in missing]

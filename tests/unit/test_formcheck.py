@@ -35,7 +35,7 @@ def test_every_shipped_form_is_a_valid_schema():
     ({"months": [13]}, "/projects/0/months/0", "เดือน"),
     ({"months": [0]}, "/projects/0/months/0", "เลือกจากรายการ"),
     ({"plan_program": "อื่น ๆ"}, "/projects/0/plan_program", "เลือกจากรายการ"),
-    ({"source": "central"}, "/projects/0/agency", "กรอก"),
+    ({"source": "central"}, "/projects/0/agency", "กรุณากรอกชื่อหน่วยงาน"),
 ])
 def test_bad_projects_are_named_by_field_in_thai(change, field, words):
     errors = errors_of(COLLECT, {"projects": [{**PROJECT, **change}]})
