@@ -17,7 +17,7 @@ test: setup
 	$(BIN)/python -m pytest -q
 	PHAEN_TEST_POSTGRES=1 $(BIN)/python -m pytest -q
 
-setup: system-packages $(VENV)/.installed
+setup: system-packages $(VENV)/.installed node_modules/.installed
 
 # Debian packages the system needs (Thai fonts and poppler for the PDFs, chromium for the
 # end-to-end tests, PostgreSQL for the production database); installed only when missing.
@@ -33,6 +33,12 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e ".[test]"
+	touch $@
+
+# bpmn-js for the designers' in-browser modeler, as package-lock.json pins it (served by Flask).
+node_modules/.installed: package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the process modeler (Debian: apt-get install npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 init: setup

@@ -17,7 +17,7 @@ from .auth import Actor, actor_of
 from .context import Context
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .lint import BundleRejected, Finding, finding
-from .models import Plan, ProcessVersion, User
+from .models import Draft, Plan, ProcessVersion, User
 
 DESIGNER = "designer"
 MAX_DRY_RUN_STEPS = 300
@@ -316,3 +316,51 @@ def migrate_plan(ctx: Context, actor: Actor, plan_id: int, to_version: int | Non
                        data=data)
     oplog.command("version_migrated", started, plan=plan_id, user=actor.username, **data)
     return data
+
+
+# --- Drafts (the in-browser modeler) ------------------------------------------------------
+def save_draft(ctx: Context, actor: Actor, name: str, files: dict[str, str], based_on: int | None = None) -> dict[str, Any]:
+    """Keep the modeler's files as a new draft of process ``name``. A draft may still have problems
+    (validate and publish check it); only its file names and sizes are held to the limits here.
+    :raise Invalid: a bad process name, file name or size."""
+    require_designer(actor)
+    if not lint.NAME_PATTERN.match(name):
+        raise Invalid(lint.MESSAGES["bad_name"][0].format(name=name), [{"field": "name", "message": "ชื่อกระบวนงานใช้ไม่ได้"}])
+    problems = lint._check_files({filename: text.encode("utf-8") for filename, text in files.items()})
+    if problems:
+        raise Invalid("บันทึกร่างไม่ได้: " + " ".join(p.message() for p in problems),
+                      [{"field": p.file, "message": p.message()} for p in problems])
+    with ctx.db.write() as session:
+        draft = Draft(name=name, based_on_version=based_on, files=files, saved_by=actor.username,
+                      saved_at=ctx.clock.now())
+        session.add(draft)
+        session.flush()
+        return _draft_dict(draft)
+
+
+def draft(ctx: Context, actor: Actor, draft_id: int) -> dict[str, Any]:
+    """A saved draft with its files. :raise NotFound: no such draft."""
+    require_designer(actor)
+    with ctx.db.read() as session:
+        row = session.get(Draft, draft_id)
+        if row is None:
+            raise NotFound(f"ไม่พบร่างที่ {draft_id}")
+        return {**_draft_dict(row), "files": dict(row.files)}
+
+
+def drafts(ctx: Context, per_process: int = 5) -> dict[str, list[dict[str, Any]]]:
+    """The latest drafts of each process, newest first (without their files)."""
+    with ctx.db.read() as session:
+        rows = session.execute(select(Draft.id, Draft.name, Draft.based_on_version, Draft.saved_by, Draft.saved_at)
+                               .order_by(Draft.name, Draft.id.desc())).all()
+    result: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        listed = result.setdefault(row.name, [])
+        if len(listed) < per_process:
+            listed.append(_draft_dict(row))
+    return result
+
+
+def _draft_dict(row) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name, "based_on_version": row.based_on_version, "saved_by": row.saved_by,
+            "saved_at": row.saved_at.isoformat()}

@@ -1,22 +1,37 @@
 """The designer's pages: the processes and their versions, upload a bundle (files or a zip),
-see its problems or its diff and dry run, then confirm to publish."""
+see its problems or its diff and dry run, then confirm to publish; and the in-browser modeler
+(bpmn-js, served from node_modules) that edits a version into drafts, validates and publishes."""
 
 from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_from_directory, url_for
 from flask_login import login_required
 
 from . import designer, lint
 from .designer_api import uploaded_files
-from .errors import Invalid
+from .errors import Invalid, NotFound, ServiceError
+from .web import error_page
 from .web.auth import actor, ctx
 
 bp = Blueprint("designer_web", __name__, url_prefix="/designer")
 CHANGE_KINDS = {"tasks": "งาน", "lanes": "เลน/บทบาท", "forms": "แบบฟอร์ม", "timers": "กำหนดเวลา"}
 CHANGES = {"added": "เพิ่ม", "removed": "ลบ", "changed": "แก้ไข"}
+#: bpmn-js as `make setup` installs it (package.json); only these files of it are served.
+BPMN_JS_DIST = Path(__file__).resolve().parents[1] / "node_modules" / "bpmn-js" / "dist"
+BPMN_JS_FILES = {"bpmn-modeler.production.min.js", "assets/diagram-js.css", "assets/bpmn-js.css",
+                 "assets/bpmn-font/css/bpmn-embedded.css"}
+
+
+@bp.errorhandler(ServiceError)
+def _service_error(err: ServiceError):
+    """The modeler's script reads JSON; the pages show the error page."""
+    if request.is_json:
+        return jsonify({"title": err.title, "detail": err.message, "errors": err.errors}), err.status
+    return error_page(err.status, err.message)
 
 
 @bp.get("/")
@@ -24,7 +39,7 @@ CHANGES = {"added": "เพิ่ม", "removed": "ลบ", "changed": "แก�
 def index():
     """:raise 403: the user is no process designer."""
     designer.require_designer(actor())
-    return render_template("designer/index.html", processes=designer.processes(ctx()))
+    return render_template("designer/index.html", processes=designer.processes(ctx()), drafts=designer.drafts(ctx()))
 
 
 @bp.post("/check")
@@ -38,6 +53,11 @@ def check():
         report, files = designer.Report("", False, err.findings), {}
     else:
         report, _ = designer.validate(ctx(), files)
+    return _report_page(report, files)
+
+
+def _report_page(report: designer.Report, files: dict[str, bytes]):
+    """The problems, or the diff and the dry run with the checked files carried to the confirm button."""
     carried = base64.b64encode(json.dumps({k: base64.b64encode(v).decode() for k, v in files.items()})
                                .encode()).decode() if report.ok else ""
     return render_template("designer/report.html", report=report, carried=carried, kinds=CHANGE_KINDS,
@@ -61,3 +81,79 @@ def publish():
     flash(f"เผยแพร่กระบวนงาน {report.name} ฉบับที่ {report.version} แล้ว แผนที่เริ่มใหม่จะใช้ฉบับนี้"
           if report.published else f"กระบวนงาน {report.name} ไม่เปลี่ยนจากฉบับที่ {report.version}", "success")
     return redirect(url_for("designer_web.index"))
+
+
+# --- The modeler ------------------------------------------------------------------------------
+@bp.get("/modeler/<name>")
+@login_required
+def modeler(name: str):
+    """Open the latest version of a process (``?version=N`` an older one, ``?draft=ID`` a draft).
+    :raise 404: no such process, version or draft."""
+    designer.require_designer(actor())
+    draft_id, version = request.args.get("draft", ""), request.args.get("version", "")
+    if draft_id.isdigit():
+        opened = designer.draft(ctx(), actor(), int(draft_id))
+        if opened["name"] != name:
+            raise NotFound(f"ไม่พบร่างที่ {draft_id} ของกระบวนงาน {name}")
+        source = {"draft": opened["id"], "based_on": opened["based_on_version"], "saved_by": opened["saved_by"],
+                  "saved_at": opened["saved_at"]}
+        files = opened["files"]
+    else:
+        number = int(version) if version.isdigit() else None
+        files = designer.version_files(ctx(), name, number)
+        source = {"draft": None, "based_on": number or _latest_version(name)}
+    return render_template("designer/modeler.html", name=name, files=files, source=source,
+                           installed=(BPMN_JS_DIST / "bpmn-modeler.production.min.js").is_file())
+
+
+def _latest_version(name: str) -> int | None:
+    return next((p["latest"] for p in designer.processes(ctx()) if p["name"] == name), None)
+
+
+@bp.get("/vendor/bpmn-js/<path:filename>")
+def bpmn_js(filename: str):
+    """The bpmn-js Modeler bundle and its style sheets, nothing else of node_modules.
+    :raise 404: another file, or bpmn-js not installed."""
+    if filename not in BPMN_JS_FILES or not (BPMN_JS_DIST / filename).is_file():
+        abort(404)
+    return send_from_directory(BPMN_JS_DIST, filename, max_age=3600)
+
+
+def _modeler_files() -> dict[str, str]:
+    """The ``files`` of the modeler's JSON body. :raise Invalid: not a map of file names to text."""
+    body = request.get_json(silent=True)
+    files = body.get("files") if isinstance(body, dict) else None
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise Invalid("ไม่พบไฟล์ของกระบวนงานในคำขอ กรุณาเปิดหน้าโปรแกรมออกแบบใหม่")
+    return files
+
+
+@bp.post("/modeler/<name>/validate")
+@login_required
+def modeler_validate(name: str):
+    """The same checks and dry run as deploy, on the modeler's files; stores nothing."""
+    designer.require_designer(actor())
+    report, _ = designer.validate(ctx(), {k: v.encode("utf-8") for k, v in _modeler_files().items()}, name)
+    return jsonify(report.as_dict("th"))
+
+
+@bp.post("/modeler/<name>/drafts")
+@login_required
+def save_draft(name: str):
+    """Save the modeler's files as a new draft (not published, not run)."""
+    designer.require_designer(actor())
+    body = request.get_json(silent=True) or {}
+    based_on = body.get("based_on") if isinstance(body, dict) else None
+    saved = designer.save_draft(ctx(), actor(), name, _modeler_files(),
+                                based_on if isinstance(based_on, int) and not isinstance(based_on, bool) else None)
+    return jsonify({**saved, "url": url_for("designer_web.modeler", name=name, draft=saved["id"])}), 201
+
+
+@bp.post("/drafts/<int:draft_id>/check")
+@login_required
+def check_draft(draft_id: int):
+    """A draft through the upload's check → diff → confirm flow. :raise 404: no such draft."""
+    saved = designer.draft(ctx(), actor(), draft_id)
+    files = {k: v.encode("utf-8") for k, v in saved["files"].items()}
+    report, _ = designer.validate(ctx(), files, saved["name"])
+    return _report_page(report, files)

@@ -194,3 +194,18 @@ class ClockOverride(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     set_to: Mapped[datetime]
     set_at: Mapped[datetime]
+
+
+class Draft(Base):
+    """A bundle saved from the modeler: kept as the designer left it, never run, never published.
+    Each save is a new row, so earlier drafts stay as they were."""
+
+    __tablename__ = "drafts"
+    __table_args__ = (Index("ix_drafts_name", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))  # the process it is a draft of
+    based_on_version: Mapped[int | None] = mapped_column(Integer)  # the published version it started from
+    files: Mapped[dict[str, Any]]  # filename -> text (BPMN, forms, roles.json, process.json)
+    saved_by: Mapped[str] = mapped_column(String(64))
+    saved_at: Mapped[datetime]
+
