@@ -29,16 +29,13 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
     app.json.ensure_ascii = False
     app.extensions["phaen"] = context
 
-    from . import api, documents_api, health, oplog
+    from . import api, audit_api, designer_api, designer_web, documents_api, health, oplog
 
     oplog.init_app(app)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(documents_api.bp)
-    app.register_blueprint(__import__("service.audit_api", fromlist=["bp"]).bp)
-    app.register_blueprint(__import__("service.designer_api", fromlist=["bp"]).bp)
-    web.init_app(app)
-    app.register_blueprint(__import__("service.designer_web", fromlist=["bp"]).bp)
+    for blueprint in (health.bp, api.bp, documents_api.bp, audit_api.bp, designer_api.bp):
+        app.register_blueprint(blueprint)
+    web.init_app(app)  # the officials' and auditors' pages, sessions and CSRF
+    app.register_blueprint(designer_web.bp)
     return app
 
 

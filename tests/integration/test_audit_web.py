@@ -215,3 +215,11 @@ def test_an_auditor_cannot_complete_or_claim_a_task(ctx, client, org, auditor):
     claimed = post_form(client, f"/tasks/{task['id']}/claim", {}, page=f"/tasks/{task['id']}")
     assert claimed.status_code == 403
     assert Procedure(client, org).open_task(pid, "collect_projects")["claimed_by"] is None
+
+
+def test_the_menu_leads_auditors_to_their_pages_and_no_one_else(ctx, app, client, org, auditor):
+    assert 'href="/audit/"' in client.get("/").get_data(as_text=True)
+    official = app.test_client()
+    add_person(ctx, "clerk", org.code, ["planning_office"])
+    log_in(official, "clerk")
+    assert 'href="/audit/"' not in official.get("/").get_data(as_text=True)
