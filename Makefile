@@ -48,4 +48,4 @@ bench: setup
 	$(BIN)/python bench/complete_task.py
 
 clean:
-	rm -rf $(VENV) instance
+	rm -rf $(VENV) instance node_modules
