@@ -17,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
 from . import engine, legaldays
@@ -26,7 +26,7 @@ from .catalog import Bundle, Published
 from .commands import event_hash
 from .context import Context
 from .errors import NotFound
-from .models import Event, Holiday, OpenTask, Organization, Plan
+from .models import Event, FrozenDocument, Holiday, OpenTask, Organization, Plan
 from .queries import deadline_view
 
 BUNDLE_FORMAT = "phaen-plan-bundle"
@@ -34,6 +34,8 @@ BUNDLE_VERSION = 1
 GENESIS = "0" * 64
 #: Event kinds that change who holds a task, never the process state (service/claims.py).
 CLAIM_KINDS = frozenset({"task_claimed", "task_released", "task_reassigned"})
+#: Event kinds that never change the process state: claims, and a document frozen (service/documents.py).
+UNCHANGED_STATE_KINDS = CLAIM_KINDS | {"document_frozen"}
 EVENT_FIELDS = ("seq", "at", "actor", "role", "kind", "task", "task_id", "data", "state_digest", "prev_hash", "hash")
 COMPLIANCE_FIELDS = ("plan_id", "process", "process_version", "plan_status", "key", "name", "kind", "basis",
                      "due_on", "extended_to", "actual_on", "state")
@@ -301,10 +303,10 @@ def _replay(event: Event, instance: engine.Instance | None, digest: str, model: 
                            f"completing task {event.task} again fails: {err}") from err
     elif event.kind == "timer_fired":
         instance.fire_due_timers(event.at)
-    elif event.kind in CLAIM_KINDS:
+    elif event.kind in UNCHANGED_STATE_KINDS:
         if event.state_digest != digest:
             raise diverged("state_mismatch", digest, event.state_digest,
-                           f"event {event.seq} ({event.kind}) records a state change, which a claim cannot make")
+                           f"event {event.seq} ({event.kind}) records a state change, which such an event cannot make")
         return instance, digest
     else:
         raise diverged("unknown_kind", None, event.kind, f"event {event.seq} is of a kind replay does not know")
@@ -364,9 +366,19 @@ def export_bundle(ctx: Context, plan_id: int, actor: Actor | None = None) -> byt
             "holidays": [day.isoformat() for day in record.holidays],
             "events": [event_dict(e) for e in record.events],
             "head": record.events[-1].hash if record.events else None,
+            "frozen_documents": frozen_documents(session, plan_id),
         }
     body["bundle_sha256"] = _bundle_digest(body)
     return json.dumps(body, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def frozen_documents(session: Session, plan_id: int) -> list[dict[str, Any]]:
+    """The plan's documents as announced: kind, SHA-256 and size (the PDFs stay in the system)."""
+    rows = session.execute(select(FrozenDocument.kind, FrozenDocument.sha256, func.length(FrozenDocument.content),
+                                  FrozenDocument.as_of_seq, FrozenDocument.frozen_at)
+                           .where(FrozenDocument.plan_id == plan_id).order_by(FrozenDocument.id))
+    return [{"kind": kind, "sha256": sha256, "bytes": size, "as_of_seq": seq, "frozen_at": at.isoformat()}
+            for kind, sha256, size, seq, at in rows]
 
 
 def event_dict(event: Event) -> dict[str, Any]:

@@ -2,26 +2,30 @@
 ผด.02/1), the announcement, the posting certificate and the plan's record.
 
 Each document is assembled from the plan's own records (the latest process data, the event log,
-the deadlines, the process version it ran) and rendered from reports/ by WeasyPrint.
+the deadlines, the process version it ran) and rendered from reports/ by WeasyPrint. The documents
+a user task names in its ``freezeDocuments`` property are frozen once that task is done: rendered
+as the plan stood then, stored once with their SHA-256 in the event log, and served as stored.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import hashlib
+
 import jinja2
 from sqlalchemy import select
 
-from . import diagram, engine, legaldays, thaidate
-from .auth import Actor
+from . import commands, diagram, engine, legaldays, thaidate
+from .auth import SYSTEM, Actor
 from .config import SOURCE_ROOT
 from .context import Context
-from .errors import Conflict, NotFound
-from .models import Event, Holiday, Plan, User
+from .errors import NotFound
+from .models import Event, FrozenDocument, Holiday, Plan, User
 from .queries import deadline_view
 
 REPORTS = SOURCE_ROOT / "reports"
@@ -32,16 +36,23 @@ PLAN_PROGRAMS = ("บริหารงานทั่วไป", "รักษ�
                  "อุตสาหกรรมและการโยธา", "การเกษตร", "การพาณิชย์", "งบกลาง")
 #: Roles no lane names (the process's roles are named by their lanes).
 SYSTEM_ROLE_NAMES = {"admin": "ผู้ดูแลระบบ", "auditor": "ผู้ตรวจสอบ", "designer": "ผู้ออกแบบกระบวนงาน"}
-EVENT_KINDS = {"plan_started": "เริ่มจัดทำแผน", "task_completed": "ดำเนินการแล้ว", "timer_fired": "ครบกำหนดเวลา"}
+EVENT_KINDS = {"plan_started": "เริ่มจัดทำแผน", "task_completed": "ดำเนินการแล้ว", "timer_fired": "ครบกำหนดเวลา",
+               "document_frozen": "จัดเก็บเอกสารฉบับประกาศ"}
+#: Each document's title, by kind (as in DOCUMENTS).
+TITLES = {"plan": "แผนการดำเนินงาน", "announcement": "ประกาศใช้แผนการดำเนินงาน",
+          "posting-certificate": "หนังสือรับรองการปิดประกาศ", "record": "บันทึกการจัดทำแผนการดำเนินงาน"}
 DEADLINE_STATES = {"pending": "ยังไม่ถึงกำหนด", "met": "เป็นไปตามกำหนด", "missed": "เกินกำหนด"}
 #: The flowchart's width on a landscape A4 page between the official margins (29.7 − 3 − 2 cm).
 FLOWCHART_WIDTH_MM = 247.0
 PT_PER_MM = 72 / 25.4
 #: Label sizes in diagram units, scaled with the drawing.
 LABEL_UNITS = {"pool": 30, "lane": 34, "task": 27, "subprocess": 28, "event": 26, "gateway": 26, "flow": 26}
+#: A user task's property naming the documents frozen once it is done, e.g. "plan,announcement".
+FREEZE_PROPERTY = "freezeDocuments"
+FROZEN_EVENT = "document_frozen"
 
 
-class NotReady(Conflict):
+class NotReady(NotFound):
     """The document does not exist yet in the plan's state; the message says when it will."""
 
     title = "เอกสารยังไม่พร้อม"
@@ -119,10 +130,29 @@ class PlanFile:
     people: dict[str, str]
     now: datetime
     meta: dict[str, Any] = field(default_factory=dict)
+    frozen: dict[str, str] = field(default_factory=dict)  # kind -> SHA-256 of the stored document
 
     @property
     def announced(self) -> bool:
         return bool(self.data.get("announced_on"))
+
+    def as_of(self, seq: int) -> PlanFile:
+        """The plan as it stood right after event ``seq``: its data, history and clock then."""
+        events = [e for e in self.events if e["seq"] <= seq]
+        return replace(self, events=events, data=submitted_data(events), now=events[-1]["at"])
+
+    def freeze_points(self) -> dict[str, int]:
+        """Document kind -> the event after which it is frozen: the first completion of a task
+        whose ``freezeDocuments`` property names it (only documents this module makes)."""
+        kinds_of = {name: [k.strip() for k in element.get("properties", {}).get(FREEZE_PROPERTY, "").split(",")]
+                    for name, element in self.elements.items()}
+        points: dict[str, int] = {}
+        for event in self.events:
+            if event["kind"] == "task_completed":
+                for kind in kinds_of.get(event["task"] or "", ()):
+                    if kind in DOCUMENTS:
+                        points.setdefault(kind, event["seq"])
+        return points
 
     def role_name(self, role: str | None) -> str:
         if not role:
@@ -131,17 +161,21 @@ class PlanFile:
         return lanes.get(role) or SYSTEM_ROLE_NAMES.get(role, role)
 
 
-def load(ctx: Context, actor: Actor, plan_id: int) -> PlanFile:
-    """The records of a plan the actor may see. :raise NotFound:"""
+def load(ctx: Context, actor: Actor | None, plan_id: int) -> PlanFile:
+    """The records of a plan the actor may see (``None``: the system). :raise NotFound:"""
     with ctx.db.read() as session:
         row = session.get(Plan, plan_id)
-        if row is None or not actor.can_see(row.organization_id):
+        if row is None or (actor is not None and not actor.can_see(row.organization_id)):
             raise NotFound("ไม่พบแผนนี้")
         version = row.process_version
-        events = session.scalars(select(Event).where(Event.plan_id == plan_id).order_by(Event.seq)).all()
-        usernames = {e.actor for e in events}
+        events = [{"seq": e.seq, "at": e.at, "actor": e.actor, "role": e.role, "kind": e.kind, "task": e.task,
+                   "data": e.data, "hash": e.hash}
+                  for e in session.scalars(select(Event).where(Event.plan_id == plan_id).order_by(Event.seq))]
+        usernames = {e["actor"] for e in events}
         people = dict(session.execute(select(User.username, User.display_name)
                                       .where(User.username.in_(usernames))).all()) if usernames else {}
+        frozen = dict(session.execute(select(FrozenDocument.kind, FrozenDocument.sha256)
+                                      .where(FrozenDocument.plan_id == plan_id)).all())
         return PlanFile(
             id=row.id, fiscal_year=row.fiscal_year, status=row.status,
             organization={"code": row.organization.code, "name": row.organization.name,
@@ -149,15 +183,13 @@ def load(ctx: Context, actor: Actor, plan_id: int) -> PlanFile:
             process={"name": version.name, "version": version.version, "title": version.title,
                      "digest": version.digest, "published_at": version.published_at},
             bpmn_files=dict(version.bpmn_files), forms=dict(version.forms), lane_roles=dict(version.lane_roles),
-            elements=dict(version.elements), meta=dict(version.meta), data=submitted_data(events),
-            events=[{"seq": e.seq, "at": e.at, "actor": e.actor, "role": e.role, "kind": e.kind, "task": e.task,
-                     "data": e.data, "hash": e.hash} for e in events],
+            elements=dict(version.elements), meta=dict(version.meta), data=submitted_data(events), events=events,
             deadlines=list(row.deadlines or []), holidays=set(session.scalars(select(Holiday.day))),
-            people=people, now=ctx.clock.now(),
+            people=people, now=ctx.clock.now(), frozen=frozen,
         )
 
 
-def submitted_data(events: list[Event]) -> dict[str, Any]:
+def submitted_data(events: list[dict[str, Any]]) -> dict[str, Any]:
     """The plan's data as its forms submitted it, the latest value of each field winning.
 
     Read from the event log rather than the engine: engine.Instance.data follows the last task
@@ -165,8 +197,8 @@ def submitted_data(events: list[Event]) -> dict[str, Any]:
     """
     data: dict[str, Any] = {}
     for event in events:
-        if event.kind in ("plan_started", "task_completed"):
-            data.update(event.data or {})
+        if event["kind"] in ("plan_started", "task_completed"):
+            data.update(event["data"] or {})
     return data
 
 
@@ -277,10 +309,30 @@ def _flowchart(drawing: diagram.Diagram) -> dict[str, Any]:
 
 
 # --- The announcement and the posting certificate ---------------------------------------
+#: Documents that come to exist as the plan progresses: the data they need, and the sentence saying when.
+PREREQUISITES = {
+    "announcement": (("announced_on",), "ประกาศใช้แผนการดำเนินงานจะออกได้เมื่อผู้บริหารท้องถิ่นลงนามประกาศใช้แผนแล้ว "
+                                        "ขณะนี้แผนยังไม่ได้ประกาศใช้"),
+    "posting-certificate": (("announced_on", "posted_on", "certified_on"),
+                            "หนังสือรับรองการปิดประกาศจะออกได้เมื่อปิดประกาศครบสามสิบวันและผู้รับผิดชอบ"
+                            "บันทึกการรับรองการปิดประกาศแล้ว"),
+}
+
+
+def not_ready(file: PlanFile, kind: str) -> str | None:
+    """Why the document does not exist yet in the plan's state, saying when it will; None if it does."""
+    fields, when = PREREQUISITES.get(kind, ((), ""))
+    return when if not all(file.data.get(name) for name in fields) else None
+
+
+def _require(file: PlanFile, kind: str) -> None:
+    when = not_ready(file, kind)
+    if when:
+        raise NotReady(when)
+
+
 def announcement(file: PlanFile) -> bytes:
-    if not file.announced:
-        raise NotReady("ประกาศใช้แผนการดำเนินงานจะออกได้เมื่อผู้บริหารท้องถิ่นลงนามประกาศใช้แผนแล้ว "
-                       "ขณะนี้แผนยังไม่ได้ประกาศใช้")
+    _require(file, "announcement")
     data = file.data
     return render("announcement.html", file, {
         "considered_on": data.get("review_meeting_date"), "approved_on": data.get("approval_date"),
@@ -334,10 +386,8 @@ def posting_of(file: PlanFile) -> Posting:
 
 
 def posting_certificate(file: PlanFile) -> bytes:
+    _require(file, "posting-certificate")
     data = file.data
-    if not (data.get("announced_on") and data.get("posted_on") and data.get("certified_on")):
-        raise NotReady("หนังสือรับรองการปิดประกาศจะออกได้เมื่อปิดประกาศครบสามสิบวันและผู้รับผิดชอบ"
-                       "บันทึกการรับรองการปิดประกาศแล้ว")
     return render("posting_certificate.html", file, {
         "posting": posting_of(file), "certified_by": data.get("certified_by", ""),
         "certified_on": data["certified_on"], "regulation": file.meta.get("regulation", ""),
@@ -368,6 +418,9 @@ def _details(event: dict[str, Any], form: dict[str, Any]) -> list[tuple[str, str
     """An event's data as (title, value) lines, in the words of the task's form."""
     if event["kind"] == "timer_fired":
         return [("ครบกำหนด", ", ".join(event["data"].get("timers", [])) or "-")]
+    if event["kind"] == FROZEN_EVENT:
+        kind = event["data"].get("kind", "")
+        return [("เอกสาร", TITLES.get(kind, kind)), ("SHA-256", event["data"].get("sha256", ""))]
     properties = form.get("properties", {})
     lines = []
     for key, spec in properties.items():
@@ -420,9 +473,64 @@ DOCUMENTS = {"plan": operational_plan, "announcement": announcement,
              "posting-certificate": posting_certificate, "record": record}
 
 
-def document(ctx: Context, actor: Actor, plan_id: int, kind: str) -> bytes:
-    """One of the plan's documents as PDF. :raise NotFound: :raise NotReady:"""
+@dataclass(frozen=True)
+class Document:
+    content: bytes
+    sha256: str | None = None  # set when the document is the frozen one, served as stored
+
+
+def document(ctx: Context, actor: Actor, plan_id: int, kind: str) -> Document:
+    """One of the plan's documents as PDF: as stored once it is frozen (freezing it now if that
+    has not happened yet), else rendered from the plan's records. :raise NotFound: :raise NotReady:"""
     if kind not in DOCUMENTS:
         raise NotFound(f"ไม่มีเอกสารชนิด {kind}; เอกสารที่มี: {', '.join(DOCUMENTS)}")
-    return DOCUMENTS[kind](load(ctx, actor, plan_id))
+    file = load(ctx, actor, plan_id)
+    if kind not in file.freeze_points():
+        return Document(DOCUMENTS[kind](file))
+    if kind not in file.frozen:
+        freeze_due(ctx, plan_id)
+    with ctx.db.read() as session:
+        stored = session.scalars(select(FrozenDocument).where(FrozenDocument.plan_id == plan_id,
+                                                              FrozenDocument.kind == kind)).one()
+        return Document(stored.content, stored.sha256)
+
+
+def available(ctx: Context, actor: Actor, plan_id: int) -> list[dict[str, Any]]:
+    """Each of the plan's documents: its kind and title, whether it exists yet and if not, when it
+    will; the SHA-256 of the frozen ones. :raise NotFound:"""
+    file = load(ctx, actor, plan_id)
+    return [{"kind": kind, "title": TITLES[kind], "when": not_ready(file, kind), "sha256": file.frozen.get(kind)}
+            for kind in DOCUMENTS]
+
+
+def freeze_due(ctx: Context, plan_id: int) -> list[str]:
+    """Freeze the plan's documents whose step is done and that are not stored yet; the kinds frozen.
+
+    Called right after a completion and, should that have been missed, on the first download. Each
+    is rendered as the plan stood right after its step, outside any transaction (a large plan takes
+    seconds); then each is stored with a document_frozen event, in one transaction. Rendering is
+    deterministic, so a freeze that lost a race stored the same bytes."""
+    file = load(ctx, None, plan_id)
+    due = {kind: seq for kind, seq in file.freeze_points().items() if kind not in file.frozen}
+    rendered = {}
+    for kind, seq in due.items():
+        try:
+            rendered[kind] = DOCUMENTS[kind](file.as_of(seq))
+        except NotReady:  # a process that freezes a document before it can exist: it never freezes
+            continue
+    if not rendered:
+        return []
+    now = ctx.clock.now()
+    with ctx.db.write() as session:
+        session.scalars(select(Plan.id).where(Plan.id == plan_id).with_for_update()).one()  # one freezer at a time
+        stored = set(session.scalars(select(FrozenDocument.kind).where(FrozenDocument.plan_id == plan_id)))
+        frozen = [kind for kind in rendered if kind not in stored]
+        for kind in frozen:
+            pdf = rendered[kind]
+            digest = hashlib.sha256(pdf).hexdigest()
+            session.add(FrozenDocument(plan_id=plan_id, kind=kind, as_of_seq=due[kind], sha256=digest, content=pdf,
+                                       frozen_at=now))
+            commands.append_event(session, plan_id, now, SYSTEM.username, None, FROZEN_EVENT,
+                                  {"kind": kind, "sha256": digest, "bytes": len(pdf)})
+    return frozen
 

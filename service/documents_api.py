@@ -21,10 +21,16 @@ def _service_error(err: ServiceError):
 def plan_document(plan_id: int, kind: str):
     """One of the plan's documents (plan, announcement, posting-certificate, record).
 
-    :raise 404: no such plan in the caller's organizations, or no such kind of document.
-    :raise 409: the document does not exist yet in the plan's state (the message says when it will).
+    :raise 404: no such plan in the caller's organizations, no such kind of document, or the
+        document does not exist yet in the plan's state (the message says when it will).
     """
-    pdf = documents.document(ctx(), g.actor, plan_id, kind)
-    response = Response(pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="plan-{plan_id}-{kind}.pdf"'
+    return pdf_response(documents.document(ctx(), g.actor, plan_id, kind), f"plan-{plan_id}-{kind}.pdf")
+
+
+def pdf_response(document: documents.Document, filename: str) -> Response:
+    """The PDF inline; a frozen document carries its SHA-256 as its ETag, the one in the event log."""
+    response = Response(document.content, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    if document.sha256:
+        response.set_etag(document.sha256)
     return response

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -209,3 +210,17 @@ class Draft(Base):
     saved_by: Mapped[str] = mapped_column(String(64))
     saved_at: Mapped[datetime]
 
+
+class FrozenDocument(Base):
+    """A document as it was announced: stored once, never changed, served as stored from then on.
+    Its SHA-256 is also in the plan's event log (a document_frozen event)."""
+
+    __tablename__ = "frozen_documents"
+    __table_args__ = (UniqueConstraint("plan_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # as in documents.DOCUMENTS: plan, announcement …
+    as_of_seq: Mapped[int] = mapped_column(Integer)  # the event the document shows the plan as of
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    frozen_at: Mapped[datetime]

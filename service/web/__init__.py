@@ -45,6 +45,8 @@ def init_app(app: Flask) -> None:
     for blueprint in (auth.bp, inbox.bp, tasks.bp, plans.bp, audit_web.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(api_claims.bp)
+    from .documents import bp as documents_bp
+    app.register_blueprint(documents_bp)
     csrf.exempt(api.bp)
     csrf.exempt(api_claims.bp)
     app.jinja_env.filters.update(thai_date=thaidate.short, thai_datetime=_thai_datetime)

@@ -10,6 +10,7 @@ from flask_login import login_required
 
 from .. import commands, diagram, formrender, queries, safexml
 from ..commands import ADMIN
+from ..documents import freeze_due
 from ..errors import Conflict, Forbidden, Invalid
 from ..legaldays import BANGKOK
 from ..thaidate import BE_OFFSET
@@ -22,7 +23,8 @@ bp = Blueprint("plans", __name__)
 STATUS = {"running": "กำลังดำเนินการ", "completed": "เสร็จสิ้นกระบวนงาน"}
 DEADLINE_STATES = {"pending": "ยังไม่ถึงกำหนด", "met": "ทันกำหนด", "missed": "เกินกำหนด"}
 EVENT_KINDS = {"plan_started": "เริ่มจัดทำแผน", "task_completed": "บันทึกงาน", "timer_fired": "ครบกำหนดเวลา",
-               "task_claimed": "รับงาน", "task_released": "คืนงาน", "task_reassigned": "มอบหมายงาน"}
+               "task_claimed": "รับงาน", "task_released": "คืนงาน", "task_reassigned": "มอบหมายงาน",
+               "document_frozen": "จัดเก็บเอกสารฉบับประกาศ"}
 DIAGRAM_SCALE = 0.7  # screen pixels per diagram unit; wider diagrams scroll sideways
 _drawings: dict[str, diagram.Diagram | None] = {}  # by process version digest: versions never change
 
@@ -32,6 +34,7 @@ _drawings: dict[str, diagram.Diagram | None] = {}  # by process version digest: 
 def show(plan_id: int):
     """:raise 404: no such plan in the user's organizations."""
     plan = queries.plan(ctx(), actor(), plan_id)
+    freeze_due(ctx(), plan_id)  # the step just completed may freeze documents (rendered once, seconds)
     events = queries.history(ctx(), actor(), plan_id)
     people = {e["actor"] for e in events} | {t["claimed_by"] for t in plan["tasks"]} | \
              {e["data"].get("to") for e in events if e["kind"] == "task_reassigned"}

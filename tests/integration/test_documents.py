@@ -81,7 +81,7 @@ def test_documents_of_a_plan_from_draft_to_certified_posting(ctx, client, org, o
 
     for kind in ("announcement", "posting-certificate"):
         early = fetch(client, org, pid, kind)
-        assert early.status_code == 409 and early.mimetype == "application/problem+json"
+        assert early.status_code == 404 and early.mimetype == "application/problem+json"
         assert "ประกาศ" in early.get_json()["detail"]
     assert fetch(client, other_org, pid, "plan").status_code == 404
     assert fetch(client, org, pid, "minutes").status_code == 404
