@@ -44,8 +44,13 @@ node_modules/.installed: package-lock.json
 init: setup
 	$(BIN)/phaen init
 
+# Every benchmark, one after the other; each prints its figures last (README "Benchmarks").
 bench: setup
-	$(BIN)/python bench/complete_task.py
+	cd bench && ../$(BIN)/python complete_task.py && ../$(BIN)/python complete_task.py --postgres
+	cd bench && ../$(BIN)/python scale.py && ../$(BIN)/python scale.py --postgres
+	cd bench && ../$(BIN)/python throughput.py
+	cd bench && ../$(BIN)/python verify.py
+	cd bench && ../$(BIN)/python render.py
 
 clean:
 	rm -rf $(VENV) instance node_modules
