@@ -8,6 +8,7 @@ verifies offline says exactly what ``verify`` said in the system.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -26,13 +27,14 @@ from .catalog import Bundle, Published
 from .commands import event_hash
 from .context import Context
 from .errors import NotFound
-from .models import Event, FrozenDocument, Holiday, OpenTask, Organization, Plan
+from .models import Event, FrozenDocument, Holiday, OpenTask, Organization, Plan, ProcessVersion
 from .queries import deadline_view
 
 BUNDLE_FORMAT = "phaen-plan-bundle"
 BUNDLE_VERSION = 1
 GENESIS = "0" * 64
 #: Event kinds that change who holds a task, never the process state (service/claims.py).
+MIGRATED = "version_migrated"  # service/designer.py: the plan moved to another version of its process
 CLAIM_KINDS = frozenset({"task_claimed", "task_released", "task_reassigned"})
 #: Event kinds that never change the process state: claims, and a document frozen (service/documents.py).
 UNCHANGED_STATE_KINDS = CLAIM_KINDS | {"document_frozen"}
@@ -100,6 +102,8 @@ class PlanRecord:
     claims: dict[str, str | None]  # open task id -> who holds it (the inbox read model)
     process_version_id: int | None = None
     holidays: list[date] = field(default_factory=list)
+    #: the versions a migrated plan ran on before its current one: version id -> process_id, bpmn_files
+    earlier_versions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def process_bundle(self) -> Bundle:
         p = self.process
@@ -124,7 +128,15 @@ def load_record(session: Session, plan_id: int, actor: Actor | None = None) -> P
                  "forms": version.forms, "lane_roles": version.lane_roles, "meta": version.meta},
         events=events, state_json=plan.state_json, deadlines=list(plan.deadlines or []), claims=claims,
         process_version_id=plan.process_version_id, holidays=sorted(session.scalars(select(Holiday.day))),
+        earlier_versions=_earlier_versions(session, events),
     )
+
+
+def _earlier_versions(session: Session, events: list[Event]) -> dict[str, dict[str, Any]]:
+    ids = [(e.data or {}).get("from_version_id") for e in events if e.kind == MIGRATED]
+    versions = session.scalars(select(ProcessVersion).where(ProcessVersion.id.in_([i for i in ids if i])))
+    return {str(v.id): {"process_id": v.process_id, "version": v.version, "bpmn_files": v.bpmn_files}
+            for v in versions}
 
 
 # --- Verification ------------------------------------------------------------------------
@@ -190,8 +202,14 @@ def replay_steps(record: PlanRecord, model: engine.ProcessModel,
     instance: engine.Instance | None = None
     digest = ""
     previous: Event | None = None
+    current = model
+    migrations = [e for e in events if e.kind == MIGRATED]
+    if migrations:  # a migrated plan started on the version its first migration left
+        model = _version_model(record, (migrations[0].data or {}).get("from_version_id"), current)
     for position, event in enumerate(events):
         _check_link(record.plan_id, position, event, previous, events, position_of)
+        if event.kind == MIGRATED:
+            model = _version_model(record, (event.data or {}).get("to_version_id"), current)
         instance, digest = _replay(event, instance, digest, model, helpers, record.process["lane_roles"])
         yield event, instance
         previous = event
@@ -234,6 +252,23 @@ def _instance_after(record: PlanRecord, model: engine.ProcessModel, helpers: dic
         if event.seq == step:
             return instance
     raise AssertionError("unreachable: replay_steps checks that the events are numbered 1, 2, 3 …")
+
+
+def _version_model(record: PlanRecord, version_id: Any, current: engine.ProcessModel) -> engine.ProcessModel:
+    """The model of a version the plan ran on: the current one, or an earlier one kept in the record."""
+    if version_id is None or version_id == record.process_version_id:
+        return current
+    earlier = record.earlier_versions.get(str(version_id))
+    if earlier is None:
+        raise Diverged(Divergence(None, MIGRATED, "process_missing", version_id, None,
+                                  f"the record lacks version id {version_id}, which the plan ran on before a migration"))
+    return _parsed(earlier["process_id"], json.dumps(earlier["bpmn_files"], sort_keys=True))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(process_id: str, bpmn_files_json: str) -> engine.ProcessModel:
+    files = json.loads(bpmn_files_json)
+    return engine.parse_process({name: text.encode("utf-8") for name, text in files.items()}, process_id)
 
 
 def _check_link(plan_id: int, position: int, event: Event, previous: Event | None, events: list[Event],
@@ -303,6 +338,12 @@ def _replay(event: Event, instance: engine.Instance | None, digest: str, model: 
                            f"completing task {event.task} again fails: {err}") from err
     elif event.kind == "timer_fired":
         instance.fire_due_timers(event.at)
+    elif event.kind == MIGRATED:
+        try:
+            instance.migrate(model, event.at)
+        except (engine.MigrationRefused, engine.ScriptFailed) as err:
+            raise diverged("replay_failed", event.state_digest, None,
+                           f"migrating to version {(event.data or {}).get('to_version')} again fails: {err}") from err
     elif event.kind in UNCHANGED_STATE_KINDS:
         if event.state_digest != digest:
             raise diverged("state_mismatch", digest, event.state_digest,
@@ -363,6 +404,8 @@ def export_bundle(ctx: Context, plan_id: int, actor: Actor | None = None) -> byt
                      "state_json": record.state_json, "deadlines": record.deadlines, "claims": record.claims},
             "organization": record.organization,
             "process": record.process,
+            "process_version_id": record.process_version_id,
+            "earlier_versions": record.earlier_versions,
             "holidays": [day.isoformat() for day in record.holidays],
             "events": [event_dict(e) for e in record.events],
             "head": record.events[-1].hash if record.events else None,
@@ -452,6 +495,7 @@ def read_bundle(raw: bytes) -> tuple[dict[str, Any], PlanRecord]:
                                                    "forms", "lane_roles", "meta")},
             events=events, state_json=_typed(plan, "state_json", str), deadlines=_typed(plan, "deadlines", list),
             claims=_typed(plan, "claims", dict), holidays=[date.fromisoformat(d) for d in body["holidays"]],
+            process_version_id=body.get("process_version_id"), earlier_versions=body.get("earlier_versions") or {},
         )
     except (KeyError, TypeError, ValueError) as err:
         raise BundleRefused("bundle_incomplete", f"the bundle lacks or garbles {err}") from err

@@ -136,12 +136,14 @@ class ProcessModel:
         """The restored process spec and subprocess specs, built once and shared by every
         instance of this model (SpiffWorkflow treats specs as read-only)."""
         if "objects" not in self._restored:
-            specs = self.spec_dict
-            self._restored["objects"] = (
-                _SERIALIZER.from_dict(specs["spec"]),
-                {name: _SERIALIZER.from_dict(sub) for name, sub in specs["subprocess_specs"].items()},
-            )
+            self._restored["objects"] = self.fresh_specs()
         return self._restored["objects"]
+
+    def fresh_specs(self) -> tuple[Any, dict[str, Any]]:
+        """New spec objects (the serializer consumes the dictionaries it restores: give it copies)."""
+        specs = copy.deepcopy(self.spec_dict)
+        return (_SERIALIZER.from_dict(specs["spec"]),
+                {name: _SERIALIZER.from_dict(sub) for name, sub in specs["subprocess_specs"].items()})
 
     @property
     def lanes(self) -> list[str]:
@@ -460,9 +462,7 @@ class Instance:
     def migrate(self, model: ProcessModel, now: datetime) -> None:
         """Move the instance to another version of its process. Only changes ahead of where the
         instance stands are allowed: :raise MigrationRefused: listing each step that blocks it."""
-        specs = model.spec_dict
-        new_spec = _SERIALIZER.from_dict(specs["spec"])
-        new_subprocesses = {name: _SERIALIZER.from_dict(sub) for name, sub in specs["subprocess_specs"].items()}
+        new_spec, new_subprocesses = model.fresh_specs()
         top_diff, subprocess_diffs = diff_workflow(_SERIALIZER.registry, self.workflow, new_spec, new_subprocesses)
         blockers = []
         for diff in [top_diff, *subprocess_diffs.values()]:

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from service import admin, cli, commands, designer
+from service import admin, audit, cli, commands, designer
 from service.models import Event, ProcessVersion
 
 from ..conftest import bangkok
@@ -43,6 +43,11 @@ def zipped(files: dict[str, bytes], folder: str = "bundle/") -> bytes:
 def designer_headers(ctx, org):
     token = admin.add_user(ctx, "designer-1", org.code, ["designer"], with_token=True)
     return {"Authorization": f"Bearer {token}"}
+
+
+def verify_events(ctx, plan_id: int) -> int:
+    with ctx.db.read() as session:
+        return session.scalar(select(func.count()).select_from(Event).where(Event.plan_id == plan_id))
 
 
 def versions(ctx) -> int:
@@ -139,7 +144,7 @@ def test_problems_in_thai_or_english_with_file_and_line(ctx, client, designer_he
     assert versions(ctx) == 1
 
 
-def test_migration_accepted_ahead_and_refused_behind(ctx, client, org, clock, designer_headers):
+def test_migration_accepted_ahead_and_refused_behind(ctx, client, org, clock, designer_headers, tmp_path):
     run = Procedure(client, org)
     early = run.start(fiscal_year=2564)["id"]
     late = run.start(fiscal_year=2565)["id"]
@@ -169,6 +174,13 @@ def test_migration_accepted_ahead_and_refused_behind(ctx, client, org, clock, de
     commands.fire_due_timers(ctx)
     run.complete(early, "certify_posting")
     assert run.open_names(early) == ["review_posting"]
+
+    # The migrated plan's history still verifies: replayed on version 1, then moved to version 2.
+    assert audit.verify_plan(ctx, early).first_divergence is None
+    exported = tmp_path / "early.json"
+    exported.write_bytes(audit.export_bundle(ctx, early))
+    offline = audit.verify_bundle(exported)
+    assert offline.first_divergence is None and offline.events == verify_events(ctx, early)
 
 
 def test_cli_deploy_list_and_check_only(ctx, settings, org, monkeypatch):

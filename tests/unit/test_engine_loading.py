@@ -80,3 +80,23 @@ def test_the_state_digest_is_reproducible_and_sensitive_to_data():
     assert first == again
     assert first[0] == other[0] and first[1] != other[1]
     assert len(set(first)) == 3
+
+
+def test_many_instances_migrate_to_the_same_version():
+    """The serializer consumes the dictionaries it restores: a second migration to the same
+    model once failed because the first had eaten its spec."""
+    from datetime import datetime, timezone
+
+    from service import catalog
+    from service.legaldays import timer_helpers
+
+    root = PROCESS.parents[2]
+    version_1 = catalog.check(catalog.read_bundle(root / "processes" / "operational_plan", root / "forms"))
+    version_2 = catalog.check(catalog.read_bundle(root / "tests" / "fixtures" / "operational_plan_v2", root / "forms"))
+    start = datetime(2020, 9, 21, 2, tzinfo=timezone.utc)
+    digests = set()
+    for _ in range(3):
+        instance = engine.Instance.start(version_1, {"budget_announced_on": "2020-09-20"}, start, timer_helpers(()))
+        instance.migrate(version_2, start)
+        digests.add(instance.digest())
+    assert len(digests) == 1
