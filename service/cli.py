@@ -13,6 +13,7 @@ from functools import wraps
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from . import admin, commands, oplog
 from .config import Settings
@@ -42,8 +43,15 @@ def reports_errors(fn):
             for problem in err.problems:
                 click.echo(f"  {problem}", err=True)
             sys.exit(1)
+        except OperationalError as err:
+            click.echo(f"ผิดพลาด: ติดต่อฐานข้อมูลไม่ได้ (PHAEN_DATABASE_URL): {_first_line(err.orig or err)}", err=True)
+            sys.exit(1)
 
     return wrapper
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 @click.group(help="Phaen (แผน): the operational-plan procedure of Thai local authorities.")
@@ -196,7 +204,10 @@ def timers_run(interval: float) -> None:
     # SIGTERM lets the current plan's transaction finish; SIGKILL loses at most that transaction.
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     while not stopping.is_set():
-        _tick(ctx)
+        try:
+            _tick(ctx)
+        except OperationalError as err:  # the database is away: say so, and try again next sweep
+            oplog.log("timer_sweep_failed", error=_first_line(err.orig or err))
         stopping.wait(interval)
 
 

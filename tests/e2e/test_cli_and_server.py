@@ -81,3 +81,10 @@ def test_the_clock_can_be_set_only_where_allowed_and_timers_obey_it(env):
         server.stop()
     phaen(env, "clock", "reset")
     assert not phaen(env, "clock", "show").stdout.startswith("2020")
+
+
+def test_an_unreachable_database_is_one_clear_line(env, tmp_path):
+    env = {**env, "PHAEN_DATABASE_URL": f"sqlite:///{tmp_path / 'no-such-folder' / 'x.sqlite3'}"}
+    result = phaen(env, "init", check=False)
+    assert result.returncode == 1
+    assert "ติดต่อฐานข้อมูลไม่ได้" in result.stderr and "Traceback" not in result.stderr
