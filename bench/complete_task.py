@@ -14,7 +14,6 @@ import statistics
 import sys
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from common import Database  # noqa: E402

@@ -13,7 +13,7 @@ import json
 import re
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from lxml import etree

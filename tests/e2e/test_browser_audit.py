@@ -3,15 +3,12 @@ change, then verifies the plan. Screenshots go to $PHAEN_TEST_OUTPUT (default: a
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from service import admin, commands
-from service.app import create_app
 from service.auth import actor_of
 from service.clock import FixedClock
 from service.config import Settings
@@ -19,8 +16,10 @@ from service.context import Context
 from service.models import OpenTask, User
 
 from ..conftest import bangkok
+from .browser import PASSWORD, needs_chromium, playwright_api, serving
+
+pytestmark = needs_chromium
 from ..integration.procedure import SAMPLES
-from .test_browser_inbox import PASSWORD, browser, playwright_api, pytestmark, shots  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
@@ -48,12 +47,8 @@ def server(tmp_path):
                             ("consider_draft", "council", sent_back)):
         clock.set(clock.now() + timedelta(hours=1))
         commands.complete_task(ctx, actors[who], open_task_id(ctx, plan_id, name), data)
-    http = make_server("127.0.0.1", 0, create_app(context=ctx), threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}", plan_id
-    http.shutdown()
-    thread.join()
+    with serving(ctx) as base:
+        yield base, plan_id
     ctx.db.dispose()
 
 

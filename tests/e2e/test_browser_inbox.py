@@ -4,15 +4,9 @@ Screenshots of every page go to $PHAEN_TEST_OUTPUT (default: the test's temporar
 
 from __future__ import annotations
 
-import os
-import threading
-from pathlib import Path
-
 import pytest
-from werkzeug.serving import make_server
 
 from service import admin, commands
-from service.app import create_app
 from service.auth import actor_of
 from service.clock import FixedClock
 from service.config import Settings
@@ -20,14 +14,9 @@ from service.context import Context
 from service.models import User
 
 from ..conftest import bangkok
+from .browser import PASSWORD, needs_chromium, playwright_api, serving
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
-PASSWORD = "kradangnga-2563"
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -44,28 +33,9 @@ def server(tmp_path):
         starter = actor_of(session.query(User).filter_by(username="support").one())
     plan_id = commands.start_plan(ctx, starter, {"organization": "kradangnga", "fiscal_year": 2564,
                                                  "budget_announced_on": "2020-09-20"})
-    http = make_server("127.0.0.1", 0, create_app(context=ctx), threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}", plan_id
-    http.shutdown()
-    thread.join()
+    with serving(ctx) as base:
+        yield base, plan_id
     ctx.db.dispose()
-
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = Path(os.environ.get("PHAEN_TEST_OUTPUT") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture
-def browser():
-    with playwright_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_official_completes_the_collecting_step_in_the_browser(server, shots, browser):

@@ -6,22 +6,20 @@ records the posting. Screenshots of every page go to $PHAEN_TEST_OUTPUT (default
 
 from __future__ import annotations
 
-import threading
 
 import openpyxl
 import pytest
-from werkzeug.serving import make_server
 
 from service import admin
-from service.app import create_app
 from service.clock import FixedClock
 from service.config import Settings
 from service.context import Context
 
 from ..conftest import bangkok
-from .test_browser_inbox import browser, playwright_api, pytestmark, shots  # noqa: F401 - shared fixtures
+from .browser import PASSWORD, needs_chromium, playwright_api, serving
 
-PASSWORD = "kradangnga-2563"
+pytestmark = needs_chromium
+
 PEOPLE = {"planner": ("planning_office", "นางสาววางแผน งานดี"), "support": ("support_committee", "นายสนับสนุน ตั้งใจ"),
           "devcom": ("development_committee", "นายพัฒนา ท้องถิ่น"), "mayor": ("executive", "นายสมชาย ใจดี")}
 PROJECTS = [
@@ -45,12 +43,8 @@ def server(tmp_path):
     admin.add_organization(ctx, "kradangnga", "เทศบาลตำบลกระดังงา", "สมุทรสงคราม")
     for username, (role, name) in PEOPLE.items():
         admin.add_user(ctx, username, "kradangnga", [role], PASSWORD, name)
-    http = make_server("127.0.0.1", 0, create_app(context=ctx), threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
-    thread.join()
+    with serving(ctx) as base:
+        yield base
     ctx.db.dispose()
 
 
@@ -59,7 +53,7 @@ class Session:
 
     counter = 0
 
-    def __init__(self, browser, base, shots, username):  # noqa: F811
+    def __init__(self, browser, base, shots, username):
         self.context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="th-TH",
                                            accept_downloads=True)
         self.page, self.base, self.shots, self.username = self.context.new_page(), base, shots, username
@@ -106,7 +100,7 @@ def fill_template(path, rows):
     book.save(path)
 
 
-def test_the_whole_procedure_through_the_pages(server, shots, browser, tmp_path):  # noqa: F811
+def test_the_whole_procedure_through_the_pages(server, shots, browser, tmp_path):
     expect = playwright_api.expect
     base = server
 

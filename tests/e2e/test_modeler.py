@@ -7,27 +7,21 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from service import admin, catalog, designer_web
-from service.app import create_app
 from service.clock import FixedClock
 from service.config import Settings
 from service.context import Context
 from service.models import Draft, ProcessVersion
 
 from ..conftest import bangkok
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-from .test_browser_inbox import CHROMIUM, PASSWORD, browser, shots  # noqa: E402,F401 (shared fixtures)
+from .browser import PASSWORD, needs_chromium, playwright_api, serving
 
 pytestmark = [
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+    needs_chromium,
     pytest.mark.skipif(not (designer_web.BPMN_JS_DIST / "bpmn-modeler.production.min.js").is_file(),
                        reason="bpmn-js is not installed (make setup runs npm ci)"),
 ]
@@ -43,12 +37,8 @@ def server(tmp_path):
         catalog.publish(session, catalog.read_bundle(settings.processes_dir / "operational_plan", settings.forms_dir),
                         "system", ctx.clock.now())
     admin.add_user(ctx, "designer", None, ["designer"], PASSWORD, "ผู้ออกแบบกระบวนงาน")
-    http = make_server("127.0.0.1", 0, create_app(context=ctx), threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}", ctx
-    http.shutdown()
-    thread.join()
+    with serving(ctx) as base:
+        yield base, ctx
     ctx.db.dispose()
 
 

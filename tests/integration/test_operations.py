@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 import yaml
 
-from service import admin
 from service.app import create_app
 from service.cli import main as cli
 from service.config import Settings

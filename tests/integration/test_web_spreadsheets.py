@@ -70,7 +70,7 @@ def test_a_clean_file_is_previewed_taken_into_the_form_and_submitted(app, client
     filled = text_of(form)
     assert form.status_code == 200 and "เข้าแบบฟอร์มแล้ว ยังไม่ได้บันทึก" in filled
     assert 'value="โครงการจัดซื้อรถบรรทุกน้ำ"' in filled and 'value="2,500,000.50"' in filled
-    history = client.get(f"/api/v1/plans/1/history", headers=org.headers("auditor")).get_json()
+    history = client.get("/api/v1/plans/1/history", headers=org.headers("auditor")).get_json()
     assert [e["kind"] for e in history["events"]] == ["plan_started"]  # nothing saved yet
 
     # the official submits the filled form as usual: what the browser sends back is what was imported
@@ -82,7 +82,7 @@ def test_a_clean_file_is_previewed_taken_into_the_form_and_submitted(app, client
         fields[f"/projects/{i}/source"] = project["source"]
         fields[f"/projects/{i}/months"] = [str(m) for m in project["months"]]
     assert post_form(one, task, fields).status_code == 302
-    history = client.get(f"/api/v1/plans/1/history", headers=org.headers("auditor")).get_json()
+    history = client.get("/api/v1/plans/1/history", headers=org.headers("auditor")).get_json()
     assert history["events"][-1]["data"] == SAMPLES["collect_projects"]
 
 
