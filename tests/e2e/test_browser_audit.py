@@ -10,12 +10,8 @@ from sqlalchemy import select
 
 from service import admin, commands
 from service.auth import actor_of
-from service.clock import FixedClock
-from service.config import Settings
-from service.context import Context
 from service.models import OpenTask, User
 
-from ..conftest import bangkok
 from .browser import PASSWORD, needs_chromium, playwright_api, serving
 
 pytestmark = needs_chromium
@@ -23,13 +19,8 @@ from ..integration.procedure import SAMPLES
 
 
 @pytest.fixture
-def server(tmp_path):
-    settings = Settings.from_env({}, instance_path=tmp_path / "instance",
-                                 database_url=f"sqlite:///{tmp_path / 'phaen.sqlite3'}")
-    clock = FixedClock(bangkok(2020, 9, 21, 9, 0))
-    ctx = Context.create(settings, clock)
-    ctx.db.migrate()
-    admin.register_processes(ctx)
+def server(ctx, clock):
+    """The application served over the shared test database (SQLite, or PostgreSQL in the second pass)."""
     admin.add_organization(ctx, "kradangnga", "เทศบาลตำบลกระดังงา", "สมุทรสงคราม")
     people = {"support": ["support_committee"], "council": ["development_committee"]}
     for username, roles in people.items():
@@ -49,7 +40,6 @@ def server(tmp_path):
         commands.complete_task(ctx, actors[who], open_task_id(ctx, plan_id, name), data)
     with serving(ctx) as base:
         yield base, plan_id
-    ctx.db.dispose()
 
 
 def open_task_id(ctx, plan_id, name):

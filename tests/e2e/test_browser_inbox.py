@@ -8,24 +8,16 @@ import pytest
 
 from service import admin, commands
 from service.auth import actor_of
-from service.clock import FixedClock
-from service.config import Settings
-from service.context import Context
 from service.models import User
 
-from ..conftest import bangkok
 from .browser import PASSWORD, needs_chromium, playwright_api, serving
 
 pytestmark = needs_chromium
 
 
 @pytest.fixture
-def server(tmp_path):
-    settings = Settings.from_env({}, instance_path=tmp_path / "instance",
-                                 database_url=f"sqlite:///{tmp_path / 'phaen.sqlite3'}")
-    ctx = Context.create(settings, FixedClock(bangkok(2020, 9, 21, 9, 0)))
-    ctx.db.migrate()
-    admin.register_processes(ctx)
+def server(ctx):
+    """The application served over the shared test database (SQLite, or PostgreSQL in the second pass)."""
     admin.add_organization(ctx, "kradangnga", "เทศบาลตำบลกระดังงา", "สมุทรสงคราม")
     admin.add_user(ctx, "support", "kradangnga", ["support_committee"], PASSWORD,
                    "ประธานคณะกรรมการสนับสนุนการจัดทำแผนพัฒนาท้องถิ่น")
@@ -35,7 +27,6 @@ def server(tmp_path):
                                                  "budget_announced_on": "2020-09-20"})
     with serving(ctx) as base:
         yield base, plan_id
-    ctx.db.dispose()
 
 
 def test_official_completes_the_collecting_step_in_the_browser(server, shots, browser):

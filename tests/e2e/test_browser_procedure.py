@@ -11,11 +11,7 @@ import openpyxl
 import pytest
 
 from service import admin
-from service.clock import FixedClock
-from service.config import Settings
-from service.context import Context
 
-from ..conftest import bangkok
 from .browser import PASSWORD, needs_chromium, playwright_api, serving
 
 pytestmark = needs_chromium
@@ -34,18 +30,13 @@ PROJECTS = [
 
 
 @pytest.fixture
-def server(tmp_path):
-    settings = Settings.from_env({}, instance_path=tmp_path / "instance",
-                                 database_url=f"sqlite:///{tmp_path / 'phaen.sqlite3'}")
-    ctx = Context.create(settings, FixedClock(bangkok(2020, 9, 21, 9, 0)))
-    ctx.db.migrate()
-    admin.register_processes(ctx)
+def server(ctx):
+    """The application served over the shared test database (SQLite, or PostgreSQL in the second pass)."""
     admin.add_organization(ctx, "kradangnga", "เทศบาลตำบลกระดังงา", "สมุทรสงคราม")
     for username, (role, name) in PEOPLE.items():
         admin.add_user(ctx, username, "kradangnga", [role], PASSWORD, name)
     with serving(ctx) as base:
         yield base
-    ctx.db.dispose()
 
 
 class Session:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 PROJECT = {
     "name": "โครงการก่อสร้างถนนคอนกรีตเสริมเหล็ก หมู่ที่ 3",
     "activities": "ก่อสร้างถนน คสล. กว้าง 4 ม. ยาว 200 ม.",
@@ -79,3 +81,24 @@ class Procedure:
     def deadline(self, plan_id, key):
         found = [d for d in self.plan(plan_id)["deadlines"] if d["key"] == key]
         return found[0] if found else None
+
+
+def complete_at_once(app, org, task_id: str, attempts: int, data=None) -> list[int]:
+    """``attempts`` clients complete one task at the same moment (threads behind a barrier);
+    the status codes they got."""
+    barrier = threading.Barrier(attempts)
+    statuses: list[int] = []
+
+    def attempt():
+        client = app.test_client()
+        barrier.wait()
+        response = client.post(f"/api/v1/tasks/{task_id}/complete", headers=org.headers("support_committee"),
+                               json=SAMPLES["collect_projects"] if data is None else data)
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=attempt) for _ in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses

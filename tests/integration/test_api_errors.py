@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 
 import pytest
 from sqlalchemy import text
@@ -11,7 +10,7 @@ from service import commands
 from service.context import Context
 from service.models import Event, Plan
 
-from .procedure import PROJECT, SAMPLES, Procedure
+from .procedure import PROJECT, SAMPLES, Procedure, complete_at_once
 
 
 def snapshot(ctx: Context):
@@ -128,21 +127,7 @@ def test_two_concurrent_completions_one_wins_one_gets_409(ctx, app, org):
     run = Procedure(app.test_client(), org)
     pid = run.start()["id"]
     task = run.open_task(pid, "collect_projects")
-    barrier = threading.Barrier(2)
-    statuses = []
-
-    def complete():
-        client = app.test_client()
-        barrier.wait()
-        response = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=org.headers("support_committee"),
-                               json=SAMPLES["collect_projects"])
-        statuses.append(response.status_code)
-
-    threads = [threading.Thread(target=complete) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = complete_at_once(app, org, task["id"], 2)
     assert sorted(statuses) == [200, 409]
     history = run.client.get(f"/api/v1/plans/{pid}/history", headers=org.headers("auditor")).get_json()["events"]
     assert [e["kind"] for e in history] == ["plan_started", "task_completed"]

@@ -11,7 +11,7 @@ from service.models import Event, OpenTask, Plan
 
 from ..conftest import bangkok
 from ..factories import clone_plans
-from .procedure import SAMPLES, Procedure
+from .procedure import Procedure, complete_at_once
 
 def chain_is_valid(ctx, plan_id) -> bool:
     with ctx.db.read() as session:
@@ -28,21 +28,7 @@ def test_fifty_concurrent_completions_of_one_task_exactly_one_succeeds(ctx, app,
     run = Procedure(app.test_client(), org)
     pid = run.start()["id"]
     task = run.open_task(pid, "collect_projects")
-    barrier = threading.Barrier(50)
-    statuses: list[int] = []
-
-    def attempt():
-        client = app.test_client()
-        barrier.wait()
-        response = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=org.headers("support_committee"),
-                               json=SAMPLES["collect_projects"])
-        statuses.append(response.status_code)
-
-    threads = [threading.Thread(target=attempt) for _ in range(50)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = complete_at_once(app, org, task["id"], 50)
     assert sorted(statuses) == [200] + [409] * 49
     assert chain_is_valid(ctx, pid)
     with ctx.db.read() as session:
