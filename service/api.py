@@ -114,8 +114,7 @@ def get_task(task_id: str):
 @bp.post("/tasks/<task_id>/complete")
 @authenticated
 def complete_task(task_id: str):
-    plan_id = commands.complete_task(ctx(), g.actor, task_id, json_body())
-    return jsonify(queries.plan(ctx(), g.actor, plan_id))
+    return jsonify(commands.complete_task(ctx(), g.actor, task_id, json_body()))
 
 
 @bp.get("/organizations")

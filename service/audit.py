@@ -104,6 +104,8 @@ class PlanRecord:
     holidays: list[date] = field(default_factory=list)
     #: the versions a migrated plan ran on before its current one: version id -> process_id, bpmn_files
     earlier_versions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the log head the plan row keeps (last sequence number, last hash); None in an exported bundle
+    head: tuple[int, str] | None = None
 
     def process_bundle(self) -> Bundle:
         p = self.process
@@ -128,7 +130,7 @@ def load_record(session: Session, plan_id: int, actor: Actor | None = None) -> P
                  "forms": version.forms, "lane_roles": version.lane_roles, "meta": version.meta},
         events=events, state_json=plan.state_json, deadlines=list(plan.deadlines or []), claims=claims,
         process_version_id=plan.process_version_id, holidays=sorted(session.scalars(select(Holiday.day))),
-        earlier_versions=_earlier_versions(session, events),
+        earlier_versions=_earlier_versions(session, events), head=(plan.event_seq, plan.event_hash),
     )
 
 
@@ -389,6 +391,10 @@ def _check_current(record: PlanRecord, instance: engine.Instance, claims: dict[s
         raise diverged("claims_mismatch", held, record.claims,
                        "who holds the open tasks differs from the claims in the log (a claim event was deleted "
                        "or the inbox edited)")
+    if record.head is not None and record.head != (last.seq, last.hash):
+        raise diverged("head_mismatch", [last.seq, last.hash], list(record.head),
+                       "the log head kept on the plan row is not the last event: events were deleted from the "
+                       "end of the log, or added behind the service")
 
 
 # --- Export and offline verification ---------------------------------------------------

@@ -43,6 +43,8 @@ DIVERGENCES = {
     "deadlines_mismatch": "กำหนดเวลาของแผนที่จัดเก็บไว้ไม่ตรงกับที่คำนวณได้จากประวัติ",
     "status_mismatch": "สถานะของแผนที่จัดเก็บไว้ไม่ตรงกับประวัติ",
     "claims_mismatch": "ผู้รับงานที่จัดเก็บไว้ไม่ตรงกับการรับและคืนงานในประวัติ",
+    "head_mismatch": "เหตุการณ์ล่าสุดที่แผนบันทึกไว้ไม่ใช่เหตุการณ์สุดท้ายของประวัติ "
+                     "(เหตุการณ์ท้ายสุดถูกลบ หรือมีเหตุการณ์ถูกเพิ่มนอกระบบ)",
 }
 #: How the diagram marks an element, by where the plan stood (engine.Instance.element_states).
 ELEMENT_MARKS = {"completed": "done", "started": "active", "ready": "current", "waiting": "waiting"}

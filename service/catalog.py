@@ -168,5 +168,11 @@ class ModelCache:
             self._published[version_id] = found
         return found
 
+    def warm(self, session: Session) -> int:
+        """Parse every published version now (a web worker's start), not on first use; how many."""
+        for version_id in session.scalars(select(ProcessVersion.id)):
+            self.published(session, version_id)
+        return len(self._published)
+
     def get(self, version: ProcessVersion) -> engine.ProcessModel:
         return self.published(object_session(version), version.id).model

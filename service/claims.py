@@ -4,13 +4,13 @@ Each runs in one transaction: it updates the inbox row and appends one event to 
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from .auth import Actor
 from .commands import ADMIN, append_event
 from .context import Context
 from .errors import Conflict, Forbidden, Invalid, NotFound
-from .models import OpenTask, RoleMembership, User
+from .models import OpenTask, Plan, RoleMembership, User
 
 
 def claim(ctx: Context, actor: Actor, task_id: str) -> None:
@@ -56,7 +56,13 @@ def reassign(ctx: Context, actor: Actor, task_id: str, username: str) -> None:
 
 
 def _open_task(session: Session, actor: Actor, task_id: str) -> OpenTask:
-    row = session.scalars(select(OpenTask).where(OpenTask.id == task_id).with_for_update()).first()
+    """The open task, read after locking its plan: every command takes the plan's row first, so a
+    claim and a completion of one plan queue instead of deadlocking, and a task completed while
+    this one waited is seen as gone."""
+    plan_id = session.scalar(select(OpenTask.plan_id).where(OpenTask.id == task_id))
+    if plan_id is not None:
+        session.scalars(select(Plan).where(Plan.id == plan_id).options(defer(Plan.state_json)).with_for_update()).one()
+    row = session.scalars(select(OpenTask).where(OpenTask.id == task_id)).first() if plan_id is not None else None
     if row is None or not actor.can_see(row.organization_id):
         raise NotFound("ไม่พบงานนี้ หรืองานนี้ดำเนินการเสร็จไปแล้ว")
     return row
@@ -65,5 +71,5 @@ def _open_task(session: Session, actor: Actor, task_id: str) -> OpenTask:
 def _hand_over(session: Session, ctx: Context, actor: Actor, row: OpenTask, to: str | None, kind: str) -> None:
     before, row.claimed_by = row.claimed_by, to
     role = row.role if row.role in actor.roles_in(row.organization_id) else ADMIN
-    append_event(session, row.plan_id, ctx.clock.now(), actor.username, role, kind,
+    append_event(session, session.get(Plan, row.plan_id), ctx.clock.now(), actor.username, role, kind,
                  {"from": before, "to": to}, task=row.name, task_id=row.id)

@@ -9,11 +9,11 @@ import time
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import delete, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import select, true
+from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import catalog, engine, formcheck, oplog
+from . import catalog, engine, formcheck, oplog, queries
 from .auth import SYSTEM, Actor
 from .context import Context
 from .errors import Conflict, Forbidden, Invalid, NotFound
@@ -75,7 +75,7 @@ def start_plan(ctx: Context, actor: Actor, body: dict[str, Any]) -> int:
         plan = Plan(organization_id=org.id, fiscal_year=fiscal_year, process_version_id=version.id,
                     state_json="", deadlines=[], started_at=now, started_by=actor.username)
         session.add(plan)
-        _save(session, plan, instance, published, now, actor, role=None, kind="plan_started", data=data)
+        record(session, plan, instance, published, now, actor, role=None, kind="plan_started", data=data)
     oplog.command("plan_started", started, plan=plan.id, user=actor.username, organization=org.code)
     return plan.id
 
@@ -99,19 +99,19 @@ def _latest_versions(session: Session) -> list[ProcessVersion]:
 
 
 # --- Completing a task ---------------------------------------------------------------
-def complete_task(ctx: Context, actor: Actor, task_id: str, data: Any) -> int:
-    """Complete an open task with its form data; the plan's id."""
+def complete_task(ctx: Context, actor: Actor, task_id: str, data: Any) -> dict[str, Any]:
+    """Complete an open task with its form data; the plan as it now stands (queries.plan_view)."""
     started, now = time.perf_counter(), ctx.clock.now()
     try:
         with ctx.db.write() as session:
-            row = session.get(OpenTask, task_id)
+            plan, rows = _plan_of_open_task(session, task_id)
+            row = rows.get(task_id)
             if row is None:
                 _raise_for_closed_task(session, actor, task_id)
             if row.role not in actor.roles_in(row.organization_id):
                 raise Forbidden("งานนี้เป็นของบทบาทหรือองค์กรอื่น ท่านไม่มีสิทธิ์ดำเนินการ")
             if row.claimed_by and row.claimed_by != actor.username:
                 raise Forbidden(f"งานนี้ {row.claimed_by} รับไปดำเนินการแล้ว")
-            plan = session.get(Plan, row.plan_id)
             published = ctx.models.published(session, plan.process_version_id)
             formcheck.validate(published.form_of(row.name), data)
             instance = engine.Instance.restore(published.model, plan.state_json, ctx.timer_helpers(session))
@@ -121,13 +121,23 @@ def complete_task(ctx: Context, actor: Actor, task_id: str, data: Any) -> int:
                 raise Conflict("งานนี้ไม่ได้รอดำเนินการแล้ว") from err
             except engine.ScriptFailed as err:
                 raise Invalid(f"กระบวนงานทำงานต่อไม่ได้ด้วยข้อมูลนี้: {err}") from err
-            _save(session, plan, instance, published, now, actor, role=row.role, kind="task_completed",
-                  data=data, task=row.name, task_id=task_id)
-            plan_id = plan.id
+            open_rows = record(session, plan, instance, published, now, actor, role=row.role, kind="task_completed",
+                               data=data, task=row.name, task_id=task_id, rows=list(rows.values()))
+            view = queries.plan_view(plan, open_rows, published, now)
     except StaleDataError as err:
         raise Conflict("มีผู้อื่นบันทึกงานนี้ไปก่อนแล้ว กรุณาเปิดดูใหม่") from err
-    oplog.command("task_completed", started, plan=plan_id, user=actor.username, task=row.name)
-    return plan_id
+    oplog.command("task_completed", started, plan=plan.id, user=actor.username, task=row.name)
+    return view
+
+
+def _plan_of_open_task(session: Session, task_id: str) -> tuple[Plan | None, dict[str, OpenTask]]:
+    """The plan an open task belongs to, its organization and all its open tasks, in one query."""
+    found = session.execute(
+        select(Plan, OpenTask).join(OpenTask, OpenTask.plan_id == Plan.id).join(Plan.organization)
+        .options(contains_eager(Plan.organization))
+        .where(Plan.id == select(OpenTask.plan_id).where(OpenTask.id == task_id).scalar_subquery())
+    ).all()
+    return (found[0][0] if found else None), {task.id: task for _, task in found}
 
 
 def _raise_for_closed_task(session: Session, actor: Actor, task_id: str) -> None:
@@ -158,55 +168,70 @@ def fire_due_timers(ctx: Context, batch: int | None = None) -> list[tuple[int, l
             published = ctx.models.published(session, plan.process_version_id)
             instance = engine.Instance.restore(published.model, plan.state_json, ctx.timer_helpers(session))
             fired = instance.fire_due_timers(now)
-            _save(session, plan, instance, published, now, SYSTEM, role=None, kind="timer_fired",
-                  data={"timers": fired})
+            record(session, plan, instance, published, now, SYSTEM, role=None, kind="timer_fired",
+                   data={"timers": fired})
             fired_all.append((plan.id, fired))
         oplog.command("timer_fired", started, plan=plan.id, timers=fired)
         if batch is not None and len(seen) >= batch:
             return fired_all
 
 
-# --- Saving --------------------------------------------------------------------------
-def _save(session: Session, plan: Plan, instance: engine.Instance, version: catalog.Published, now: datetime,
-          actor: Actor, role: str | None, kind: str, data: dict[str, Any], task: str | None = None,
-          task_id: str | None = None) -> None:
+# --- Recording a change ------------------------------------------------------------------
+def record(session: Session, plan: Plan, instance: engine.Instance, version: catalog.Published, now: datetime,
+           actor: Actor, role: str | None, kind: str, data: dict[str, Any], task: str | None = None,
+           task_id: str | None = None, rows: list[OpenTask] | None = None) -> list[OpenTask]:
+    """Store the instance's new state on the plan with its deadlines, next timer, one event and
+    its inbox rows; the plan's open inbox rows afterwards. ``rows``: its open rows, if loaded.
+    :raise StaleDataError: the plan was saved meanwhile (by another command)."""
+    if rows is None:
+        rows = list(session.scalars(select(OpenTask).where(OpenTask.plan_id == plan.id))) if plan.id else []
     plan.state_json, digest = instance.snapshot()
     plan.deadlines = [d.as_dict() for d in instance.deadlines()]
     plan.next_timer_at = instance.next_timer_at()
     if instance.completed:
         plan.status, plan.completed_at = "completed", now
-    session.flush()  # the version counter check: a plan saved meanwhile raises StaleDataError here
+    append_event(session, plan, now, actor.username, role, kind, data, task, task_id, digest)
 
-    # The inbox rows follow the open tasks: closed ones go, new ones come, the rest keep their claim.
+    # The inbox rows follow the open tasks: closed ones go, new ones come, the rest keep their
+    # claim. A closed row is reused for a new task (one UPDATE instead of a DELETE and an INSERT:
+    # a step usually closes one task and opens the next).
     current = {task.id: task for task in instance.open_tasks()}
-    rows = {row.id: row for row in session.scalars(select(OpenTask).where(OpenTask.plan_id == plan.id))}
-    closed = [task_id for task_id in rows if task_id not in current]
-    if closed:
-        session.execute(delete(OpenTask).where(OpenTask.id.in_(closed)))
-    for task_id, task_view in current.items():
-        if task_id in rows:
-            rows[task_id].due_at = task_view.due_at
-            continue
-        session.add(OpenTask(
-            id=task_id, plan_id=plan.id, organization_id=plan.organization_id, name=task_view.spec_name,
-            title=task_view.title, lane=task_view.lane, role=version.lane_roles.get(task_view.lane or ""),
-            due_at=task_view.due_at, opened_at=now,
-        ))
-    append_event(session, plan.id, now, actor.username, role, kind, data, task, task_id, digest)
+    kept, closed = [], []
+    for row in rows:
+        if row.id in current:
+            row.due_at = current.pop(row.id).due_at
+            kept.append(row)
+        else:
+            closed.append(row)
+    for task_view in current.values():
+        row = closed.pop() if closed else OpenTask(plan_id=plan.id, organization_id=plan.organization_id)
+        if row.id is None:
+            session.add(row)
+        row.id, row.name, row.title, row.lane = task_view.id, task_view.spec_name, task_view.title, task_view.lane
+        row.role, row.due_at, row.opened_at, row.claimed_by = (
+            version.lane_roles.get(task_view.lane or ""), task_view.due_at, now, None)
+        kept.append(row)
+    for row in closed:
+        session.delete(row)
+    return kept
 
 
-def append_event(session: Session, plan_id: int, at: datetime, actor: str, role: str | None, kind: str,
+def append_event(session: Session, plan: Plan, at: datetime, actor: str, role: str | None, kind: str,
                  data: dict[str, Any], task: str | None = None, task_id: str | None = None,
                  state_digest: str | None = None) -> Event:
-    """Append one event to the plan's chain; without a digest the state is unchanged (e.g. a claim)."""
-    last = session.execute(select(Event.seq, Event.hash, Event.state_digest).where(Event.plan_id == plan_id)
-                           .order_by(Event.seq.desc()).limit(1)).first()
-    seq, prev_hash = (last.seq + 1, last.hash) if last else (1, "0" * 64)
-    if state_digest is None:
-        state_digest = last.state_digest if last else ""
-    event = Event(plan_id=plan_id, seq=seq, at=at, actor=actor, role=role, kind=kind, task=task,
-                  task_id=task_id, data=_jsonable(data), state_digest=state_digest, prev_hash=prev_hash, hash="")
+    """Append one event to the plan's chain from the head its row keeps, and move the head on;
+    without a digest the state is unchanged (a claim).
+    :raise StaleDataError: the plan was saved meanwhile; two commands never append the same number."""
+    if plan.id is None:
+        session.flush()  # a new plan: its event names its id
+    event = Event(plan_id=plan.id, seq=plan.event_seq + 1, at=at, actor=actor, role=role, kind=kind, task=task,
+                  task_id=task_id, data=_jsonable(data), state_digest=state_digest or plan.state_digest,
+                  prev_hash=plan.event_hash, hash="")
     event.hash = event_hash(event)
+    plan.event_seq, plan.event_hash, plan.state_digest = event.seq, event.hash, event.state_digest
+    # The plan's row is written first, on its own: its version check fails a command that lost a
+    # race before that command's event could clash with the winner's.
+    session.flush()
     session.add(event)
     return event
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -41,13 +43,40 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url)
+    _ping_connections_left_idle(engine, PING_AFTER_IDLE_SECONDS)
+    return engine
+
+
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _ping_connections_left_idle(engine: Engine, idle_seconds: float) -> None:
+    """Check a pooled connection before use when it sat unused for a while (the database may have
+    restarted or dropped it), and hand out a fresh one if it is dead. A connection in steady use
+    is not pinged: that would be one more round trip per request for nothing."""
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection, record, _proxy):
+        if time.monotonic() - record.info.get("returned_at", 0.0) >= idle_seconds:
+            try:
+                with dbapi_connection.cursor() as cursor:
+                    cursor.execute("SELECT 1")
+                dbapi_connection.rollback()  # leave no transaction open behind the ping
+            except Exception as err:
+                raise DisconnectionError("a pooled connection was dead; the pool opens a fresh one") from err
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_connection, record):
+        record.info["returned_at"] = time.monotonic()
 
 
 class Database:
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
+        self._autocommit_reads = self.engine.dialect.name == "postgresql"
+        self._head: str | None = None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextlib.contextmanager
@@ -65,6 +94,11 @@ class Database:
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
         with self._sessions() as session:
+            if self._autocommit_reads:
+                # PostgreSQL gives each statement its own snapshot in READ COMMITTED anyway, so a
+                # read needs no transaction: this saves its BEGIN and ROLLBACK round trips, and
+                # keeps the driver's prepared statements (psycopg drops them on ROLLBACK).
+                session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             yield session
             session.rollback()
 
@@ -87,9 +121,12 @@ class Database:
             command.downgrade(config, revision)
 
     def migrations_current(self) -> bool:
-        head = ScriptDirectory.from_config(self.alembic_config()).get_current_head()
+        """The database is at the code's head revision: one query (the head is read from the
+        migration scripts once, as a load balancer asks every few seconds)."""
+        if self._head is None:
+            self._head = ScriptDirectory.from_config(self.alembic_config()).get_current_head()
         with self.engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision() == head
+            return MigrationContext.configure(connection).get_current_revision() == self._head
 
     def dispose(self) -> None:
         self.engine.dispose()

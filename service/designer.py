@@ -312,8 +312,8 @@ def migrate_plan(ctx: Context, actor: Actor, plan_id: int, to_version: int | Non
         plan.process_version_id = target.id
         data = {"from_version": current.version, "to_version": target.version,
                 "from_version_id": current.id, "to_version_id": target.id}
-        commands._save(session, plan, instance, published, now, actor, role=commands.ADMIN, kind="version_migrated",
-                       data=data)
+        commands.record(session, plan, instance, published, now, actor, role=commands.ADMIN, kind="version_migrated",
+                        data=data)
     oplog.command("version_migrated", started, plan=plan_id, user=actor.username, **data)
     return data
 

@@ -9,16 +9,16 @@ as the plan stood then, stored once with their SHA-256 in the event log, and ser
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-import hashlib
-
 import jinja2
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from . import commands, diagram, engine, legaldays, thaidate
 from .auth import SYSTEM, Actor
@@ -522,7 +522,8 @@ def freeze_due(ctx: Context, plan_id: int) -> list[str]:
         return []
     now = ctx.clock.now()
     with ctx.db.write() as session:
-        session.scalars(select(Plan.id).where(Plan.id == plan_id).with_for_update()).one()  # one freezer at a time
+        plan = session.scalars(select(Plan).where(Plan.id == plan_id).options(defer(Plan.state_json))
+                               .with_for_update()).one()  # one freezer at a time
         stored = set(session.scalars(select(FrozenDocument.kind).where(FrozenDocument.plan_id == plan_id)))
         frozen = [kind for kind in rendered if kind not in stored]
         for kind in frozen:
@@ -530,7 +531,7 @@ def freeze_due(ctx: Context, plan_id: int) -> list[str]:
             digest = hashlib.sha256(pdf).hexdigest()
             session.add(FrozenDocument(plan_id=plan_id, kind=kind, as_of_seq=due[kind], sha256=digest, content=pdf,
                                        frozen_at=now))
-            commands.append_event(session, plan_id, now, SYSTEM.username, None, FROZEN_EVENT,
+            commands.append_event(session, plan, now, SYSTEM.username, None, FROZEN_EVENT,
                                   {"kind": kind, "sha256": digest, "bytes": len(pdf)})
     return frozen
 

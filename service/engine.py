@@ -341,6 +341,7 @@ class Instance:
     def __init__(self, workflow: BpmnWorkflow, model: ProcessModel, helpers: dict[str, Any]):
         self.workflow = workflow
         self.model = model
+        self._timers: list[Any] | None = None  # the timer tasks, walked once per change (see _advance)
         workflow.script_engine = PythonScriptEngine(environment=_SandboxEnvironment(sandbox.Sandbox(helpers)))
 
     @classmethod
@@ -499,6 +500,7 @@ class Instance:
 
     # -- internals ------------------------------------------------------------------------
     def _advance(self) -> None:
+        self._timers = None  # every change of the task tree ends here
         try:
             self.workflow.do_engine_steps()
             self.workflow.refresh_timers()
@@ -515,10 +517,13 @@ class Instance:
             raise TaskNotOpen(task_id)
         return task
 
-    def _timer_tasks(self) -> Iterator[Any]:
-        for task in self.workflow.get_tasks():
-            if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition):
-                yield task
+    def _timer_tasks(self) -> list[Any]:
+        """The timer tasks of the whole tree (their states are read live). Saving a change asks for
+        them several times (deadlines, due dates, next timer): the tree is walked once."""
+        if self._timers is None:
+            self._timers = [task for task in self.workflow.get_tasks()
+                            if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)]
+        return self._timers
 
     def _activity_chain(self, task) -> Iterator[UUID]:
         """The task and the subprocess tasks it runs inside, innermost first."""

@@ -22,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+GENESIS_HASH = "0" * 64  # the previous hash of a plan's first event
+
 
 class UtcDateTime(TypeDecorator):
     """Aware UTC datetimes in and out, whatever the database keeps."""
@@ -136,6 +138,10 @@ class Plan(Base):
     started_at: Mapped[datetime]
     started_by: Mapped[str] = mapped_column(String(64))
     completed_at: Mapped[datetime | None]
+    # The head of the plan's event log: commands append from here without reading the log.
+    event_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    event_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH, server_default=GENESIS_HASH)
+    state_digest: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     organization: Mapped[Organization] = relationship()
     process_version: Mapped[ProcessVersion] = relationship()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, defer, joinedload
 
 from . import engine
 from .auth import Actor
+from .catalog import Published
 from .context import Context
 from .errors import NotFound
 from .legaldays import day_of
@@ -70,24 +71,26 @@ def task(ctx: Context, actor: Actor, task_id: str) -> dict[str, Any]:
 
 def plan(ctx: Context, actor: Actor, plan_id: int) -> dict[str, Any]:
     """A plan with its open tasks and deadlines. :raise NotFound:"""
-    now = ctx.clock.now()
     with ctx.db.read() as session:
         row = _visible_plan(session, actor, plan_id)
-        tasks = session.scalars(select(OpenTask).where(OpenTask.plan_id == row.id)
-                                .order_by(OpenTask.opened_at, OpenTask.id)).all()
-        version = ctx.models.published(session, row.process_version_id)
-        return {
-            "id": row.id,
-            "organization": {"code": row.organization.code, "name": row.organization.name,
-                             "province": row.organization.province},
-            "fiscal_year": row.fiscal_year,
-            "status": row.status,
-            "process": {"name": version.name, "version": version.version, "title": version.title},
-            "started_at": row.started_at.isoformat(),
-            "completed_at": row.completed_at.isoformat() if row.completed_at else None,
-            "tasks": [task_summary(t, row.fiscal_year) for t in tasks],
-            "deadlines": [deadline_view(d, now) for d in row.deadlines],
-        }
+        tasks = session.scalars(select(OpenTask).where(OpenTask.plan_id == row.id)).all()
+        return plan_view(row, tasks, ctx.models.published(session, row.process_version_id), ctx.clock.now())
+
+
+def plan_view(row: Plan, tasks: list[OpenTask], version: Published, now: datetime) -> dict[str, Any]:
+    """The plan as the API shows it, from its row (with its organization) and its open inbox rows."""
+    return {
+        "id": row.id,
+        "organization": {"code": row.organization.code, "name": row.organization.name,
+                         "province": row.organization.province},
+        "fiscal_year": row.fiscal_year,
+        "status": row.status,
+        "process": {"name": version.name, "version": version.version, "title": version.title},
+        "started_at": row.started_at.isoformat(),
+        "completed_at": row.completed_at.isoformat() if row.completed_at else None,
+        "tasks": [task_summary(t, row.fiscal_year) for t in sorted(tasks, key=lambda t: (t.opened_at, t.id))],
+        "deadlines": [deadline_view(d, now) for d in row.deadlines],
+    }
 
 
 def deadline_view(deadline: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import select
 
 from service import commands
-from service.models import Event, OpenTask, Plan
+from service.models import OpenTask, Plan
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -18,7 +18,6 @@ def clone_plans(ctx, plan_id: int, copies: int, organization_ids: list[int] | No
     round robin), with their inbox rows, inserted in one transaction."""
     with ctx.db.write() as session:
         source = session.get(Plan, plan_id)
-        digest = session.scalar(select(Event.state_digest).where(Event.plan_id == plan_id))
         tasks = session.scalars(select(OpenTask).where(OpenTask.plan_id == plan_id)).all()
         ids = []
         for n in range(copies):
@@ -35,7 +34,7 @@ def clone_plans(ctx, plan_id: int, copies: int, organization_ids: list[int] | No
                 session.add(OpenTask(id=fresh[task.id], plan_id=plan.id, organization_id=organization_id,
                                      name=task.name, title=task.title, lane=task.lane, role=task.role,
                                      due_at=task.due_at, opened_at=task.opened_at))
-            commands.append_event(session, plan.id, source.started_at, "system", None, "plan_started", {},
-                                  state_digest=digest)
+            commands.append_event(session, plan, source.started_at, "system", None, "plan_started", {},
+                                  state_digest=source.state_digest)
             ids.append(plan.id)
         return ids

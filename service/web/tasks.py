@@ -53,14 +53,14 @@ def submit(task_id: str):
         errors = merged(problems, schema_errors(schema, data))
     else:
         try:
-            plan_id = commands.complete_task(ctx(), actor(), task_id, data)
+            plan = commands.complete_task(ctx(), actor(), task_id, data)
         except Invalid as err:
             errors, message = err.errors, err.message
         except Conflict:
             return redirect(_closed(task_id) or url_for("inbox.index"))
         else:
             flash(f"บันทึก “{task['title']}” เรียบร้อยแล้ว", "success")
-            return redirect(url_for("plans.show", plan_id=plan_id))
+            return redirect(url_for("plans.show", plan_id=plan["id"]))
     return page(task, data, errors, message), 422
 
 

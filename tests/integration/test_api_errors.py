@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import text
 
@@ -139,13 +138,13 @@ def test_a_save_that_lost_the_race_is_409_and_changes_nothing(ctx, client, org, 
     run = Procedure(client, org)
     pid = run.start()["id"]
     task = run.open_task(pid, "collect_projects")
-    original_save = commands._save
+    original_save = commands.record
 
     def save_after_another_writer(session, plan, *args, **kwargs):
         session.execute(text("UPDATE plans SET version = version + 1 WHERE id = :id"), {"id": plan.id})
         return original_save(session, plan, *args, **kwargs)
 
-    monkeypatch.setattr(commands, "_save", save_after_another_writer)
+    monkeypatch.setattr(commands, "record", save_after_another_writer)
     before = snapshot(ctx)
     response = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=org.headers("support_committee"),
                            json=SAMPLES["collect_projects"])

@@ -208,6 +208,21 @@ def test_a_deleted_claim_shows_in_the_inbox_read_model(ctx, client, org):
         assert session.get(OpenTask, task["id"]).claimed_by == "kradangnga-support_committee"
 
 
+def test_a_deleted_claim_and_release_at_the_end_of_the_log_is_caught_by_the_head_on_the_plan_row(ctx, client, org):
+    """Neither the state nor the claims change when a claim and its release both vanish; the log
+    head the plan row keeps does."""
+    run = Procedure(client, org)
+    pid = run.start()["id"]
+    task = run.open_task(pid, "collect_projects")
+    for action in ("claim", "release"):
+        assert client.post(f"/api/v1/tasks/{task['id']}/{action}", headers=org.headers("support_committee")).status_code == 200
+    verified = audit.verify_plan(ctx, pid)
+    assert verified.ok and verified.events == 3
+    tamper(ctx, delete(Event).where(Event.plan_id == pid, Event.seq >= 2))
+    found = audit.verify_plan(ctx, pid).first_divergence
+    assert found.reason == "head_mismatch" and found.expected[0] == 1 and found.found[0] == 3
+
+
 def events_digest(ctx, pid):
     with ctx.db.read() as session:
         return list(session.scalars(select(Event.state_digest).where(Event.plan_id == pid).order_by(Event.seq)))

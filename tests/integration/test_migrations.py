@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import inspect
 
 from service.config import Settings
@@ -33,3 +34,42 @@ def test_the_migrations_create_exactly_the_models(ctx):
     with ctx.db.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
+
+
+def test_upgrading_a_database_with_plans_fills_in_each_plans_log_head(ctx, client, org):
+    """0006 adds the log head to the plan row: a database of the previous release, with plans and
+    their events, upgrades to rows whose head is their last event (and verifies clean)."""
+    from sqlalchemy import select
+
+    from service import audit
+    from service.models import Event, Plan
+
+    from .procedure import Procedure
+
+    run = Procedure(client, org)
+    plans = [run.start()["id"], run.start(fiscal_year=2565)["id"]]
+    run.complete(plans[0], "collect_projects")
+    with ctx.db.read() as session:
+        before = {p.id: (p.event_seq, p.event_hash, p.state_digest) for p in session.scalars(select(Plan))}
+        heads = {plan_id: session.execute(select(Event.seq, Event.hash, Event.state_digest).where(Event.plan_id == plan_id)
+                                          .order_by(Event.seq.desc())).first() for plan_id in plans}
+    assert before == {plan_id: tuple(head) for plan_id, head in heads.items()}
+    assert before[plans[0]][0] == 2 and before[plans[1]][0] == 1
+
+    ctx.db.downgrade("0005")
+    assert "event_seq" not in {c["name"] for c in inspect(ctx.db.engine).get_columns("plans")}
+    ctx.db.migrate()
+    with ctx.db.read() as session:
+        after = {p.id: (p.event_seq, p.event_hash, p.state_digest) for p in session.scalars(select(Plan))}
+    assert after == before
+    assert all(audit.verify_plan(ctx, plan_id).ok for plan_id in plans)
+
+
+def test_postgresql_stores_plan_states_with_lz4(ctx, postgres):
+    if postgres is None:
+        pytest.skip("PostgreSQL only: SQLite does not compress")
+    with ctx.db.engine.connect() as connection:
+        methods = dict(connection.exec_driver_sql(
+            "SELECT attrelid::regclass::text || '.' || attname, attcompression FROM pg_attribute "
+            "WHERE (attrelid, attname) IN (('plans'::regclass, 'state_json'), ('events'::regclass, 'data'))").all())
+    assert methods == {"plans.state_json": "l", "events.data": "l"}

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import click
+import pytest
 import yaml
 
 from service.app import create_app
@@ -86,3 +87,24 @@ def test_every_setting_in_the_compose_file_is_documented():
     compose = (ROOT / "docker" / "compose.yaml").read_text()
     for name in set(re.findall(r"\b(PHAEN_[A-Z_]+)", compose)) - {"PHAEN_DB_PASSWORD"}:
         assert name in readme, name
+
+
+def test_a_connection_the_database_dropped_while_idle_is_replaced_not_failed(ctx, postgres):
+    """After the database closed the pool's connections (a restart, an idle timeout), the next
+    command gets a fresh connection instead of an error."""
+    if postgres is None:
+        pytest.skip("PostgreSQL only: SQLite has no server to drop connections")
+    from service import db as database
+
+    engine = database.make_engine(ctx.db.url)
+    try:
+        with engine.connect() as connection:
+            pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with postgres.server.connect() as admin_connection:
+            assert admin_connection.exec_driver_sql(f"SELECT pg_terminate_backend({pid})").scalar()
+        for record in list(engine.pool._pool.queue):
+            record.info["returned_at"] -= database.PING_AFTER_IDLE_SECONDS  # as if it had sat unused that long
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
+    finally:
+        engine.dispose()

@@ -11,7 +11,8 @@ from service.models import Event, OpenTask, Plan
 
 from ..conftest import bangkok
 from ..factories import clone_plans
-from .procedure import Procedure, complete_at_once
+from .procedure import SAMPLES, Procedure, complete_at_once
+
 
 def chain_is_valid(ctx, plan_id) -> bool:
     with ctx.db.read() as session:
@@ -35,6 +36,37 @@ def test_fifty_concurrent_completions_of_one_task_exactly_one_succeeds(ctx, app,
         completions = session.scalar(select(func.count()).select_from(Event)
                                      .where(Event.plan_id == pid, Event.kind == "task_completed"))
     assert completions == 1 and run.open_names(pid) == ["draft_plan"]
+
+
+def test_claims_racing_completions_of_one_task_never_fail_and_keep_one_chain(ctx, app, org):
+    """A claim and a completion both append to the plan's log; the plan's version counter orders
+    them, so the loser gets 409 (or 403/404 once the other has won), never a 500."""
+    run = Procedure(app.test_client(), org)
+    pid = run.start()["id"]
+    task_id = run.open_task(pid, "collect_projects")["id"]
+    barrier = threading.Barrier(20)
+    statuses: list[tuple[str, int]] = []
+
+    def attempt(action: str) -> None:
+        client = app.test_client()
+        barrier.wait()
+        path = f"/api/v1/tasks/{task_id}/{action}"
+        body = SAMPLES["collect_projects"] if action == "complete" else None
+        statuses.append((action, client.post(path, headers=org.headers("support_committee"), json=body).status_code))
+
+    threads = [threading.Thread(target=attempt, args=("claim" if n % 2 else "complete",)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {status for _, status in statuses} <= {200, 403, 404, 409}, statuses
+    assert [status for action, status in statuses if action == "complete"].count(200) == 1
+    assert chain_is_valid(ctx, pid)
+    with ctx.db.read() as session:
+        head = session.execute(select(Plan.event_seq, Plan.event_hash).where(Plan.id == pid)).one()
+        last = session.execute(select(Event.seq, Event.hash).where(Event.plan_id == pid)
+                               .order_by(Event.seq.desc())).first()
+    assert tuple(head) == tuple(last)
 
 
 def test_three_timer_workers_over_a_thousand_plans_fire_each_timer_once(ctx, client, org, clock):
