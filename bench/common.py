@@ -1,5 +1,6 @@
 """Shared set-up for the benchmarks: a fresh database (SQLite file, or a throw-away PostgreSQL
-cluster with --postgres), the shipped processes, organizations, users and plans."""
+cluster with --postgres, with PostgreSQL's default, durable fsync and commit settings), the
+shipped processes, organizations, users and plans."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ class Database:
         if postgres:
             from tests.pgcluster import Cluster
 
-            self.cluster = Cluster().start()
+            self.cluster = Cluster(durable=True).start()  # fsync on, as in production
             self.cluster.sql("CREATE DATABASE bench")
             self.url = self.cluster.url("bench")
         else:

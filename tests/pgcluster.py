@@ -31,7 +31,11 @@ def _free_port() -> int:
 
 
 class Cluster:
-    def __init__(self) -> None:
+    """``durable``: keep PostgreSQL's default fsync and commit settings (benchmarks, whose figures
+    must hold for production); the tests switch them off, as a crash loses nothing they need."""
+
+    def __init__(self, durable: bool = False) -> None:
+        self.durable = durable
         self.root = Path(tempfile.mkdtemp(prefix="phaen-pg-"))
         self.data = self.root / "data"
         self.port = _free_port()
@@ -54,8 +58,9 @@ class Cluster:
     def start(self) -> Cluster:
         self._run(_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
                   "--locale=C.UTF-8")
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses='' -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        options = f"-p {self.port} -k {self.root} -c listen_addresses='' -c max_connections=200"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
         return self
 

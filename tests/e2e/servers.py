@@ -28,13 +28,17 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, env):
-        self.env, self.port, self.process = env, free_port(), None
+    """``workers``: run the production layout (gunicorn with that many workers) instead of the
+    development server."""
+
+    def __init__(self, env, workers: int | None = None):
+        self.env, self.port, self.process, self.workers = env, free_port(), None, workers
 
     def start(self):
         self.log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(self.port)],
-                                        env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        production = ["--production", "--workers", str(self.workers)] if self.workers else []
+        self.process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(self.port),
+                                         *production], env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and self.process.poll() is None:
             try:
@@ -48,10 +52,14 @@ class Server:
         self.log.close()
         raise AssertionError(f"server did not start: {output}")
 
-    def stop(self, sig=signal.SIGTERM):
+    def stop(self, sig=signal.SIGTERM) -> str:
+        """Stop the server; what it logged."""
         self.process.send_signal(sig)
-        self.process.wait(timeout=10)
+        self.process.wait(timeout=40)
+        self.log.seek(0)
+        output = self.log.read().decode(errors="replace")
         self.log.close()
+        return output
 
     def call(self, method, path, token=None, body=None):
         request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method,

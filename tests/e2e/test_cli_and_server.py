@@ -38,7 +38,8 @@ def test_operator_setup_and_a_plan_that_survives_a_restart(env):
     finally:
         server.stop()
 
-    server = Server(env).start()  # a new process: everything comes back from the database
+    # Restarted as in production (gunicorn, two workers): everything comes back from the database.
+    server = Server(env, workers=2).start()
     try:
         status, reloaded = server.call("GET", f"/api/v1/plans/{plan['id']}", tokens["support_committee"])
         assert status == 200 and [t["name"] for t in reloaded["tasks"]] == ["propose_draft"]
@@ -50,8 +51,12 @@ def test_operator_setup_and_a_plan_that_survives_a_restart(env):
         assert status == 200
         status, history = server.call("GET", f"/api/v1/plans/{plan['id']}/history", tokens["support_committee"])
         assert [e["task"] for e in history["events"]] == [None, "collect_projects", "draft_plan", "propose_draft"]
+        status, health = server.call("GET", "/healthz")
+        assert status == 200 and health == {"ok": True, "database": "ok", "migrations": "current"}
     finally:
-        server.stop()
+        log = server.stop()
+    assert "Traceback" not in log and "warm_up_skipped" not in log
+    assert '"kind": "task_completed"' in log and "Worker exiting" in log  # logged, and stopped gracefully
 
 
 def test_the_clock_can_be_set_only_where_allowed_and_timers_obey_it(env):
