@@ -67,7 +67,7 @@ def run(database: Database) -> None:
         plans = session.query(Plan).order_by(Plan.id).all()
         snapshots = [(p.organization.code, p.state_json, ctx.models.get(p.process_version)) for p in plans]
         tasks = {t.plan_id: t.id for t in session.query(OpenTask).filter_by(name=STEP)}
-        helpers = ctx.timer_helpers(session)
+        helpers = ctx.timer_helpers(session, ctx.clock.now())
         plan_ids = [p.id for p in plans]
     size = len(snapshots[0][1])
 

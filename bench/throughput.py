@@ -106,7 +106,7 @@ def main() -> None:
             snapshots = {p.id: p.state_json for p in session.query(Plan)}
             task_plan = {row.id: row.plan_id for row in session.query(OpenTask)}
             model = ctx.models.published(session, session.query(Plan).first().process_version_id).model
-            helpers = ctx.timer_helpers(session)
+            helpers = ctx.timer_helpers(session, ctx.clock.now())
 
         port = free_port()
         env = {**os.environ, "PHAEN_DATABASE_URL": db.url, "PHAEN_INSTANCE_PATH": str(db.folder)}

@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import admin, commands, queries
+from . import admin, commands, holidays, queries
 from .auth import actor_for_token
 from .context import Context
 from .errors import Invalid, ServiceError, Unauthorized
@@ -128,3 +128,31 @@ def list_organizations():
 def create_organization():
     """A national admin adds an organization and its first users. :raise 403: not a national admin."""
     return jsonify(admin.create_organization(ctx(), g.actor, json_body())), 201
+
+
+@bp.get("/holidays")
+@authenticated
+def list_holidays():
+    year = request.args.get("year")
+    if year is not None and not year.isdigit():
+        raise Invalid("ปีไม่ถูกต้อง", [{"field": "year", "message": "ปีต้องเป็นตัวเลข (ค.ศ. หรือ พ.ศ.)"}])
+    number = int(year) if year else None
+    return jsonify({"holidays": holidays.listing(ctx(), number - 543 if number and number > 2400 else number)})
+
+
+@bp.put("/holidays/<day>")
+@authenticated
+def keep_holiday(day: str):
+    """:raise 403: not a national admin."""
+    holidays.require_admin(g.actor)
+    body = json_body()
+    return jsonify(holidays.keep(ctx(), g.actor.username, holidays.parse_day(day, "day"),
+                                 body.get("name") if isinstance(body, dict) else None))
+
+
+@bp.delete("/holidays/<day>")
+@authenticated
+def remove_holiday(day: str):
+    """:raise 403: not a national admin. :raise 404: no such holiday kept."""
+    holidays.require_admin(g.actor)
+    return jsonify(holidays.remove(ctx(), g.actor.username, holidays.parse_day(day, "day")))

@@ -14,7 +14,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,9 @@ from . import engine, legaldays
 from .auth import Actor
 from .catalog import Bundle, Published
 from .commands import event_hash
-from .context import Context
+from .context import Context, kept_holidays
 from .errors import NotFound
-from .models import Event, FrozenDocument, Holiday, OpenTask, Organization, Plan, ProcessVersion
+from .models import Event, FrozenDocument, OpenTask, Organization, Plan, ProcessVersion
 from .queries import deadline_view
 
 BUNDLE_FORMAT = "phaen-plan-bundle"
@@ -101,11 +101,15 @@ class PlanRecord:
     deadlines: list[dict[str, Any]]
     claims: dict[str, str | None]  # open task id -> who holds it (the inbox read model)
     process_version_id: int | None = None
-    holidays: list[date] = field(default_factory=list)
+    holidays: list[legaldays.KeptHoliday] = field(default_factory=list)  # as kept over time
     #: the versions a migrated plan ran on before its current one: version id -> process_id, bpmn_files
     earlier_versions: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: the log head the plan row keeps (last sequence number, last hash); None in an exported bundle
     head: tuple[int, str] | None = None
+
+    @functools.cached_property
+    def calendar(self) -> legaldays.Calendar:
+        return legaldays.Calendar(self.holidays)
 
     def process_bundle(self) -> Bundle:
         p = self.process
@@ -129,7 +133,7 @@ def load_record(session: Session, plan_id: int, actor: Actor | None = None) -> P
                  "title": version.title, "digest": version.digest, "bpmn_files": version.bpmn_files,
                  "forms": version.forms, "lane_roles": version.lane_roles, "meta": version.meta},
         events=events, state_json=plan.state_json, deadlines=list(plan.deadlines or []), claims=claims,
-        process_version_id=plan.process_version_id, holidays=sorted(session.scalars(select(Holiday.day))),
+        process_version_id=plan.process_version_id, holidays=kept_holidays(session),
         earlier_versions=_earlier_versions(session, events), head=(plan.event_seq, plan.event_hash),
     )
 
@@ -147,29 +151,28 @@ def verify_plan(ctx: Context, plan_id: int, actor: Actor | None = None) -> Verif
     with ctx.db.read() as session:
         record = load_record(session, plan_id, actor)
         model = ctx.models.published(session, record.process_version_id).model
-        return verify_record(record, model, ctx.timer_helpers(session))
+        return verify_record(record, model)
 
 
 def verify_all(ctx: Context) -> Iterator[Verification]:
-    """Verify every plan, one read transaction each, holidays read once."""
+    """Verify every plan, one read transaction each."""
     with ctx.db.read() as session:
         plan_ids = list(session.scalars(select(Plan.id).order_by(Plan.id)))
-        helpers = ctx.timer_helpers(session)
     for plan_id in plan_ids:
         with ctx.db.read() as session:
             record = load_record(session, plan_id)
             model = ctx.models.published(session, record.process_version_id).model
-            yield verify_record(record, model, helpers)
+            yield verify_record(record, model)
 
 
-def verify_record(record: PlanRecord, model: engine.ProcessModel, helpers: dict[str, Any]) -> Verification:
+def verify_record(record: PlanRecord, model: engine.ProcessModel) -> Verification:
     """The chain, the replay and the snapshot of one record; stops at the first divergence."""
     events = record.events
     head = events[-1].hash if events else None
     try:
         _check_process(record)
-        instance, claims = _check_events(record, model, helpers)
-        _check_current(record, instance, claims, helpers)
+        instance, claims = _check_events(record, model)
+        _check_current(record, instance, claims)
     except Diverged as diverged:
         return Verification(record.plan_id, len(events), head, diverged.divergence)
     return Verification(record.plan_id, len(events), head, None)
@@ -182,21 +185,20 @@ def _check_process(record: PlanRecord) -> None:
                                    "the process files the plan ran on differ from the published version's digest"))
 
 
-def _check_events(record: PlanRecord, model: engine.ProcessModel,
-                  helpers: dict[str, Any]) -> tuple[engine.Instance | None, dict[str, str | None]]:
+def _check_events(record: PlanRecord, model: engine.ProcessModel) -> tuple[engine.Instance | None, dict[str, str | None]]:
     if not record.events:
         raise Diverged(Divergence(1, None, "missing_event", "plan_started", None, "the plan has no events at all"))
     instance: engine.Instance | None = None
     claims: dict[str, str | None] = {}
-    for event, instance in replay_steps(record, model, helpers):
+    for event, instance in replay_steps(record, model):
         if event.kind in CLAIM_KINDS and event.task_id:
             claims[event.task_id] = (event.data or {}).get("to")
     return instance, claims
 
 
-def replay_steps(record: PlanRecord, model: engine.ProcessModel,
-                 helpers: dict[str, Any]) -> Iterator[tuple[Event, engine.Instance]]:
-    """Each event with the instance replayed up to it, chain and state digest checked on the way.
+def replay_steps(record: PlanRecord, model: engine.ProcessModel) -> Iterator[tuple[Event, engine.Instance]]:
+    """Each event with the instance replayed up to it, chain and state digest checked on the way;
+    each event counts legal days over the holidays that counted at its instant.
     The same instance is yielded each time, changed in place: read it before taking the next.
     :raise Diverged: at the first event that does not check."""
     events = record.events
@@ -212,7 +214,8 @@ def replay_steps(record: PlanRecord, model: engine.ProcessModel,
         _check_link(record.plan_id, position, event, previous, events, position_of)
         if event.kind == MIGRATED:
             model = _version_model(record, (event.data or {}).get("to_version_id"), current)
-        instance, digest = _replay(event, instance, digest, model, helpers, record.process["lane_roles"])
+        instance, digest = _replay(event, instance, digest, model, record.calendar.helpers_at(event.at),
+                                   record.process["lane_roles"])
         yield event, instance
         previous = event
 
@@ -235,22 +238,20 @@ def replay_to(ctx: Context, plan_id: int, step: int, actor: Actor | None = None)
     with ctx.db.read() as session:
         record = load_record(session, plan_id, actor)
         version = ctx.models.published(session, record.process_version_id)
-        helpers = ctx.timer_helpers(session)
         session.expunge_all()  # the events outlive the session (its rollback would expire them)
     if not 1 <= step <= len(record.events):
         raise NotFound(f"แผนนี้มีเหตุการณ์ {len(record.events)} ลำดับ ไม่มีลำดับที่ {step}")
     try:
-        return Replayed(record, version, step, _instance_after(record, version.model, helpers, step), None)
+        return Replayed(record, version, step, _instance_after(record, version.model, step), None)
     except Diverged as diverged:
         # the instance was changed by the event that failed: replay again to the one before it
         reached = (diverged.divergence.seq or 1) - 1
-        instance = _instance_after(record, version.model, helpers, reached) if reached else None
+        instance = _instance_after(record, version.model, reached) if reached else None
         return Replayed(record, version, reached, instance, diverged.divergence)
 
 
-def _instance_after(record: PlanRecord, model: engine.ProcessModel, helpers: dict[str, Any],
-                    step: int) -> engine.Instance:
-    for event, instance in replay_steps(record, model, helpers):
+def _instance_after(record: PlanRecord, model: engine.ProcessModel, step: int) -> engine.Instance:
+    for event, instance in replay_steps(record, model):
         if event.seq == step:
             return instance
     raise AssertionError("unreachable: replay_steps checks that the events are numbered 1, 2, 3 …")
@@ -313,6 +314,8 @@ def _replay(event: Event, instance: engine.Instance | None, digest: str, model: 
     def diverged(reason: str, expected: Any, found: Any, detail: str) -> Diverged:
         return Diverged(Divergence(event.seq, event.kind, reason, expected, found, detail))
 
+    if instance is not None:
+        instance.use_helpers(helpers)  # the holidays that counted at this event's instant
     if event.kind == "plan_started":
         if instance is not None:
             raise diverged("unexpected_event", None, event.kind, f"event {event.seq} starts the plan a second time")
@@ -361,8 +364,7 @@ def _replay(event: Event, instance: engine.Instance | None, digest: str, model: 
     return instance, found
 
 
-def _check_current(record: PlanRecord, instance: engine.Instance, claims: dict[str, str | None],
-                   helpers: dict[str, Any]) -> None:
+def _check_current(record: PlanRecord, instance: engine.Instance, claims: dict[str, str | None]) -> None:
     """The plan row and its read models must be what the last event left."""
     last = record.events[-1]
 
@@ -370,7 +372,7 @@ def _check_current(record: PlanRecord, instance: engine.Instance, claims: dict[s
         return Diverged(Divergence(None, "snapshot", reason, expected, found, detail))
 
     try:
-        current = engine.Instance.restore(instance.model, record.state_json, helpers).digest()
+        current = engine.Instance.restore(instance.model, record.state_json).digest()
     except Exception as err:  # a snapshot edited into something the serializer cannot read
         raise diverged("snapshot_mismatch", last.state_digest, None,
                        f"the plan's stored state cannot be read: {type(err).__name__}") from err
@@ -412,7 +414,7 @@ def export_bundle(ctx: Context, plan_id: int, actor: Actor | None = None) -> byt
             "process": record.process,
             "process_version_id": record.process_version_id,
             "earlier_versions": record.earlier_versions,
-            "holidays": [day.isoformat() for day in record.holidays],
+            "holidays": [holiday.as_dict() for holiday in record.holidays],
             "events": [event_dict(e) for e in record.events],
             "head": record.events[-1].hash if record.events else None,
             "frozen_documents": frozen_documents(session, plan_id),
@@ -462,7 +464,7 @@ def verify_bundle(path: Path | str) -> Verification:
     except engine.InvalidProcess as err:
         return Verification(None, 0, None, Divergence(None, "bundle", "process_invalid", None, None,
                                                       f"the bundle's BPMN does not parse: {err}"))
-    result = verify_record(record, model, legaldays.timer_helpers(set(record.holidays)))
+    result = verify_record(record, model)
     if result.ok:
         found = _bundle_digest(body)
         if found != body.get("bundle_sha256"):
@@ -500,7 +502,7 @@ def read_bundle(raw: bytes) -> tuple[dict[str, Any], PlanRecord]:
             process={key: process[key] for key in ("name", "version", "process_id", "title", "digest", "bpmn_files",
                                                    "forms", "lane_roles", "meta")},
             events=events, state_json=_typed(plan, "state_json", str), deadlines=_typed(plan, "deadlines", list),
-            claims=_typed(plan, "claims", dict), holidays=[date.fromisoformat(d) for d in body["holidays"]],
+            claims=_typed(plan, "claims", dict), holidays=[legaldays.KeptHoliday.from_dict(h) for h in body["holidays"]],
             process_version_id=body.get("process_version_id"), earlier_versions=body.get("earlier_versions") or {},
         )
     except (KeyError, TypeError, ValueError) as err:

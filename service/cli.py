@@ -23,7 +23,10 @@ from .errors import ServiceError
 
 
 def _context() -> Context:
-    return Context.create(Settings.from_env())
+    """The command's context; its database connections close when the command ends."""
+    context = Context.create(Settings.from_env())
+    click.get_current_context().call_on_close(context.db.dispose)
+    return context
 
 
 def reports_errors(fn):
@@ -81,6 +84,53 @@ def org() -> None:
 def org_add(code: str, name: str, province: str) -> None:
     created = admin.add_organization(_context(), code, name, province)
     click.echo(f"organization {created.code}: {created.name}")
+
+
+@main.group(help="Official holidays for counting legal periods (a change counts a minute after it is made).")
+def holiday() -> None:
+    pass
+
+
+@holiday.command("add", help="Keep a holiday: phaen holiday add 2026-12-31 \"วันสิ้นปี\"")
+@click.argument("day")
+@click.argument("name")
+@reports_errors
+def holiday_add(day: str, name: str) -> None:
+    from . import holidays
+
+    kept = holidays.keep(_context(), "operator", holidays.parse_day(day), name)
+    click.echo(f"holiday {kept['day']} {kept['name']}: counts from {kept['counts_from']}")
+
+
+@holiday.command("import", help="Keep the holidays of a CSV file (day,name per line), all or none")
+@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@reports_errors
+def holiday_import(file) -> None:
+    from . import holidays
+
+    kept = holidays.keep_all(_context(), "operator", file.read())
+    click.echo(f"{len(kept)} holidays kept")
+
+
+@holiday.command("remove", help="Stop counting a holiday: phaen holiday remove 2026-12-31")
+@click.argument("day")
+@reports_errors
+def holiday_remove(day: str) -> None:
+    from . import holidays
+
+    ended = holidays.remove(_context(), "operator", holidays.parse_day(day))
+    click.echo(f"holiday {ended['day']} {ended['name']}: counts until {ended['counts_until']}")
+
+
+@holiday.command("list", help="The holidays that count or will count")
+@click.option("--year", type=int, help="Only one year (Common Era, or Buddhist Era above 2400)")
+@reports_errors
+def holiday_list(year: int | None) -> None:
+    from . import holidays
+
+    for kept in holidays.listing(_context(), year - 543 if year and year > 2400 else year):
+        until = f" until {kept['counts_until']}" if kept["counts_until"] else ""
+        click.echo(f"{kept['day']}  {kept['name']}  (counts from {kept['counts_from']}{until})")
 
 
 @main.group(help="Users, their roles and API tokens.")

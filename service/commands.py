@@ -69,7 +69,7 @@ def start_plan(ctx: Context, actor: Actor, body: dict[str, Any]) -> int:
                 "fiscal_year": fiscal_year, "sequence": len(earlier) + 1, **start_fields}
         published = ctx.models.published(session, version.id)
         try:
-            instance = engine.Instance.start(published.model, data, now, ctx.timer_helpers(session))
+            instance = engine.Instance.start(published.model, data, now, ctx.timer_helpers(session, now))
         except engine.ScriptFailed as err:
             raise Invalid(f"เริ่มกระบวนงานไม่ได้: {err}") from err
         plan = Plan(organization_id=org.id, fiscal_year=fiscal_year, process_version_id=version.id,
@@ -114,7 +114,7 @@ def complete_task(ctx: Context, actor: Actor, task_id: str, data: Any) -> dict[s
                 raise Forbidden(f"งานนี้ {row.claimed_by} รับไปดำเนินการแล้ว")
             published = ctx.models.published(session, plan.process_version_id)
             formcheck.validate(published.form_of(row.name), data)
-            instance = engine.Instance.restore(published.model, plan.state_json, ctx.timer_helpers(session))
+            instance = engine.Instance.restore(published.model, plan.state_json, ctx.timer_helpers(session, now))
             try:
                 instance.complete(task_id, data, now)
             except engine.TaskNotOpen as err:
@@ -166,7 +166,7 @@ def fire_due_timers(ctx: Context, batch: int | None = None) -> list[tuple[int, l
                 return fired_all
             seen.add(plan.id)
             published = ctx.models.published(session, plan.process_version_id)
-            instance = engine.Instance.restore(published.model, plan.state_json, ctx.timer_helpers(session))
+            instance = engine.Instance.restore(published.model, plan.state_json, ctx.timer_helpers(session, now))
             fired = instance.fire_due_timers(now)
             record(session, plan, instance, published, now, SYSTEM, role=None, kind="timer_fired",
                    data={"timers": fired})

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,8 +15,10 @@ from .config import Settings
 from .db import Database
 from .models import ClockOverride, Holiday
 
-
-HOLIDAYS_TTL = 60.0  # seconds: a holiday added by the administrator counts within a minute
+# Holidays are read again once the application clock has moved this far from the last read; a
+# change counts only after legaldays.HOLIDAY_CHANGE_DELAY (longer), so every process has read it
+# by the time it counts. Application time, not a timer: a test or demo clock moves by jumps.
+HOLIDAYS_TTL = legaldays.HOLIDAY_CHANGE_DELAY / 2
 
 
 @dataclass
@@ -35,13 +36,22 @@ class Context:
             clock = Clock(_override_loader(db)) if settings.allow_clock_override else Clock()
         return cls(settings, db, clock)
 
-    _holidays: tuple[float, frozenset[date]] | None = field(default=None, init=False, repr=False)
+    _holidays: tuple[datetime, legaldays.Calendar] | None = field(default=None, init=False, repr=False)
 
-    def timer_helpers(self, session: Session) -> dict:
-        """Timer functions over the official holidays, read at most once a minute."""
-        if self._holidays is None or time.monotonic() - self._holidays[0] > HOLIDAYS_TTL:
-            self._holidays = (time.monotonic(), frozenset(session.scalars(select(Holiday.day))))
-        return legaldays.timer_helpers(self._holidays[1])
+    def calendar(self, session: Session, at: datetime) -> legaldays.Calendar:
+        """The official holidays as kept over time, as read at most HOLIDAYS_TTL before ``at``."""
+        if self._holidays is None or not self._holidays[0] <= at < self._holidays[0] + HOLIDAYS_TTL:
+            self._holidays = (at, legaldays.Calendar(kept_holidays(session)))
+        return self._holidays[1]
+
+    def timer_helpers(self, session: Session, at: datetime) -> dict:
+        """The timer functions of a command applied at ``at``: over the holidays counting then."""
+        return self.calendar(session, at).helpers_at(at)
+
+
+def kept_holidays(session: Session) -> list[legaldays.KeptHoliday]:
+    return [legaldays.KeptHoliday(h.day, h.name, h.effective_at, h.ended_at)
+            for h in session.scalars(select(Holiday).order_by(Holiday.day, Holiday.id))]
 
 
 def _override_loader(db: Database):

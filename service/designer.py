@@ -299,7 +299,7 @@ def migrate_plan(ctx: Context, actor: Actor, plan_id: int, to_version: int | Non
         if target.version <= current.version:
             raise Conflict(f"แผนนี้ใช้กระบวนงานฉบับที่ {current.version} อยู่แล้ว ย้ายได้เฉพาะไปฉบับที่ใหม่กว่า")
         published = ctx.models.published(session, target.id)
-        instance = engine.Instance.restore(current.model, plan.state_json, ctx.timer_helpers(session))
+        instance = engine.Instance.restore(current.model, plan.state_json, ctx.timer_helpers(session, now))
         try:
             instance.migrate(published.model, now)
         except engine.MigrationRefused as err:

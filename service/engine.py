@@ -342,7 +342,7 @@ class Instance:
         self.workflow = workflow
         self.model = model
         self._timers: list[Any] | None = None  # the timer tasks, walked once per change (see _advance)
-        workflow.script_engine = PythonScriptEngine(environment=_SandboxEnvironment(sandbox.Sandbox(helpers)))
+        self.use_helpers(helpers)
 
     @classmethod
     def start(cls, model: ProcessModel, data: dict[str, Any], now: datetime,
@@ -356,8 +356,13 @@ class Instance:
         return instance
 
     @classmethod
-    def restore(cls, model: ProcessModel, state_json: str, helpers: dict[str, Any]) -> Instance:
-        return cls(_restore_workflow(json.loads(state_json), *model.specs()), model, helpers)
+    def restore(cls, model: ProcessModel, state_json: str, helpers: dict[str, Any] | None = None) -> Instance:
+        """``helpers``: the timer functions for a change; an instance only read needs none."""
+        return cls(_restore_workflow(json.loads(state_json), *model.specs()), model, helpers or {})
+
+    def use_helpers(self, helpers: dict[str, Any]) -> None:
+        """The timer functions for the next change (a replay moves them from event to event)."""
+        self.workflow.script_engine = PythonScriptEngine(environment=_SandboxEnvironment(sandbox.Sandbox(helpers)))
 
     def dump(self) -> str:
         return json.dumps(self._state(), separators=(",", ":"), ensure_ascii=False)

@@ -12,8 +12,10 @@ is met at the end of 19 Nov.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
@@ -68,3 +70,51 @@ def timer_helpers(holidays: Collection[date]) -> dict:
         return end_of_day(as_date(day)).isoformat()
 
     return {"legal_deadline": legal_deadline, "legal_minimum": legal_minimum, "end_of": end_of}
+
+
+# --- The holidays as they were kept over time ------------------------------------------------
+#: A holiday the administrator adds or removes counts (or stops counting) this long after the
+#: change: every process reads the holidays at most this often, so each command's count is the
+#: one an auditor's replay at that command's instant reproduces.
+HOLIDAY_CHANGE_DELAY = timedelta(seconds=60)
+ALWAYS = datetime(1970, 1, 1, tzinfo=timezone.utc)  # kept before changes were dated
+
+
+@dataclass(frozen=True)
+class KeptHoliday:
+    """A holiday as kept: its day and name, and from when until when it counted."""
+
+    day: date
+    name: str
+    effective_at: datetime = ALWAYS
+    ended_at: datetime | None = None
+
+    def counts_at(self, instant: datetime) -> bool:
+        return self.effective_at <= instant and (self.ended_at is None or instant < self.ended_at)
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"day": self.day.isoformat(), "name": self.name, "effective_at": self.effective_at.isoformat(),
+                "ended_at": self.ended_at.isoformat() if self.ended_at else None}
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any] | str) -> KeptHoliday:
+        """From as_dict, or a bare ISO day (an export made before changes were dated)."""
+        if isinstance(value, str):
+            return cls(date.fromisoformat(value), "")
+        ended = value.get("ended_at")
+        return cls(date.fromisoformat(value["day"]), str(value.get("name", "")),
+                   datetime.fromisoformat(value["effective_at"]), datetime.fromisoformat(ended) if ended else None)
+
+
+class Calendar:
+    """The official holidays over time: which days counted as holidays at a given instant."""
+
+    def __init__(self, kept: Iterable[KeptHoliday] = ()):
+        self.kept = sorted(kept, key=lambda h: (h.day, h.effective_at))
+
+    def days_at(self, instant: datetime) -> frozenset[date]:
+        return frozenset(h.day for h in self.kept if h.counts_at(instant))
+
+    def helpers_at(self, instant: datetime) -> dict:
+        """The timer functions of a command applied at ``instant``."""
+        return timer_helpers(self.days_at(instant))

@@ -187,11 +187,17 @@ class Event(Base):
 
 
 class Holiday(Base):
-    """Official non-working days the administrator keeps, for counting legal periods."""
+    """An official non-working day the administrator keeps, for counting legal periods, with
+    when it started and stopped counting (never edited in place: see legaldays.Calendar)."""
 
-    __tablename__ = "holidays"
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    __tablename__ = "kept_holidays"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
     name: Mapped[str] = mapped_column(String(200))
+    effective_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    added_by: Mapped[str] = mapped_column(String(64))
+    removed_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class ClockOverride(Base):

@@ -57,7 +57,7 @@ def task(ctx: Context, actor: Actor, task_id: str) -> dict[str, Any]:
         published = ctx.models.published(session, plan.process_version_id)
         element = published.model.elements.get(row.name, {})
         schema = published.form_of(row.name)
-        instance = engine.Instance.restore(published.model, plan.state_json, ctx.timer_helpers(session))
+        instance = engine.Instance.restore(published.model, plan.state_json)
         current = next((t for t in instance.open_tasks() if t.id == task_id), None)
         values = current.data if current else {}
         return {

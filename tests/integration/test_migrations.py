@@ -73,3 +73,24 @@ def test_postgresql_stores_plan_states_with_lz4(ctx, postgres):
             "SELECT attrelid::regclass::text || '.' || attname, attcompression FROM pg_attribute "
             "WHERE (attrelid, attname) IN (('plans'::regclass, 'state_json'), ('events'::regclass, 'data'))").all())
     assert methods == {"plans.state_json": "l", "events.data": "l"}
+
+
+def test_holidays_of_the_previous_release_count_always_after_the_upgrade(ctx, clock):
+    from datetime import date
+
+    from service import holidays
+    from service.context import kept_holidays
+    from service.legaldays import ALWAYS
+
+    holidays.keep(ctx, "dla-admin", date(2020, 10, 20), "วันหยุดพิเศษ")
+    removed = date(2020, 10, 21)
+    holidays.keep(ctx, "dla-admin", removed, "ยกเลิกแล้ว")
+    holidays.remove(ctx, "dla-admin", removed)
+    ctx.db.downgrade("0007")  # the previous release kept only the days that counted
+    with ctx.db.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT day, name FROM holidays").all() in (
+            [(date(2020, 10, 20), "วันหยุดพิเศษ")], [("2020-10-20", "วันหยุดพิเศษ")])
+    ctx.db.migrate()
+    with ctx.db.read() as session:
+        rows = kept_holidays(session)
+    assert [(h.day, h.effective_at, h.ended_at) for h in rows] == [(date(2020, 10, 20), ALWAYS, None)]
