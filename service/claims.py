@@ -60,9 +60,10 @@ def _open_task(session: Session, actor: Actor, task_id: str) -> OpenTask:
     claim and a completion of one plan queue instead of deadlocking, and a task completed while
     this one waited is seen as gone."""
     plan_id = session.scalar(select(OpenTask.plan_id).where(OpenTask.id == task_id))
+    row = None
     if plan_id is not None:
         session.scalars(select(Plan).where(Plan.id == plan_id).options(defer(Plan.state_json)).with_for_update()).one()
-    row = session.scalars(select(OpenTask).where(OpenTask.id == task_id)).first() if plan_id is not None else None
+        row = session.scalars(select(OpenTask).where(OpenTask.id == task_id)).first()
     if row is None or not actor.can_see(row.organization_id):
         raise NotFound("ไม่พบงานนี้ หรืองานนี้ดำเนินการเสร็จไปแล้ว")
     return row

@@ -204,8 +204,10 @@ def record(session: Session, plan: Plan, instance: engine.Instance, version: cat
         else:
             closed.append(row)
     for task_view in current.values():
-        row = closed.pop() if closed else OpenTask(plan_id=plan.id, organization_id=plan.organization_id)
-        if row.id is None:
+        if closed:
+            row = closed.pop()
+        else:
+            row = OpenTask(plan_id=plan.id, organization_id=plan.organization_id)
             session.add(row)
         row.id, row.name, row.title, row.lane = task_view.id, task_view.spec_name, task_view.title, task_view.lane
         row.role, row.due_at, row.opened_at, row.claimed_by = (
