@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import subprocess
@@ -213,3 +214,17 @@ def test_a_plan_with_no_projects_yet_still_renders_saying_so(client, org, out):
     assert key("ไม่มีโครงการ/กิจกรรมในแผนการดำเนินงานนี้") in plan.text
     assert key("ไม่มีครุภัณฑ์ที่ไม่ได้ดำเนินการในโครงการพัฒนา") in plan.text
     assert "0.00" in plan.text and key("ศูนย์บาทถ้วน") in plan.text
+
+
+def test_rendering_gives_the_garbage_collector_back_as_it_found_it(client, org):
+    """WeasyPrint runs with the collector paused (documents._collector_paused); a worker left
+    without it would grow until it is killed."""
+    pid = Procedure(client, org).start()["id"]
+    assert fetch(client, org, pid, "plan").status_code == 200
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert fetch(client, org, pid, "plan").status_code == 200
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
