@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import insert, select, update  # noqa: E402
 
 from service import admin, audit, claims, commands  # noqa: E402
 from service.auth import actor_of  # noqa: E402
@@ -95,6 +95,8 @@ def copy_plan(ctx: Context, plan_id: int, copies: int) -> None:
                 event.hash = previous = commands.event_hash(event)
                 rows.append(event)
             session.add_all(rows)
+            session.execute(update(Plan).where(Plan.id == copy_id).values(
+                event_seq=len(rows), event_hash=previous, state_digest=plan.state_digest))
 
 
 def main() -> None:

@@ -342,6 +342,7 @@ class Instance:
         self.workflow = workflow
         self.model = model
         self._timers: list[Any] | None = None  # the timer tasks, walked once per change (see _advance)
+        self._helpers: dict[str, Any] | None = None
         self.use_helpers(helpers)
 
     @classmethod
@@ -362,7 +363,9 @@ class Instance:
 
     def use_helpers(self, helpers: dict[str, Any]) -> None:
         """The timer functions for the next change (a replay moves them from event to event)."""
-        self.workflow.script_engine = PythonScriptEngine(environment=_SandboxEnvironment(sandbox.Sandbox(helpers)))
+        if helpers is not self._helpers:
+            self._helpers = helpers
+            self.workflow.script_engine = PythonScriptEngine(environment=_SandboxEnvironment(sandbox.Sandbox(helpers)))
 
     def dump(self) -> str:
         return json.dumps(self._state(), separators=(",", ":"), ensure_ascii=False)

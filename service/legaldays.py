@@ -111,10 +111,15 @@ class Calendar:
 
     def __init__(self, kept: Iterable[KeptHoliday] = ()):
         self.kept = sorted(kept, key=lambda h: (h.day, h.effective_at))
+        self._helpers: dict[frozenset[date], dict] = {}
 
     def days_at(self, instant: datetime) -> frozenset[date]:
         return frozenset(h.day for h in self.kept if h.counts_at(instant))
 
     def helpers_at(self, instant: datetime) -> dict:
-        """The timer functions of a command applied at ``instant``."""
-        return timer_helpers(self.days_at(instant))
+        """The timer functions of a command applied at ``instant`` (the same object for the same
+        holidays, so a replay changes them only where the holidays changed)."""
+        days = self.days_at(instant)
+        if days not in self._helpers:
+            self._helpers[days] = timer_helpers(days)
+        return self._helpers[days]
