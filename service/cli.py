@@ -103,12 +103,12 @@ def holiday_add(day: str, name: str) -> None:
 
 
 @holiday.command("import", help="Keep the holidays of a CSV file (day,name per line), all or none")
-@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @reports_errors
-def holiday_import(file) -> None:
+def holiday_import(file: Path) -> None:
     from . import holidays
 
-    kept = holidays.keep_all(_context(), "operator", file.read())
+    kept = holidays.keep_all(_context(), "operator", holidays.csv_text(file.read_bytes()))
     click.echo(f"{len(kept)} holidays kept")
 
 

@@ -17,13 +17,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from .auth import Actor
+from .commands import ADMIN
 from .context import Context
 from .errors import Forbidden, Invalid, NotFound
 from .legaldays import HOLIDAY_CHANGE_DELAY
 from .models import Holiday
 
 YEARS = range(2000, 2201)  # Common Era years a holiday may fall in
-ADMIN = "admin"
 
 
 def require_admin(actor: Actor) -> None:
@@ -56,6 +56,14 @@ def keep(ctx: Context, by: str, day: date, name: Any) -> dict[str, Any]:
     now = ctx.clock.now()
     with ctx.db.write() as session:
         return view(_keep(session, by, day, name, now))
+
+
+def csv_text(raw: bytes) -> str:
+    """A CSV file's text (UTF-8, with or without a byte-order mark). :raise Invalid:"""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise Invalid("ไฟล์วันหยุดต้องเป็นข้อความ UTF-8 (CSV)", [{"field": "file", "message": "อ่านไฟล์ไม่ได้"}]) from err
 
 
 def keep_all(ctx: Context, by: str, text: str) -> list[dict[str, Any]]:

@@ -137,6 +137,10 @@ def test_the_cli_keeps_imports_lists_and_removes_holidays(ctx, tmp_path, monkeyp
     refused = runner.invoke(cli, ["holiday", "import", str(bad)])
     assert refused.exit_code == 1 and "บรรทัด 3" in refused.output and "บรรทัด 4" in refused.output
     assert kept_rows(ctx) == 1  # all or none
+    not_text = tmp_path / "holidays.xlsx"
+    not_text.write_bytes(b"PK\x03\x04\xff\xfe binary")
+    unreadable = runner.invoke(cli, ["holiday", "import", str(not_text)])
+    assert unreadable.exit_code == 1 and "UTF-8" in unreadable.output and "Traceback" not in unreadable.output
     good = tmp_path / "good.csv"
     good.write_text("วันที่,ชื่อ\n2026-04-13,วันสงกรานต์\n2026-04-14,วันสงกรานต์\n", encoding="utf-8")
     assert runner.invoke(cli, ["holiday", "import", str(good)]).output.strip() == "2 holidays kept"
