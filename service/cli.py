@@ -99,7 +99,7 @@ def holiday_add(day: str, name: str) -> None:
     from . import holidays
 
     kept = holidays.keep(_context(), "operator", holidays.parse_day(day), name)
-    click.echo(f"holiday {kept['day']} {kept['name']}: counts from {kept['counts_from']}")
+    click.echo(f"holiday {kept['day']} {kept['name']}: counts from {_bangkok(kept['counts_from'])}")
 
 
 @holiday.command("import", help="Keep the holidays of a CSV file (day,name per line), all or none")
@@ -119,7 +119,7 @@ def holiday_remove(day: str) -> None:
     from . import holidays
 
     ended = holidays.remove(_context(), "operator", holidays.parse_day(day))
-    click.echo(f"holiday {ended['day']} {ended['name']}: counts until {ended['counts_until']}")
+    click.echo(f"holiday {ended['day']} {ended['name']}: counts until {_bangkok(ended['counts_until'])}")
 
 
 @holiday.command("list", help="The holidays that count or will count")
@@ -129,8 +129,15 @@ def holiday_list(year: int | None) -> None:
     from . import holidays
 
     for kept in holidays.listing(_context(), year - 543 if year and year > 2400 else year):
-        until = f" until {kept['counts_until']}" if kept["counts_until"] else ""
-        click.echo(f"{kept['day']}  {kept['name']}  (counts from {kept['counts_from']}{until})")
+        until = f" until {_bangkok(kept['counts_until'])}" if kept["counts_until"] else ""
+        click.echo(f"{kept['day']}  {kept['name']}  (counts from {_bangkok(kept['counts_from'])}{until})")
+
+
+def _bangkok(instant: str) -> str:
+    """An ISO instant as Bangkok time, to the second, for people at the console."""
+    from .legaldays import BANGKOK
+
+    return datetime.fromisoformat(instant).astimezone(BANGKOK).isoformat(timespec="seconds")
 
 
 @main.group(help="Users, their roles and API tokens.")
