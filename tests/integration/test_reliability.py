@@ -69,6 +69,41 @@ def test_claims_racing_completions_of_one_task_never_fail_and_keep_one_chain(ctx
     assert tuple(head) == tuple(last)
 
 
+def test_a_claim_and_a_completion_of_two_tasks_of_one_plan_never_take_the_same_event_number(ctx, app, org, clock):
+    """Two open tasks of one plan (the executive's extension beside the committee's step): claims
+    of one and completions of the other share no inbox row, only the plan's log."""
+    run = Procedure(app.test_client(), org)
+    pid = run.start()["id"]
+    clock.set(bangkok(2020, 10, 21, 0, 0, 1))  # ข้อ 27's 30 days (to 20 Oct) are over
+    commands.fire_due_timers(ctx)
+    extension = run.open_task(pid, "record_extension")["id"]
+    collect = run.open_task(pid, "collect_projects")["id"]
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def claim_and_release() -> None:
+        client = app.test_client()
+        barrier.wait()
+        for _ in range(10):
+            for action in ("claim", "release"):
+                statuses.append(client.post(f"/api/v1/tasks/{extension}/{action}",
+                                            headers=org.headers("executive")).status_code)
+
+    def complete() -> None:
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(client.post(f"/api/v1/tasks/{collect}/complete", headers=org.headers("support_committee"),
+                                    json=SAMPLES["collect_projects"]).status_code)
+
+    threads = [threading.Thread(target=claim_and_release), threading.Thread(target=complete)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert set(statuses) <= {200, 409}, statuses
+    assert chain_is_valid(ctx, pid)
+
+
 def test_three_timer_workers_over_a_thousand_plans_fire_each_timer_once(ctx, client, org, clock):
     first = Procedure(client, org).start()["id"]
     plans = [first, *clone_plans(ctx, first, 999)]
