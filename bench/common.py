@@ -14,12 +14,13 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from service import admin, commands  # noqa: E402
-from service.auth import actor_of  # noqa: E402
-from service.clock import FixedClock  # noqa: E402
-from service.config import Settings  # noqa: E402
-from service.context import Context  # noqa: E402
-from service.models import User  # noqa: E402
+from service.auth import actor_of
+from service.clock import FixedClock
+from service.commands import admin
+from service.commands import plans as commands
+from service.config import Settings
+from service.context import Context
+from service.models import User
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 

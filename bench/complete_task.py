@@ -18,11 +18,13 @@ from zoneinfo import ZoneInfo
 
 from common import Database  # noqa: E402
 
-from service import admin, commands, engine  # noqa: E402
-from service.app import create_app  # noqa: E402
-from service.auth import actor_of  # noqa: E402
-from service.clock import FixedClock  # noqa: E402
-from service.models import OpenTask, Plan, User  # noqa: E402
+from service import engine
+from service.app import create_app
+from service.auth import actor_of
+from service.clock import FixedClock
+from service.commands import admin
+from service.commands import plans as commands
+from service.models import OpenTask, Plan, User
 
 NUMBERS = [int(a) for a in sys.argv[1:] if a.isdigit()]
 PLANS = NUMBERS[0] if NUMBERS else 40

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from common import Database, actor, arguments
 
-from service import admin, commands, documents  # noqa: E402
-from service.models import OpenTask  # noqa: E402
+from service import documents
+from service.commands import admin
+from service.commands import plans as commands
+from service.models import OpenTask
 
 STRATEGIES = ("การพัฒนาด้านโครงสร้างพื้นฐาน", "การพัฒนาด้านเศรษฐกิจ", "การพัฒนาด้านสังคมและคุณภาพชีวิต",
               "การพัฒนาด้านการศึกษา ศาสนา และวัฒนธรรม", "การพัฒนาด้านทรัพยากรธรรมชาติ",

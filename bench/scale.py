@@ -14,8 +14,9 @@ from datetime import datetime
 
 from common import BANGKOK, Database, actor, arguments, organization_with_plan
 
-from service import commands, queries
+from service import queries
 from service.clock import FixedClock
+from service.commands import plans as commands
 from tests.factories import clone_plans
 
 

@@ -27,7 +27,8 @@ from pathlib import Path
 
 from common import ROOT, Database, arguments, organization_with_plan
 
-from service import commands, engine
+from service import engine
+from service.commands import plans as commands
 from service.models import OpenTask, Plan
 from tests.factories import clone_plans
 

@@ -20,12 +20,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select, update  # noqa: E402
 
-from service import admin, audit, claims, commands  # noqa: E402
-from service.auth import actor_of  # noqa: E402
-from service.clock import FixedClock  # noqa: E402
-from service.config import Settings  # noqa: E402
-from service.context import Context  # noqa: E402
-from service.models import Event, OpenTask, Plan, User  # noqa: E402
+from service import audit
+from service.auth import actor_of
+from service.clock import FixedClock
+from service.commands import admin, claims
+from service.commands import plans as commands
+from service.config import Settings
+from service.context import Context
+from service.models import Event, OpenTask, Plan, User
 
 PLANS = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
 REPEATS = int(sys.argv[2]) if len(sys.argv) > 2 else 20

@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Flask
 
-from . import web
-from .config import Settings
-from .context import Context
+from service import web
+from service.config import Settings
+from service.context import Context
 
 
 def create_app(settings: Settings | None = None, context: Context | None = None,
@@ -29,7 +29,12 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
     app.json.ensure_ascii = False
     app.extensions["phaen"] = context
 
-    from . import api, audit_api, designer_api, designer_web, documents_api, health, oplog
+    from service import api, oplog
+    from service.api import audit as audit_api
+    from service.api import designer as designer_api
+    from service.api import documents as documents_api
+    from service.api import health
+    from service.web import designer as designer_web
 
     oplog.init_app(app)
     for blueprint in (health.bp, api.bp, documents_api.bp, audit_api.bp, designer_api.bp):

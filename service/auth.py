@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .models import ApiToken, RoleMembership, User
+from service.models import ApiToken, RoleMembership, User
 
 
 @dataclass(frozen=True)

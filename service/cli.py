@@ -15,11 +15,12 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import OperationalError
 
-from . import admin, commands, oplog
-from .config import Settings
-from .context import Context
-from .engine import InvalidProcess
-from .errors import ServiceError
+from service import oplog
+from service.commands import admin, plans
+from service.config import Settings
+from service.context import Context
+from service.engine import InvalidProcess
+from service.errors import ServiceError
 
 
 def _context() -> Context:
@@ -96,7 +97,7 @@ def holiday() -> None:
 @click.argument("name")
 @reports_errors
 def holiday_add(day: str, name: str) -> None:
-    from . import holidays
+    from service.commands import holidays
 
     kept = holidays.keep(_context(), "operator", holidays.parse_day(day), name)
     click.echo(f"holiday {kept['day']} {kept['name']}: counts from {_bangkok(kept['counts_from'])}")
@@ -106,7 +107,7 @@ def holiday_add(day: str, name: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @reports_errors
 def holiday_import(file: Path) -> None:
-    from . import holidays
+    from service.commands import holidays
 
     kept = holidays.keep_all(_context(), "operator", holidays.csv_text(file.read_bytes()))
     click.echo(f"{len(kept)} holidays kept")
@@ -116,7 +117,7 @@ def holiday_import(file: Path) -> None:
 @click.argument("day")
 @reports_errors
 def holiday_remove(day: str) -> None:
-    from . import holidays
+    from service.commands import holidays
 
     ended = holidays.remove(_context(), "operator", holidays.parse_day(day))
     click.echo(f"holiday {ended['day']} {ended['name']}: counts until {_bangkok(ended['counts_until'])}")
@@ -126,7 +127,7 @@ def holiday_remove(day: str) -> None:
 @click.option("--year", type=int, help="Only one year (Common Era, or Buddhist Era above 2400)")
 @reports_errors
 def holiday_list(year: int | None) -> None:
-    from . import holidays
+    from service.commands import holidays
 
     for kept in holidays.listing(_context(), year - 543 if year and year > 2400 else year):
         until = f" until {_bangkok(kept['counts_until'])}" if kept["counts_until"] else ""
@@ -135,7 +136,7 @@ def holiday_list(year: int | None) -> None:
 
 def _bangkok(instant: str) -> str:
     """An ISO instant as Bangkok time, to the second, for people at the console."""
-    from .legaldays import BANGKOK
+    from service.thai.legaldays import BANGKOK
 
     return datetime.fromisoformat(instant).astimezone(BANGKOK).isoformat(timespec="seconds")
 
@@ -222,8 +223,8 @@ def serve(host: str, port: int, production: bool, workers: int | None) -> None:
         config = Path(__file__).with_name("gunicorn_conf.py")
         gunicorn = Path(sys.executable).with_name("gunicorn")
         os.execv(str(gunicorn), [str(gunicorn), "-c", str(config), "service.wsgi:app"])
-    from .app import create_app
-    from .oplog import configure
+    from service.app import create_app
+    from service.oplog import configure
 
     configure()
     create_app().run(host=host, port=port, threaded=True)
@@ -236,7 +237,7 @@ def timers() -> None:
 
 def _tick(ctx: Context) -> int:
     started = time.perf_counter()
-    fired = commands.fire_due_timers(ctx)
+    fired = plans.fire_due_timers(ctx)
     oplog.command("timer_sweep", started, plans=len(fired))
     for plan_id, names in fired:
         click.echo(f"plan {plan_id}: {', '.join(names) if names else 'no timer fired'}")
@@ -324,7 +325,7 @@ def _report(result) -> bool:
 @click.option("--all", "every", is_flag=True, help="Verify every plan; exit 1 if any fails")
 @reports_errors
 def audit_verify(plan_id: int | None, every: bool) -> None:
-    from . import audit as auditing
+    from service import audit as auditing
 
     if every == (plan_id is not None):
         raise click.UsageError("give either a plan number or --all")
@@ -345,7 +346,7 @@ def audit_verify(plan_id: int | None, every: bool) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File (default plan-N.json)")
 @reports_errors
 def audit_export(plan_id: int, output: str | None) -> None:
-    from . import audit as auditing
+    from service import audit as auditing
 
     path = Path(output or f"plan-{plan_id}.json")
     path.write_bytes(auditing.export_bundle(_context(), plan_id))
@@ -355,7 +356,7 @@ def audit_export(plan_id: int, output: str | None) -> None:
 @audit.command("verify-bundle", help="Verify an exported bundle with no database: phaen audit verify-bundle FILE")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def audit_verify_bundle(file: str) -> None:
-    from . import audit as auditing
+    from service import audit as auditing
 
     if not _report(auditing.verify_bundle(file)):
         sys.exit(1)
@@ -367,7 +368,7 @@ def process() -> None:
 
 
 def _person(ctx: Context, username: str):
-    from . import designer
+    from service.commands import designer
 
     return designer.actor_named(ctx, username)
 
@@ -379,7 +380,7 @@ def _person(ctx: Context, username: str):
 @click.option("--lang", type=click.Choice(["th", "en"]), default="th", show_default=True)
 @reports_errors
 def process_deploy(folder: Path, username: str, check_only: bool, lang: str) -> None:
-    from . import designer
+    from service.commands import designer
 
     ctx = _context()
     person = _person(ctx, username)
@@ -407,7 +408,7 @@ def process_deploy(folder: Path, username: str, check_only: bool, lang: str) -> 
 @process.command("list", help="Processes and their published versions.")
 @reports_errors
 def process_list() -> None:
-    from . import designer
+    from service.commands import designer
 
     for entry in designer.processes(_context()):
         for version in entry["versions"]:
@@ -421,7 +422,7 @@ def process_list() -> None:
 @click.option("--to", "to_version", type=int, help="Version (default: the latest)")
 @reports_errors
 def process_migrate(plan_id: int, username: str, to_version: int | None) -> None:
-    from . import designer
+    from service.commands import designer
 
     ctx = _context()
     moved = designer.migrate_plan(ctx, _person(ctx, username), plan_id, to_version)

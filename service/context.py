@@ -8,12 +8,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import legaldays
-from .catalog import ModelCache
-from .clock import Clock
-from .config import Settings
-from .db import Database
-from .models import ClockOverride, Holiday
+from service.bundles.catalog import ModelCache
+from service.clock import Clock
+from service.config import Settings
+from service.db import Database
+from service.models import ClockOverride, Holiday
+from service.thai import legaldays
 
 # Holidays are read again once the application clock has moved this far from the last read; a
 # change counts only after legaldays.HOLIDAY_CHANGE_DELAY (longer), so every process has read it

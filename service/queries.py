@@ -8,13 +8,13 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, defer, joinedload
 
-from . import engine
-from .auth import Actor
-from .catalog import Published
-from .context import Context
-from .errors import NotFound
-from .legaldays import day_of
-from .models import Event, OpenTask, Plan
+from service import engine
+from service.auth import Actor
+from service.bundles.catalog import Published
+from service.context import Context
+from service.errors import NotFound
+from service.models import Event, OpenTask, Plan
+from service.thai.legaldays import day_of
 
 
 def inbox(ctx: Context, actor: Actor) -> list[dict[str, Any]]:

@@ -2,8 +2,8 @@
 
 from sqlalchemy.exc import OperationalError
 
-from . import oplog
-from .app import create_app
+from service import oplog
+from service.app import create_app
 
 oplog.configure()
 app = create_app()

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import create_engine
 
-from service import admin
 from service.app import create_app
 from service.clock import FixedClock
+from service.commands import admin
 from service.config import Settings
 from service.context import Context
 

@@ -7,7 +7,7 @@ import uuid
 
 from sqlalchemy import select
 
-from service import commands
+from service.commands import plans as commands
 from service.models import OpenTask, Plan
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

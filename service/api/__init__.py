@@ -9,10 +9,11 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import admin, commands, holidays, queries
-from .auth import actor_for_token
-from .context import Context
-from .errors import Invalid, ServiceError, Unauthorized
+from service import queries
+from service.auth import actor_for_token
+from service.commands import admin, holidays, plans
+from service.context import Context
+from service.errors import Invalid, ServiceError, Unauthorized
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 OPENAPI = Path(__file__).parent / "openapi.json"
@@ -76,7 +77,7 @@ def openapi():
 @bp.post("/plans")
 @authenticated
 def start_plan():
-    plan_id = commands.start_plan(ctx(), g.actor, json_body())
+    plan_id = plans.start_plan(ctx(), g.actor, json_body())
     return jsonify(queries.plan(ctx(), g.actor, plan_id)), 201
 
 
@@ -114,7 +115,7 @@ def get_task(task_id: str):
 @bp.post("/tasks/<task_id>/complete")
 @authenticated
 def complete_task(task_id: str):
-    return jsonify(commands.complete_task(ctx(), g.actor, task_id, json_body()))
+    return jsonify(plans.complete_task(ctx(), g.actor, task_id, json_body()))
 
 
 @bp.get("/organizations")

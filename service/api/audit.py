@@ -6,9 +6,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import audit
-from .api import _http_error, _service_error, authenticated, ctx
-from .errors import Invalid, ServiceError
+from service import audit
+from service.api import _http_error, _service_error, authenticated, ctx
+from service.errors import Invalid, ServiceError
 
 bp = Blueprint("audit_api", __name__, url_prefix="/api/v1")
 bp.register_error_handler(ServiceError, _service_error)  # the same problem+json answers as the API's

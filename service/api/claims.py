@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify
 
-from .. import claims, queries
-from ..api import authenticated, ctx, problem
-from ..errors import ServiceError
+from service import queries
+from service.api import authenticated, ctx, problem
+from service.commands import claims
+from service.errors import ServiceError
 
 bp = Blueprint("api_claims", __name__, url_prefix="/api/v1")
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
 
-from . import designer, lint
-from .api import authenticated, ctx, json_body, problem
-from .errors import Invalid, ServiceError
-from .web import csrf
+from service.api import authenticated, ctx, json_body, problem
+from service.bundles import lint
+from service.commands import designer
+from service.errors import Invalid, ServiceError
+from service.web import csrf
 
 bp = Blueprint("designer_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # bearer tokens, like the rest of the API

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g
 
-from . import documents
-from .api import authenticated, ctx, problem
-from .errors import ServiceError
+from service import documents
+from service.api import authenticated, ctx, problem
+from service.errors import ServiceError
 
 bp = Blueprint("documents_api", __name__, url_prefix="/api/v1")
 

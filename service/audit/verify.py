@@ -21,14 +21,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
-from . import engine, legaldays
-from .auth import Actor
-from .catalog import Bundle, Published
-from .commands import event_hash
-from .context import Context, kept_holidays
-from .errors import NotFound
-from .models import Event, FrozenDocument, OpenTask, Organization, Plan, ProcessVersion
-from .queries import deadline_view
+from service import engine
+from service.auth import Actor
+from service.bundles.catalog import Bundle, Published
+from service.commands.plans import event_hash
+from service.context import Context, kept_holidays
+from service.errors import NotFound
+from service.models import Event, FrozenDocument, OpenTask, Organization, Plan, ProcessVersion
+from service.queries import deadline_view
+from service.thai import legaldays
 
 BUNDLE_FORMAT = "phaen-plan-bundle"
 BUNDLE_VERSION = 1

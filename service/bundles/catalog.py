@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
-from . import engine, formcheck, safexml
-from .engine import InvalidProcess, Problem
-from .models import ProcessVersion
+from service import engine
+from service.engine import InvalidProcess, Problem, safexml
+from service.models import ProcessVersion
+from service.taskforms import validation
 
 #: Roles that exist whatever the processes say; process roles come from their lane maps.
 SYSTEM_ROLES = ("designer", "auditor", "admin")
@@ -99,7 +100,7 @@ def check(bundle: Bundle) -> engine.ProcessModel:
         elif bundle.forms.get(form_name) is None:
             problems.append(Problem(form_name, None, f"form of user task {bpmn_id} not found"))
     for form_name, schema in bundle.forms.items():
-        problems.extend(Problem(form_name, None, p) for p in formcheck.schema_problems(schema))
+        problems.extend(Problem(form_name, None, p) for p in validation.schema_problems(schema))
     if problems:
         raise InvalidProcess(problems)
     return model

@@ -14,7 +14,7 @@ from html import escape
 
 from lxml import etree
 
-from . import safexml
+from service.engine import safexml
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"

@@ -18,7 +18,11 @@ from typing import Any
 
 from lxml import etree
 
-from . import catalog, engine, formcheck, legaldays, safexml, sandbox
+from service import engine
+from service.bundles import catalog
+from service.engine import safexml, sandbox
+from service.taskforms import validation
+from service.thai import legaldays
 
 MAX_FILES = 100
 MAX_FILE_BYTES = safexml.MAX_XML_BYTES
@@ -632,7 +636,7 @@ def sample(schema: Any, today: datetime | None = None, choose: dict[str, Any] | 
 def _form_samples(forms: dict[str, Any], used: set[str], problems: list[Finding]) -> dict[str, Any]:
     samples = {}
     for name, schema in forms.items():
-        reasons = formcheck.schema_problems(schema)
+        reasons = validation.schema_problems(schema)
         if reasons:
             problems.extend(finding(name, None, "form_not_schema", detail=r) for r in reasons)
             continue
@@ -650,8 +654,8 @@ def _form_samples(forms: dict[str, Any], used: set[str], problems: list[Finding]
 
 def sample_problem(schema: dict[str, Any], data: Any) -> str | None:
     try:
-        formcheck.validate(schema, data)
-    except formcheck.Invalid as err:
+        validation.validate(schema, data)
+    except validation.Invalid as err:
         return "; ".join(f"{e['field']}: {e['message']}" for e in err.errors[:3]) or err.message
     return None
 

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
-from . import catalog
-from .auth import Actor, hash_password, new_token, password_matches
-from .context import Context
-from .errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from .models import ApiToken, ClockOverride, Organization, RoleMembership, User
-from .thaidate import short_datetime
+from service.auth import Actor, hash_password, new_token, password_matches
+from service.bundles import catalog
+from service.context import Context
+from service.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from service.models import ApiToken, ClockOverride, Organization, RoleMembership, User
+from service.thai.dates import short_datetime
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")

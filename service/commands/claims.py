@@ -6,11 +6,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from .auth import Actor
-from .commands import ADMIN, append_event
-from .context import Context
-from .errors import Conflict, Forbidden, Invalid, NotFound
-from .models import OpenTask, Plan, RoleMembership, User
+from service.auth import Actor
+from service.commands.plans import ADMIN, append_event
+from service.context import Context
+from service.errors import Conflict, Forbidden, Invalid, NotFound
+from service.models import OpenTask, Plan, RoleMembership, User
 
 
 def claim(ctx: Context, actor: Actor, task_id: str) -> None:

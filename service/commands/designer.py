@@ -12,12 +12,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from . import catalog, commands, engine, legaldays, lint, oplog
-from .auth import Actor, actor_of
-from .context import Context
-from .errors import Conflict, Forbidden, Invalid, NotFound
-from .lint import BundleRejected, Finding, finding
-from .models import Draft, Plan, ProcessVersion, User
+from service import engine, oplog
+from service.auth import Actor, actor_of
+from service.bundles import catalog, lint
+from service.bundles.lint import BundleRejected, Finding, finding
+from service.commands import plans
+from service.context import Context
+from service.errors import Conflict, Forbidden, Invalid, NotFound
+from service.models import Draft, Plan, ProcessVersion, User
+from service.thai import legaldays
 
 DESIGNER = "designer"
 MAX_DRY_RUN_STEPS = 300
@@ -286,7 +289,7 @@ def migrate_plan(ctx: Context, actor: Actor, plan_id: int, to_version: int | Non
         plan = session.get(Plan, plan_id)
         if plan is None or not actor.can_see(plan.organization_id):
             raise NotFound("ไม่พบแผนนี้")
-        if commands.ADMIN not in actor.roles_in(plan.organization_id):
+        if plans.ADMIN not in actor.roles_in(plan.organization_id):
             raise Forbidden("การย้ายแผนไปใช้กระบวนงานฉบับใหม่ทำได้เฉพาะผู้ดูแลระบบขององค์กร")
         if plan.status != "running":
             raise Conflict("แผนนี้เสร็จสิ้นกระบวนงานแล้ว จึงย้ายฉบับไม่ได้")
@@ -312,7 +315,7 @@ def migrate_plan(ctx: Context, actor: Actor, plan_id: int, to_version: int | Non
         plan.process_version_id = target.id
         data = {"from_version": current.version, "to_version": target.version,
                 "from_version_id": current.id, "to_version_id": target.id}
-        commands.record(session, plan, instance, published, now, actor, role=commands.ADMIN, kind="version_migrated",
+        plans.record(session, plan, instance, published, now, actor, role=plans.ADMIN, kind="version_migrated",
                         data=data)
     oplog.command("version_migrated", started, plan=plan_id, user=actor.username, **data)
     return data

@@ -16,12 +16,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from .auth import Actor
-from .commands import ADMIN
-from .context import Context
-from .errors import Forbidden, Invalid, NotFound
-from .legaldays import HOLIDAY_CHANGE_DELAY
-from .models import Holiday
+from service.auth import Actor
+from service.commands.plans import ADMIN
+from service.context import Context
+from service.errors import Forbidden, Invalid, NotFound
+from service.models import Holiday
+from service.thai.legaldays import HOLIDAY_CHANGE_DELAY
 
 YEARS = range(2000, 2201)  # Common Era years a holiday may fall in
 

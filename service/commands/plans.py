@@ -13,11 +13,13 @@ from sqlalchemy import select, true
 from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import catalog, engine, formcheck, oplog, queries
-from .auth import SYSTEM, Actor
-from .context import Context
-from .errors import Conflict, Forbidden, Invalid, NotFound
-from .models import Event, OpenTask, Organization, Plan, ProcessVersion
+from service import engine, oplog, queries
+from service.auth import SYSTEM, Actor
+from service.bundles import catalog
+from service.context import Context
+from service.errors import Conflict, Forbidden, Invalid, NotFound
+from service.models import Event, OpenTask, Organization, Plan, ProcessVersion
+from service.taskforms import validation
 
 FISCAL_YEARS = range(2500, 2701)
 STARTER_ROLES_KEY = "starter_roles"  # process.json: roles that may start a plan
@@ -50,7 +52,7 @@ def start_plan(ctx: Context, actor: Actor, body: dict[str, Any]) -> int:
         if version is not None:
             schema = version.forms.get(version.meta.get(START_FORM_KEY, ""), {"type": "object", "properties": {}})
             try:
-                formcheck.validate(schema, start_fields)
+                validation.validate(schema, start_fields)
             except Invalid as err:
                 errors.extend(err.errors)
         if errors:
@@ -113,7 +115,7 @@ def complete_task(ctx: Context, actor: Actor, task_id: str, data: Any) -> dict[s
             if row.claimed_by and row.claimed_by != actor.username:
                 raise Forbidden(f"งานนี้ {row.claimed_by} รับไปดำเนินการแล้ว")
             published = ctx.models.published(session, plan.process_version_id)
-            formcheck.validate(published.form_of(row.name), data)
+            validation.validate(published.form_of(row.name), data)
             instance = engine.Instance.restore(published.model, plan.state_json, ctx.timer_helpers(session, now))
             try:
                 instance.complete(task_id, data, now)

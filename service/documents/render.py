@@ -23,13 +23,16 @@ import jinja2
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
-from . import commands, diagram, engine, legaldays, thaidate
-from .auth import SYSTEM, Actor
-from .config import SOURCE_ROOT
-from .context import Context
-from .errors import NotFound
-from .models import Event, FrozenDocument, Plan, User
-from .queries import deadline_view
+from service import engine
+from service.auth import SYSTEM, Actor
+from service.bundles import diagram
+from service.commands import plans
+from service.config import SOURCE_ROOT
+from service.context import Context
+from service.errors import NotFound
+from service.models import Event, FrozenDocument, Plan, User
+from service.queries import deadline_view
+from service.thai import dates, legaldays
 
 REPORTS = SOURCE_ROOT / "reports"
 
@@ -297,7 +300,7 @@ def operational_plan(file: PlanFile) -> bytes:
         "equipment": by_program(equipment),
         "equipment_count": len(equipment),
         "equipment_total": sum((p.budget for p in equipment), Decimal(0)),
-        "months": thaidate.fiscal_months(file.fiscal_year),
+        "months": dates.fiscal_months(file.fiscal_year),
         "flowchart": _flowchart(flowchart),
         "regulation": file.meta.get("regulation", ""),
     })
@@ -444,7 +447,7 @@ def _details(event: dict[str, Any], form: dict[str, Any]) -> list[tuple[str, str
         elif "enum" in spec and "x-enumTitles" in spec and value in spec["enum"]:
             text = spec["x-enumTitles"][spec["enum"].index(value)]
         elif spec.get("format") == "date" and value:
-            text = thaidate.long(value)
+            text = dates.long(value)
         else:
             text = str(value)
         lines.append((spec.get("title", key), text))
@@ -456,10 +459,10 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(REPORTS), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(
-        thai=thaidate.to_thai_digits, money=money, bahttext=bahttext, percent=percent,
-        long=lambda v: thaidate.long(v, thai_digits=True) if v else "-",
-        short=lambda v: thaidate.short(v) if v else "-",
-        moment=lambda v: thaidate.short_datetime(v if isinstance(v, datetime) else datetime.fromisoformat(v))
+        thai=dates.to_thai_digits, money=money, bahttext=bahttext, percent=percent,
+        long=lambda v: dates.long(v, thai_digits=True) if v else "-",
+        short=lambda v: dates.short(v) if v else "-",
+        moment=lambda v: dates.short_datetime(v if isinstance(v, datetime) else datetime.fromisoformat(v))
         if v else "-",
     )
     return env
@@ -556,7 +559,7 @@ def freeze_due(ctx: Context, plan_id: int) -> list[str]:
             digest = hashlib.sha256(pdf).hexdigest()
             session.add(FrozenDocument(plan_id=plan_id, kind=kind, as_of_seq=due[kind], sha256=digest, content=pdf,
                                        frozen_at=now))
-            commands.append_event(session, plan, now, SYSTEM.username, None, FROZEN_EVENT,
+            plans.append_event(session, plan, now, SYSTEM.username, None, FROZEN_EVENT,
                                   {"kind": kind, "sha256": digest, "bytes": len(pdf)})
     return frozen
 

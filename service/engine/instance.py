@@ -35,8 +35,8 @@ from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
-from . import safexml, sandbox
-from .legaldays import as_date, end_of_day
+from service.engine import safexml, sandbox
+from service.thai.legaldays import as_date, end_of_day
 
 # --- One clock -------------------------------------------------------------------------
 # SpiffWorkflow asks datetime.now(timezone.utc) when it checks a timer and time.time() when a

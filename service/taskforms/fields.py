@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .thaidate import BE_OFFSET, MONTHS
+from service.thai.dates import BE_OFFSET, MONTHS
 
 THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 ROW_ACTION = "_row"  # the submit buttons that add, remove and move table rows without JavaScript

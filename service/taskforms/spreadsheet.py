@@ -24,9 +24,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from . import formcheck, formrender
-from .errors import Invalid
-from .thaidate import BE_OFFSET
+from service.errors import Invalid
+from service.taskforms import fields, validation
+from service.thai.dates import BE_OFFSET
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 2000
@@ -424,7 +424,7 @@ def _header_problems(matched: dict[int, Column], texts: dict[int, str], known: l
 
 
 def _header_year(text: str) -> int | None:
-    digits = re.findall(r"[\d๐-๙]+", text.translate(formrender.THAI_DIGITS))
+    digits = re.findall(r"[\d๐-๙]+", text.translate(fields.THAI_DIGITS))
     if not digits:
         return None
     year = int(digits[-1])
@@ -480,7 +480,7 @@ def _fill(preview: Preview, grid: _Grid, known: list[Column], table_schema: Mapp
         preview.problems.append(Problem("ไม่พบข้อมูลใต้แถวหัวตาราง ไฟล์นี้ยังไม่มีรายการใดเลย"))
     if preview.ok:
         try:
-            formcheck.validate({"type": "object", "properties": {"rows": table_schema}}, {"rows": preview.items})
+            validation.validate({"type": "object", "properties": {"rows": table_schema}}, {"rows": preview.items})
         except Invalid as err:
             preview.problems += [Problem(e["message"]) for e in err.errors]
 
@@ -540,11 +540,11 @@ def _item(values: dict[int, Any], matched: dict[int, Column], item_schema: Mappi
             cells.update(_date_parts(pointer, value))
         else:
             cells[pointer] = _shown(value)
-    item, problems = formrender.parse(item_schema, cells)
+    item, problems = fields.parse(item_schema, cells)
     unreadable = {pointer for pointer, _ in ours} | {p["field"] for p in problems}
     errors = ours + [(p["field"], p["message"]) for p in problems]
     try:
-        formcheck.validate(item_schema, item)
+        validation.validate(item_schema, item)
     except Invalid as err:
         errors += [(e["field"], e["message"]) for e in err.errors if e["field"] not in unreadable]
     return item, errors
@@ -564,7 +564,7 @@ def _date_parts(pointer: str, value: Any) -> dict[str, str]:
         value = value.date()
     if isinstance(value, date):
         return {f"{pointer}#d": str(value.day), f"{pointer}#m": str(value.month), f"{pointer}#y": str(value.year + BE_OFFSET)}
-    text = str(value).strip().translate(formrender.THAI_DIGITS)
+    text = str(value).strip().translate(fields.THAI_DIGITS)
     if m := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text):
         year = int(m.group(1))
         return {f"{pointer}#d": m.group(3), f"{pointer}#m": m.group(2),
@@ -735,8 +735,8 @@ def items_of(data: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
 
 
 def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (v.raw if isinstance(v, formrender.Unparsed) and not isinstance(v.raw, dict) else v)
-            for k, v in row.items() if not isinstance(v, formrender.Unparsed) or not isinstance(v.raw, dict)}
+    return {k: (v.raw if isinstance(v, fields.Unparsed) and not isinstance(v.raw, dict) else v)
+            for k, v in row.items() if not isinstance(v, fields.Unparsed) or not isinstance(v.raw, dict)}
 
 
 def iter_problems(preview: Preview) -> Iterator[Problem]:

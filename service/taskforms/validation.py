@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 from jsonschema.exceptions import SchemaError
 
-from .errors import Invalid
+from service.errors import Invalid
 
 _TYPES = {"string": "ข้อความ", "number": "ตัวเลข", "integer": "จำนวนเต็ม", "boolean": "ใช่/ไม่ใช่",
           "array": "รายการ", "object": "ชุดข้อมูล", "null": "ค่าว่าง"}

@@ -11,8 +11,9 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from .. import oplog, thaidate
-from ..errors import ServiceError
+from service import oplog
+from service.errors import ServiceError
+from service.thai import dates
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -37,19 +38,20 @@ def session_config() -> dict:
 
 def init_app(app: Flask) -> None:
     """Sessions, CSRF, log-in and the page blueprints; the JSON API keeps its bearer tokens."""
-    from .. import api, audit_web
-    from . import api_claims, auth, inbox, plans, tasks
+    from service import api
+    from service.api import claims
+    from service.web import audit, auth, inbox, plans, tasks
 
     login_manager.init_app(app)
     csrf.init_app(app)
-    for blueprint in (auth.bp, inbox.bp, tasks.bp, plans.bp, audit_web.bp):
+    for blueprint in (auth.bp, inbox.bp, tasks.bp, plans.bp, audit.bp):
         app.register_blueprint(blueprint)
-    app.register_blueprint(api_claims.bp)
-    from .documents import bp as documents_bp
+    app.register_blueprint(claims.bp)
+    from service.web.documents import bp as documents_bp
     app.register_blueprint(documents_bp)
     csrf.exempt(api.bp)
-    csrf.exempt(api_claims.bp)
-    app.jinja_env.filters.update(thai_date=thaidate.short, thai_datetime=_thai_datetime)
+    csrf.exempt(claims.bp)
+    app.jinja_env.filters.update(thai_date=dates.short, thai_datetime=_thai_datetime)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(ServiceError, _service_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -57,7 +59,7 @@ def init_app(app: Flask) -> None:
 
 
 def _thai_datetime(value) -> str:
-    return thaidate.short_datetime(datetime.fromisoformat(value) if isinstance(value, str) else value)
+    return dates.short_datetime(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
 def error_page(status: int, message: str):
@@ -77,7 +79,7 @@ def _unexpected_error(err: Exception):
     oplog.logger.exception("unexpected error", extra={"fields": {"event": "error", "path": request.path}})
     message = "ระบบขัดข้อง ยังไม่ได้บันทึกสิ่งใด กรุณาลองใหม่ หรือแจ้งผู้ดูแลระบบ"
     if request.path.startswith("/api/"):
-        from ..api import problem
+        from service.api import problem
 
         return problem(500, ERROR_TITLES[500], message)
     return error_page(500, message)
@@ -89,7 +91,7 @@ def _service_error(err: ServiceError):
 
 def _http_error(err: HTTPException):
     if request.path.startswith("/api/"):
-        from ..api import _http_error as api_error
+        from service.api import _http_error as api_error
 
         return api_error(err)
     messages = {404: "ไม่พบหน้าหรือข้อมูลที่ต้องการ อาจพิมพ์ที่อยู่ผิด หรือข้อมูลนี้ไม่อยู่ในองค์กรของท่าน",

@@ -10,13 +10,16 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 from flask_login import login_required
 
-from . import admin, audit, diagram, documents, queries, thaidate
-from .audit_api import _download  # the same attachment answers as the API's
-from .auth import Actor
-from .errors import Forbidden, Invalid, NotFound
-from .web import lookups
-from .web.auth import actor, ctx
-from .web.plans import DEADLINE_STATES, EVENT_KINDS, STATUS
+from service import audit, documents, queries
+from service.api.audit import _download
+from service.auth import Actor
+from service.bundles import diagram
+from service.commands import admin
+from service.errors import Forbidden, Invalid, NotFound
+from service.thai import dates
+from service.web import lookups
+from service.web.auth import actor, ctx
+from service.web.plans import DEADLINE_STATES, EVENT_KINDS, STATUS
 
 AUDITOR = "auditor"
 bp = Blueprint("audit_web", __name__, url_prefix="/audit")
@@ -299,7 +302,7 @@ def _text(spec: dict[str, Any], value: Any) -> str:
         return titles[enum.index(value)]
     if spec.get("format") == "date" and isinstance(value, str):
         try:
-            return thaidate.long(value)
+            return dates.long(value)
         except ValueError:
             return value
     if isinstance(value, int | float):

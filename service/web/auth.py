@@ -8,12 +8,12 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
-from .. import admin
-from ..auth import Actor, actor_of
-from ..context import Context
-from ..errors import Unauthorized
-from ..models import User
-from . import login_manager
+from service.auth import Actor, actor_of
+from service.commands import admin
+from service.context import Context
+from service.errors import Unauthorized
+from service.models import User
+from service.web import login_manager
 
 bp = Blueprint("web_auth", __name__)
 login_manager.login_view = "web_auth.login"

@@ -11,17 +11,19 @@ from pathlib import Path
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_from_directory, url_for
 from flask_login import login_required
 
-from . import designer, lint
-from .designer_api import uploaded_files
-from .errors import Invalid, NotFound, ServiceError
-from .web import error_page
-from .web.auth import actor, ctx
+from service.api.designer import uploaded_files
+from service.bundles import lint
+from service.commands import designer
+from service.config import SOURCE_ROOT
+from service.errors import Invalid, NotFound, ServiceError
+from service.web import error_page
+from service.web.auth import actor, ctx
 
 bp = Blueprint("designer_web", __name__, url_prefix="/designer")
 CHANGE_KINDS = {"tasks": "งาน", "lanes": "เลน/บทบาท", "forms": "แบบฟอร์ม", "timers": "กำหนดเวลา"}
 CHANGES = {"added": "เพิ่ม", "removed": "ลบ", "changed": "แก้ไข"}
 #: bpmn-js as `make setup` installs it (package.json); only these files of it are served.
-BPMN_JS_DIST = Path(__file__).resolve().parents[1] / "node_modules" / "bpmn-js" / "dist"
+BPMN_JS_DIST = SOURCE_ROOT / "node_modules" / "bpmn-js" / "dist"
 BPMN_JS_FILES = {"bpmn-modeler.production.min.js", "assets/diagram-js.css", "assets/bpmn-js.css",
                  "assets/bpmn-font/css/bpmn-embedded.css"}
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from flask import Blueprint, request, url_for
 from flask_login import current_user
 
-from .. import documents
-from ..api import problem
-from ..auth import Actor, actor_for_token
-from ..documents_api import pdf_response
-from ..errors import NotFound, ServiceError
-from . import login_manager
-from .auth import ctx
+from service import documents
+from service.api import problem
+from service.api.documents import pdf_response
+from service.auth import Actor, actor_for_token
+from service.errors import NotFound, ServiceError
+from service.web import login_manager
+from service.web.auth import ctx
 
 bp = Blueprint("plan_documents", __name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask_login import login_required
 
-from .. import queries
-from . import lookups
-from .auth import actor, ctx
+from service import queries
+from service.web import lookups
+from service.web.auth import actor, ctx
 
 bp = Blueprint("inbox", __name__)
 

@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .. import catalog
-from ..auth import Actor
-from ..commands import ADMIN, START_FORM_KEY, STARTER_ROLES_KEY
-from ..context import Context
-from ..models import Event, Organization, Plan, ProcessVersion, RoleMembership, User
+from service.auth import Actor
+from service.bundles import catalog
+from service.commands.plans import ADMIN, START_FORM_KEY, STARTER_ROLES_KEY
+from service.context import Context
+from service.models import Event, Organization, Plan, ProcessVersion, RoleMembership, User
 
 SYSTEM_ROLES = {"admin": "ผู้ดูแลระบบ", "auditor": "ผู้ตรวจสอบ", "designer": "ผู้ออกแบบกระบวนงาน"}
 

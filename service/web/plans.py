@@ -8,15 +8,19 @@ from datetime import timedelta
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from .. import commands, diagram, formrender, queries, safexml
-from ..commands import ADMIN
-from ..documents import freeze_due
-from ..errors import Conflict, Forbidden, Invalid
-from ..legaldays import BANGKOK
-from ..thaidate import BE_OFFSET
-from . import lookups
-from .auth import actor, ctx
-from .tasks import merged, schema_errors
+from service import queries
+from service.bundles import diagram
+from service.commands import plans
+from service.commands.plans import ADMIN
+from service.documents import freeze_due
+from service.engine import safexml
+from service.errors import Conflict, Forbidden, Invalid
+from service.taskforms import fields
+from service.thai.dates import BE_OFFSET
+from service.thai.legaldays import BANGKOK
+from service.web import lookups
+from service.web.auth import actor, ctx
+from service.web.tasks import merged, schema_errors
 
 bp = Blueprint("plans", __name__)
 
@@ -76,14 +80,14 @@ def new():
     year_text, data, errors, message = str(_coming_fiscal_year()), {}, [], ""
     if request.method == "POST":
         year_text = request.form.get("fiscal_year", "").strip()
-        data, problems = formrender.parse(start.schema, request.form)
-        year = year_text.translate(formrender.THAI_DIGITS)
+        data, problems = fields.parse(start.schema, request.form)
+        year = year_text.translate(fields.THAI_DIGITS)
         if not year.isdigit():
             problems.append({"field": "/fiscal_year", "message": "กรุณากรอกปีงบประมาณเป็นปี พ.ศ. เช่น 2564"})
         errors = merged(problems, schema_errors(start.schema, data))
         if not errors:
             try:
-                plan_id = commands.start_plan(ctx(), actor(), {"organization": start.organization_code,
+                plan_id = plans.start_plan(ctx(), actor(), {"organization": start.organization_code,
                                                                "fiscal_year": int(year), "process": start.process, **data})
             except Invalid as err:
                 errors, message = err.errors, err.message
@@ -93,10 +97,10 @@ def new():
                 flash(f"เริ่มจัดทำแผนการดำเนินงาน ปีงบประมาณ พ.ศ. {year} แล้ว", "success")
                 return redirect(url_for("plans.show", plan_id=plan_id))
     year_errors = [e["message"] for e in errors if e["field"] == "/fiscal_year"]
-    form = formrender.build(start.schema, data, [e for e in errors if e["field"] not in ("/fiscal_year", "/organization")])
+    form = fields.build(start.schema, data, [e for e in errors if e["field"] not in ("/fiscal_year", "/organization")])
     return render_template("plan_new.html", start=start, form=form, year=year_text, year_errors=year_errors,
-                           message=message, months=formrender.month_options(), row_action=formrender.ROW_ACTION,
-                           new_row=formrender.NEW_ROW), 422 if errors else 200
+                           message=message, months=fields.month_options(), row_action=fields.ROW_ACTION,
+                           new_row=fields.NEW_ROW), 422 if errors else 200
 
 
 def _coming_fiscal_year() -> int:

@@ -10,9 +10,9 @@ from urllib.parse import quote
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request
 from flask_login import login_required
 
-from .. import formcheck, formrender, spreadsheet
-from ..errors import Invalid
-from . import tasks as task_pages
+from service.errors import Invalid
+from service.taskforms import fields, spreadsheet, validation
+from service.web import tasks as task_pages
 
 bp = Blueprint("spreadsheets", __name__, url_prefix="/tasks/<task_id>/spreadsheet/<name>")
 EXPORTS = {"xlsx": (spreadsheet.write_xlsx, spreadsheet.XLSX_TYPE), "csv": (spreadsheet.write_csv, spreadsheet.CSV_TYPE)}
@@ -50,7 +50,7 @@ def export(task_id: str, name: str, kind: str):
     task, table = _task_and_table(task_id, name)
     if table is None:
         return redirect(task)
-    data = formrender.parse(task["form"]["schema"], request.form)[0] if request.method == "POST" else task["data"]
+    data = fields.parse(task["form"]["schema"], request.form)[0] if request.method == "POST" else task["data"]
     write, mimetype = EXPORTS[kind]
     content = write(table["items"], spreadsheet.items_of(data, name), *(() if kind == "csv" else (table.get("title", name),)))
     return _download(content, mimetype, f"{table.get('title', name)}-ปีงบประมาณ-{task['fiscal_year']}.{kind}")
@@ -88,7 +88,7 @@ def apply(task_id: str, name: str):
     task_pages.require_can_complete(task)
     try:
         rows = json.loads(request.form.get("rows", ""))
-        formcheck.validate({"type": "object", "properties": {name: table}}, {name: rows})
+        validation.validate({"type": "object", "properties": {name: table}}, {name: rows})
     except (ValueError, Invalid):
         abort(400)
     flash(f"นำ {len(rows):,} รายการจากไฟล์ {request.form.get('filename', '')} เข้าแบบฟอร์มแล้ว ยังไม่ได้บันทึก "

@@ -6,12 +6,14 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from .. import claims, commands, formcheck, formrender, queries, spreadsheet
-from ..commands import ADMIN
-from ..errors import Conflict, Forbidden, Invalid, NotFound
-from ..thaidate import short_datetime
-from . import lookups
-from .auth import actor, ctx
+from service import queries
+from service.commands import claims, plans
+from service.commands.plans import ADMIN
+from service.errors import Conflict, Forbidden, Invalid, NotFound
+from service.taskforms import fields, spreadsheet, validation
+from service.thai.dates import short_datetime
+from service.web import lookups
+from service.web.auth import actor, ctx
 
 bp = Blueprint("tasks", __name__)
 
@@ -44,16 +46,16 @@ def submit(task_id: str):
         return redirect(task)
     require_can_complete(task)
     schema = task["form"]["schema"]
-    data, problems = formrender.parse(schema, request.form)
-    action = request.form.get(formrender.ROW_ACTION)
+    data, problems = fields.parse(schema, request.form)
+    action = request.form.get(fields.ROW_ACTION)
     if action:
-        return page(task, formrender.apply_row_action(data, action))
+        return page(task, fields.apply_row_action(data, action))
     message = "ข้อมูลในแบบฟอร์มไม่ถูกต้อง กรุณาแก้ไขช่องที่ระบุ"
     if problems:  # values that are not even of the right type never reach the service
         errors = merged(problems, schema_errors(schema, data))
     else:
         try:
-            plan = commands.complete_task(ctx(), actor(), task_id, data)
+            plan = plans.complete_task(ctx(), actor(), task_id, data)
         except Invalid as err:
             errors, message = err.errors, err.message
         except Conflict:
@@ -125,7 +127,7 @@ def require_can_complete(task) -> None:
 
 def schema_errors(schema, data) -> list[dict]:
     try:
-        formcheck.validate(schema, data)
+        validation.validate(schema, data)
     except Invalid as err:
         return err.errors
     return []
@@ -142,9 +144,9 @@ def page(task, data, errors=(), message=""):
     organization_id = lookups.plan_organization(ctx(), task["plan_id"])
     is_admin = ADMIN in me.roles_in(organization_id)
     return render_template(
-        "task.html", task=task, form=formrender.build(task["form"]["schema"], data, list(errors)),
-        message=message if errors or message else "", months=formrender.month_options(),
-        row_action=formrender.ROW_ACTION, new_row=formrender.NEW_ROW, tables=spreadsheet.tables(task["form"]["schema"]),
+        "task.html", task=task, form=fields.build(task["form"]["schema"], data, list(errors)),
+        message=message if errors or message else "", months=fields.month_options(),
+        row_action=fields.ROW_ACTION, new_row=fields.NEW_ROW, tables=spreadsheet.tables(task["form"]["schema"]),
         max_rows=spreadsheet.MAX_ROWS, max_megabytes=spreadsheet.MAX_BYTES // 1024 // 1024,
         basis=lookups.due_bases(ctx(), [task], ctx().clock.now()).get(task["id"]),
         holder=lookups.display_names(ctx(), {task["claimed_by"]}).get(task["claimed_by"]),
@@ -154,6 +156,6 @@ def page(task, data, errors=(), message=""):
     )
 
 
-from . import spreadsheets  # noqa: E402 - it uses the helpers above
+from service.web import spreadsheets
 
 bp.register_blueprint(spreadsheets.bp)

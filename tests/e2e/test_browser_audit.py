@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from service import admin, commands
 from service.auth import actor_of
+from service.commands import admin
+from service.commands import plans as commands
 from service.models import OpenTask, User
 
 from .browser import PASSWORD, needs_chromium, playwright_api, serving

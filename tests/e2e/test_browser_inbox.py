@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from service import admin, commands
 from service.auth import actor_of
+from service.commands import admin
+from service.commands import plans as commands
 from service.models import User
 
 from .browser import PASSWORD, needs_chromium, playwright_api, serving

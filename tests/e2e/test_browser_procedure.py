@@ -6,11 +6,10 @@ records the posting. Screenshots of every page go to $PHAEN_TEST_OUTPUT (default
 
 from __future__ import annotations
 
-
 import openpyxl
 import pytest
 
-from service import admin
+from service.commands import admin
 
 from .browser import PASSWORD, needs_chromium, playwright_api, serving
 

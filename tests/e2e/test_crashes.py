@@ -11,15 +11,15 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from service import admin
 from service.clock import FixedClock
+from service.commands import admin
 from service.config import Settings
 from service.context import Context
 from service.models import Event, OpenTask, Plan
 
 from ..conftest import bangkok
-from ..integration.procedure import SAMPLES
 from ..factories import clone_plans
+from ..integration.procedure import SAMPLES
 from .servers import Server
 
 
@@ -35,7 +35,7 @@ def prepared(tmp_path, env):
     admin.add_organization(context, "nongbua", "องค์การบริหารส่วนตำบลหนองบัว")
     token = admin.add_user(context, "nb-support", "nongbua", ["support_committee"], with_token=True)
     from service.auth import actor_of
-    from service.commands import start_plan
+    from service.commands.plans import start_plan
     from service.models import User
 
     with context.db.read() as session:

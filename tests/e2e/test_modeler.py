@@ -11,11 +11,13 @@ import re
 import pytest
 from sqlalchemy import select
 
-from service import admin, catalog, designer_web
+from service.bundles import catalog
 from service.clock import FixedClock
+from service.commands import admin
 from service.config import Settings
 from service.context import Context
 from service.models import Draft, ProcessVersion
+from service.web import designer as designer_web
 
 from ..conftest import bangkok
 from .browser import PASSWORD, needs_chromium, playwright_api, serving

@@ -3,7 +3,7 @@ revisions within a fiscal year, send-backs, the ข้อ 27 and posting timers,
 
 from __future__ import annotations
 
-from service import commands
+from service.commands import plans as commands
 
 from ..conftest import bangkok
 from .procedure import PROJECT, Procedure

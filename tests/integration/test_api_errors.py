@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from service import commands
+from service.commands import plans as commands
 from service.context import Context
 from service.models import Event, Plan
 

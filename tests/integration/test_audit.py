@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, select, update
 
-from service import audit, cli, commands
+from service import audit, cli
+from service.commands import plans as commands
 from service.models import Event, OpenTask, Plan
 
 from ..conftest import bangkok

@@ -9,7 +9,8 @@ import re
 import pytest
 from sqlalchemy import delete, update
 
-from service import admin, audit
+from service import audit
+from service.commands import admin
 from service.models import Event
 
 from .procedure import Procedure

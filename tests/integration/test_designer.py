@@ -11,7 +11,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from service import admin, audit, cli, commands, designer
+from service import audit, cli
+from service.commands import admin, designer
+from service.commands import plans as commands
 from service.models import Event, ProcessVersion
 
 from ..conftest import bangkok

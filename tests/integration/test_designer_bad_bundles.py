@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from service import admin, lint
+from service.bundles import lint
+from service.commands import admin
 from service.models import ProcessVersion
 
 CORPUS = Path(__file__).parents[1] / "fixtures" / "bad_bundles"

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from service import commands, documents
-from service.thaidate import to_thai_digits as thai_digits
+from service import documents
+from service.commands import plans as commands
+from service.thai.dates import to_thai_digits as thai_digits
 
 from ..conftest import bangkok
 from .procedure import PROJECT, SAMPLES, Procedure

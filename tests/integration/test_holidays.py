@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from service import admin, audit
+from service import audit
 from service.cli import main as cli
+from service.commands import admin
 from service.models import Holiday
 
 from .procedure import Procedure

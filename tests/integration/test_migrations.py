@@ -78,9 +78,9 @@ def test_postgresql_stores_plan_states_with_lz4(ctx, postgres):
 def test_holidays_of_the_previous_release_count_always_after_the_upgrade(ctx, clock):
     from datetime import date
 
-    from service import holidays
+    from service.commands import holidays
     from service.context import kept_holidays
-    from service.legaldays import ALWAYS
+    from service.thai.legaldays import ALWAYS
 
     holidays.keep(ctx, "dla-admin", date(2020, 10, 20), "วันหยุดพิเศษ")
     removed = date(2020, 10, 21)

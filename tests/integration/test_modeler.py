@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from service import designer, designer_web, engine
+from service import engine
+from service.commands import designer
 from service.models import Draft, ProcessVersion
+from service.web import designer as designer_web
 
 from .procedure import Procedure
 from .web import add_person, csrf_token, log_in

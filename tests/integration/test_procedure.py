@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service import commands
+from service.commands import plans as commands
 
 from ..conftest import bangkok
 from .procedure import Procedure

@@ -6,7 +6,7 @@ import threading
 
 from sqlalchemy import func, select
 
-from service import commands
+from service.commands import plans as commands
 from service.models import Event, OpenTask, Plan
 
 from ..conftest import bangkok

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from service import admin
+from service.commands import admin
 from service.models import Organization, User
 
 from .procedure import SAMPLES, Procedure

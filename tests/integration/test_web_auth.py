@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service import admin
+from service.commands import admin
 from service.errors import Invalid
 
 from .web import PASSWORD, add_person, csrf_token, log_in, post_form

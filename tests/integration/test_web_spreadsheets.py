@@ -12,7 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from service import spreadsheet
+from service.taskforms import spreadsheet
 
 from .procedure import SAMPLES, Procedure
 from .web import add_person, csrf_token, log_in, post_form

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from service import admin
+from service.commands import admin
 
 PASSWORD = "correct horse 2563"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

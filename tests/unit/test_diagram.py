@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from service import diagram
+from service.bundles import diagram
 
 BPMN = Path(__file__).resolve().parents[2] / "processes" / "operational_plan" / "operational_plan.bpmn"
 

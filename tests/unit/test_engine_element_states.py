@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service import engine, legaldays
+from service import engine
+from service.thai import legaldays
 
 PROCESS = Path(__file__).resolve().parents[2] / "processes" / "operational_plan" / "operational_plan.bpmn"
 START = datetime(2020, 9, 21, 9, 0, tzinfo=ZoneInfo("Asia/Bangkok"))

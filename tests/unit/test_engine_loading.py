@@ -61,7 +61,7 @@ def test_a_safe_script_runs_in_the_sandbox():
 def test_the_state_digest_is_reproducible_and_sensitive_to_data():
     from datetime import datetime, timedelta, timezone
 
-    from service.legaldays import timer_helpers
+    from service.thai.legaldays import timer_helpers
 
     model = engine.parse_process({PROCESS.name: PROCESS.read_bytes()})
     start = datetime(2020, 9, 21, 2, tzinfo=timezone.utc)
@@ -87,8 +87,8 @@ def test_many_instances_migrate_to_the_same_version():
     model once failed because the first had eaten its spec."""
     from datetime import datetime, timezone
 
-    from service import catalog
-    from service.legaldays import timer_helpers
+    from service.bundles import catalog
+    from service.thai.legaldays import timer_helpers
 
     root = PROCESS.parents[2]
     version_1 = catalog.check(catalog.read_bundle(root / "processes" / "operational_plan", root / "forms"))

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from service import formcheck
 from service.errors import Invalid
+from service.taskforms import validation as formcheck
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 COLLECT = json.loads((FORMS / "collect_projects.schema.json").read_text(encoding="utf-8"))

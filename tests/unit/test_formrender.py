@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from werkzeug.datastructures import MultiDict
 
-from service import formrender
+from service.taskforms import fields as formrender
 
 SCHEMA = {
     "type": "object",

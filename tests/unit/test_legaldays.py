@@ -1,6 +1,7 @@
 from datetime import date
 
-from service import legaldays, thaidate
+from service.thai import dates as thaidate
+from service.thai import legaldays
 
 
 def test_the_first_day_is_not_counted():

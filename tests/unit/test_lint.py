@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service import catalog, lint
+from service.bundles import catalog, lint
 
 ROOT = Path(__file__).parents[2]
 

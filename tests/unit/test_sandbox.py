@@ -1,6 +1,6 @@
 import pytest
 
-from service import sandbox
+from service.engine import sandbox
 
 
 @pytest.mark.parametrize("code, mode, reason", [

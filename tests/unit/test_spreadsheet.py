@@ -12,7 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from service import spreadsheet
+from service.taskforms import spreadsheet
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "forms" / "collect_projects.schema.json").read_text("utf-8"))
 TABLE = SCHEMA["properties"]["projects"]
