@@ -18,6 +18,7 @@ from common import Database, actor, arguments
 from service import documents
 from service.commands import admin
 from service.commands import plans as commands
+from service.documents import records, render
 from service.models import OpenTask
 
 STRATEGIES = ("การพัฒนาด้านโครงสร้างพื้นฐาน", "การพัฒนาด้านเศรษฐกิจ", "การพัฒนาด้านสังคมและคุณภาพชีวิต",
@@ -31,7 +32,7 @@ def projects(count: int) -> list[dict]:
         "name": f"โครงการก่อสร้างถนนคอนกรีตเสริมเหล็ก สายบ้านนายสมชาย หมู่ที่ {i % 9 + 1} ลำดับ {i}",
         "activities": "ก่อสร้างถนน คสล. กว้าง 4 ม. ยาว 200 ม. หนา 0.15 ม. หรือพื้นที่ไม่น้อยกว่า 800 ตร.ม.",
         "budget": 10000 + i * 1234.5, "place": f"หมู่ที่ {i % 9 + 1}", "responsible_unit": "กองช่าง",
-        "strategy": STRATEGIES[i % 6], "plan_program": documents.PLAN_PROGRAMS[(i // 6) % 12], "source": "lao",
+        "strategy": STRATEGIES[i % 6], "plan_program": records.PLAN_PROGRAMS[(i // 6) % 12], "source": "lao",
         "months": [10 + i % 3, (i % 9) + 1] if i % 2 else [i % 9 + 1, i % 9 + 2, i % 9 + 3], "is_equipment": False,
     } for i in range(count)]
 
@@ -59,11 +60,11 @@ def main() -> None:
         for count in (300, 30):
             plan_id, support = plan_with(ctx, f"R{count}", count)
             file = documents.load(ctx, support, plan_id)
-            pdf = documents.operational_plan(file)  # warm-up
+            pdf = render.operational_plan(file)  # warm-up
             times = []
             for _ in range(args.repeat):
                 started = time.perf_counter()
-                pdf = documents.operational_plan(file)
+                pdf = render.operational_plan(file)
                 times.append(time.perf_counter() - started)
             if args.out:
                 args.out.mkdir(parents=True, exist_ok=True)

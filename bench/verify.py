@@ -27,6 +27,7 @@ from service.commands import admin, claims
 from service.commands import plans as commands
 from service.config import Settings
 from service.context import Context
+from service.eventlog import event_hash
 from service.models import Event, OpenTask, Plan, User
 
 PLANS = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
@@ -94,7 +95,7 @@ def copy_plan(ctx: Context, plan_id: int, copies: int) -> None:
             for e in events:
                 event = Event(plan_id=copy_id, seq=e.seq, at=e.at, actor=e.actor, role=e.role, kind=e.kind, task=e.task,
                               task_id=e.task_id, data=e.data, state_digest=e.state_digest, prev_hash=previous)
-                event.hash = previous = commands.event_hash(event)
+                event.hash = previous = event_hash(event)
                 rows.append(event)
             session.add_all(rows)
             session.execute(update(Plan).where(Plan.id == copy_id).values(

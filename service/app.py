@@ -6,8 +6,9 @@ import secrets
 from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
-from service import web
+from service import api, http, oplog, web
 from service.config import Settings
 from service.context import Context
 
@@ -26,21 +27,15 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
     )
     if test_config:
         app.config.update(test_config)
-    app.json.ensure_ascii = False
+    if isinstance(app.json, DefaultJSONProvider):
+        app.json.ensure_ascii = False  # Thai as Thai, not \u escapes
     app.extensions["phaen"] = context
 
-    from service import api, oplog
-    from service.api import audit as audit_api
-    from service.api import designer as designer_api
-    from service.api import documents as documents_api
-    from service.api import health
-    from service.web import designer as designer_web
-
     oplog.init_app(app)
-    for blueprint in (health.bp, api.bp, documents_api.bp, audit_api.bp, designer_api.bp):
-        app.register_blueprint(blueprint)
-    web.init_app(app)  # the officials' and auditors' pages, sessions and CSRF
-    app.register_blueprint(designer_web.bp)
+    http.init_app(app)  # one error policy for pages and API
+    app.register_blueprint(api.health_bp)
+    app.register_blueprint(api.bp)
+    web.init_app(app, exempt=(api.bp,))  # the pages, sessions and CSRF; the API keeps its bearer tokens
     return app
 
 

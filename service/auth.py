@@ -1,4 +1,5 @@
-"""Who is acting: password and token checks, and the actor a request or command runs as."""
+"""Who is acting: password and token checks, the actor a request or command runs as, the roles
+every deployment has, and the one rule of who may complete an open task."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from service.errors import Forbidden
 from service.models import ApiToken, RoleMembership, User
+
+#: Roles that exist whatever the processes say; a process's own roles come from its lane map.
+ADMIN = "admin"  # of one organization, or national (organization None): organizations, people, holidays
+AUDITOR = "auditor"  # reads and verifies the plans of the organizations audited, changes nothing
+DESIGNER = "designer"  # publishes process versions
+SYSTEM_ROLES = (ADMIN, AUDITOR, DESIGNER)
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,26 @@ class Actor:
 
 
 SYSTEM = Actor(None, "system", None, frozenset())
+
+
+def require_national_admin(actor: Actor, what: str) -> None:
+    """:raise Forbidden: the actor is no national administrator; ``what`` says what only one may do."""
+    if ADMIN not in actor.national_roles:
+        raise Forbidden(f"เฉพาะผู้ดูแลระบบระดับประเทศเท่านั้นที่{what}ได้")
+
+
+def require_designer(actor: Actor) -> None:
+    if not any(role == DESIGNER for _, role in actor.memberships):
+        raise Forbidden("เฉพาะผู้ออกแบบกระบวนงาน (บทบาท designer) เท่านั้นที่ตรวจและเผยแพร่กระบวนงานได้")
+
+
+def completion_refusal(actor: Actor, role: str | None, organization_id: int, claimed_by: str | None) -> str | None:
+    """Why the actor may not complete an open task of ``role`` held by ``claimed_by``; None if they may."""
+    if role not in actor.roles_in(organization_id):
+        return "งานนี้เป็นของบทบาทหรือองค์กรอื่น ท่านไม่มีสิทธิ์บันทึกงานนี้"
+    if claimed_by and claimed_by != actor.username:
+        return f"งานนี้ {claimed_by} รับไปดำเนินการแล้ว ท่านบันทึกได้เมื่อผู้รับงานคืนงาน"
+    return None
 
 
 def hash_password(password: str) -> str:

@@ -15,12 +15,16 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import OperationalError
 
-from service import oplog
-from service.commands import admin, plans
+from service import audit as audit_service
+from service import oplog, queries
+from service.auth import require_designer
+from service.bundles import intake
+from service.commands import admin, designer, holidays, plans
 from service.config import Settings
 from service.context import Context
 from service.engine import InvalidProcess
 from service.errors import ServiceError
+from service.thai.legaldays import BANGKOK
 
 
 def _context() -> Context:
@@ -97,8 +101,6 @@ def holiday() -> None:
 @click.argument("name")
 @reports_errors
 def holiday_add(day: str, name: str) -> None:
-    from service.commands import holidays
-
     kept = holidays.keep(_context(), "operator", holidays.parse_day(day), name)
     click.echo(f"holiday {kept['day']} {kept['name']}: counts from {_bangkok(kept['counts_from'])}")
 
@@ -107,8 +109,6 @@ def holiday_add(day: str, name: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @reports_errors
 def holiday_import(file: Path) -> None:
-    from service.commands import holidays
-
     kept = holidays.keep_all(_context(), "operator", holidays.csv_text(file.read_bytes()))
     click.echo(f"{len(kept)} holidays kept")
 
@@ -117,8 +117,6 @@ def holiday_import(file: Path) -> None:
 @click.argument("day")
 @reports_errors
 def holiday_remove(day: str) -> None:
-    from service.commands import holidays
-
     ended = holidays.remove(_context(), "operator", holidays.parse_day(day))
     click.echo(f"holiday {ended['day']} {ended['name']}: counts until {_bangkok(ended['counts_until'])}")
 
@@ -127,8 +125,6 @@ def holiday_remove(day: str) -> None:
 @click.option("--year", type=int, help="Only one year (Common Era, or Buddhist Era above 2400)")
 @reports_errors
 def holiday_list(year: int | None) -> None:
-    from service.commands import holidays
-
     for kept in holidays.listing(_context(), year - 543 if year and year > 2400 else year):
         until = f" until {_bangkok(kept['counts_until'])}" if kept["counts_until"] else ""
         click.echo(f"{kept['day']}  {kept['name']}  (counts from {_bangkok(kept['counts_from'])}{until})")
@@ -136,8 +132,6 @@ def holiday_list(year: int | None) -> None:
 
 def _bangkok(instant: str) -> str:
     """An ISO instant as Bangkok time, to the second, for people at the console."""
-    from service.thai.legaldays import BANGKOK
-
     return datetime.fromisoformat(instant).astimezone(BANGKOK).isoformat(timespec="seconds")
 
 
@@ -325,12 +319,10 @@ def _report(result) -> bool:
 @click.option("--all", "every", is_flag=True, help="Verify every plan; exit 1 if any fails")
 @reports_errors
 def audit_verify(plan_id: int | None, every: bool) -> None:
-    from service import audit as auditing
-
     if every == (plan_id is not None):
         raise click.UsageError("give either a plan number or --all")
     ctx = _context()
-    results = auditing.verify_all(ctx) if every else [auditing.verify_plan(ctx, plan_id)]
+    results = audit_service.verify_all(ctx) if every else [audit_service.verify_plan(ctx, plan_id)]
     failed = checked = 0
     for result in results:
         checked += 1
@@ -346,19 +338,15 @@ def audit_verify(plan_id: int | None, every: bool) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File (default plan-N.json)")
 @reports_errors
 def audit_export(plan_id: int, output: str | None) -> None:
-    from service import audit as auditing
-
     path = Path(output or f"plan-{plan_id}.json")
-    path.write_bytes(auditing.export_bundle(_context(), plan_id))
+    path.write_bytes(audit_service.export_bundle(_context(), plan_id))
     click.echo(str(path))
 
 
 @audit.command("verify-bundle", help="Verify an exported bundle with no database: phaen audit verify-bundle FILE")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def audit_verify_bundle(file: str) -> None:
-    from service import audit as auditing
-
-    if not _report(auditing.verify_bundle(file)):
+    if not _report(audit_service.verify_bundle(file)):
         sys.exit(1)
 
 
@@ -368,9 +356,7 @@ def process() -> None:
 
 
 def _person(ctx: Context, username: str):
-    from service.commands import designer
-
-    return designer.actor_named(ctx, username)
+    return queries.actor_named(ctx, username)
 
 
 @process.command("deploy", help="Check and publish a bundle folder: phaen process deploy DIR --user DESIGNER")
@@ -380,12 +366,10 @@ def _person(ctx: Context, username: str):
 @click.option("--lang", type=click.Choice(["th", "en"]), default="th", show_default=True)
 @reports_errors
 def process_deploy(folder: Path, username: str, check_only: bool, lang: str) -> None:
-    from service.commands import designer
-
     ctx = _context()
     person = _person(ctx, username)
-    designer.require_designer(person)
-    files = designer.files_of_folder(folder, ctx.settings.forms_dir)
+    require_designer(person)
+    files = intake.files_of_folder(folder, ctx.settings.forms_dir)
     report = designer.validate(ctx, files, folder.name)[0] if check_only else \
         designer.deploy(ctx, person, files, folder.name)
     for item in report.problems + report.warnings:
@@ -408,9 +392,7 @@ def process_deploy(folder: Path, username: str, check_only: bool, lang: str) -> 
 @process.command("list", help="Processes and their published versions.")
 @reports_errors
 def process_list() -> None:
-    from service.commands import designer
-
-    for entry in designer.processes(_context()):
+    for entry in queries.processes(_context()):
         for version in entry["versions"]:
             click.echo(f"{entry['name']}\t{version['version']}\t{version['published_at']}\t"
                        f"{version['published_by']}\t{version['change_note'] or ''}")
@@ -422,8 +404,6 @@ def process_list() -> None:
 @click.option("--to", "to_version", type=int, help="Version (default: the latest)")
 @reports_errors
 def process_migrate(plan_id: int, username: str, to_version: int | None) -> None:
-    from service.commands import designer
-
     ctx = _context()
     moved = designer.migrate_plan(ctx, _person(ctx, username), plan_id, to_version)
     click.echo(f"plan {plan_id}: version {moved['from_version']} -> {moved['to_version']}")

@@ -1,11 +1,12 @@
-"""Errors the service layer raises; the web layer maps each to one HTTP status."""
+"""Errors the service layer raises. Each names its HTTP status; service/http.py answers it with
+the title of that status, in Thai, unless the error names a title of its own."""
 
 from __future__ import annotations
 
 
 class ServiceError(Exception):
     status = 400
-    title = "คำขอไม่ถูกต้อง"
+    title: str | None = None
 
     def __init__(self, message: str, errors: list[dict] | None = None):
         super().__init__(message)
@@ -17,24 +18,19 @@ class Invalid(ServiceError):
     """Input that fails its rules; ``errors`` holds ``{"field": JSON pointer, "message": Thai}``."""
 
     status = 422
-    title = "ข้อมูลไม่ถูกต้อง"
 
 
 class NotFound(ServiceError):
     status = 404
-    title = "ไม่พบข้อมูล"
 
 
 class Forbidden(ServiceError):
     status = 403
-    title = "ไม่มีสิทธิ์"
 
 
 class Conflict(ServiceError):
     status = 409
-    title = "ข้อมูลถูกเปลี่ยนไปแล้ว"
 
 
 class Unauthorized(ServiceError):
     status = 401
-    title = "ต้องเข้าสู่ระบบ"

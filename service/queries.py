@@ -1,22 +1,26 @@
-"""Queries: read-only views for the API and the pages. Lists read the read models only."""
+"""Every read: the read models behind the API, the pages and the CLI. Lists read the read models
+(inbox rows, deadlines on the plan row) only; no list deserializes a workflow."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, defer, joinedload
 
-from service import engine
-from service.auth import Actor
+from service import engine, eventlog, labels
+from service.auth import ADMIN, Actor, actor_of, completion_refusal, require_designer
+from service.bundles import catalog
 from service.bundles.catalog import Published
 from service.context import Context
 from service.errors import NotFound
-from service.models import Event, OpenTask, Plan
+from service.models import Draft, Event, OpenTask, Organization, Plan, ProcessVersion, RoleMembership, User
 from service.thai.legaldays import day_of
 
 
+# --- Tasks -------------------------------------------------------------------------------
 def inbox(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
     """Tasks of the actor's roles in the actor's organizations, earliest due first."""
     roles_by_org: dict[int, list[str]] = {}
@@ -50,25 +54,83 @@ def task_summary(row: OpenTask, fiscal_year: int) -> dict[str, Any]:
 def task(ctx: Context, actor: Actor, task_id: str) -> dict[str, Any]:
     """An open task with its form schema and the values to prefill. :raise NotFound:"""
     with ctx.db.read() as session:
-        row = session.get(OpenTask, task_id)
-        if row is None or not actor.can_see(row.organization_id):
-            raise NotFound("ไม่พบงานนี้ หรืองานนี้ดำเนินการเสร็จไปแล้ว")
-        plan = session.get(Plan, row.plan_id)
-        published = ctx.models.published(session, plan.process_version_id)
-        element = published.model.elements.get(row.name, {})
-        schema = published.form_of(row.name)
-        instance = engine.Instance.restore(published.model, plan.state_json)
-        current = next((t for t in instance.open_tasks() if t.id == task_id), None)
-        values = current.data if current else {}
+        return _task(session, ctx, actor, task_id)[0]
+
+
+def task_page(ctx: Context, actor: Actor, task_id: str) -> dict[str, Any]:
+    """Everything a task's page shows, read in one transaction: the task (as ``task`` gives it),
+    where its due date comes from, who holds it, whether the actor may edit it and, for an
+    administrator, whom it may be given to. :raise NotFound:"""
+    now = ctx.clock.now()
+    with ctx.db.read() as session:
+        summary, row, plan = _task(session, ctx, actor, task_id)
+        is_admin = ADMIN in actor.roles_in(row.organization_id)
         return {
-            **task_summary(row, plan.fiscal_year),
-            "instructions": element.get("documentation", ""),
-            "form": {"name": element.get("properties", {}).get(engine.FORM_PROPERTY), "schema": schema},
-            "data": {k: values[k] for k in schema.get("properties", {}) if k in values},
-            "can_complete": row.role in actor.roles_in(row.organization_id),
+            "task": summary,
+            "basis": _due_basis(summary, plan.deadlines or [], now),
+            "holder": _display_names(session, {row.claimed_by}).get(row.claimed_by) if row.claimed_by else None,
+            "roles": _role_titles(session),
+            "refusal": completion_refusal(actor, row.role, row.organization_id, row.claimed_by),
+            "is_admin": is_admin,
+            "members": _role_members(session, row.organization_id, row.role) if is_admin else [],
         }
 
 
+def _task(session: Session, ctx: Context, actor: Actor, task_id: str) -> tuple[dict[str, Any], OpenTask, Plan]:
+    row = session.get(OpenTask, task_id)
+    if row is None or not actor.can_see(row.organization_id):
+        raise NotFound("ไม่พบงานนี้ หรืองานนี้ดำเนินการเสร็จไปแล้ว")
+    plan = session.get(Plan, row.plan_id)
+    published = ctx.models.published(session, plan.process_version_id)
+    element = published.model.elements.get(row.name, {})
+    schema = published.form_of(row.name)
+    instance = engine.Instance.restore(published.model, plan.state_json)
+    current = next((t for t in instance.open_tasks() if t.id == task_id), None)
+    values = current.data if current else {}
+    summary = {
+        **task_summary(row, plan.fiscal_year),
+        "instructions": element.get("documentation", ""),
+        "form": {"name": element.get("properties", {}).get(engine.FORM_PROPERTY), "schema": schema},
+        "data": {k: values[k] for k in schema.get("properties", {}) if k in values},
+        "can_complete": row.role in actor.roles_in(row.organization_id),
+    }
+    return summary, row, plan
+
+
+def completed_by(ctx: Context, actor: Actor, task_id: str) -> tuple[str, datetime] | None:
+    """Who completed a task that is no longer open, and when (for tasks of the actor's organizations)."""
+    with ctx.db.read() as session:
+        event = session.scalars(select(Event).where(Event.task_id == task_id,
+                                                    Event.kind == eventlog.TASK_COMPLETED)).first()
+        if event is None or not actor.can_see(session.get(Plan, event.plan_id).organization_id):
+            return None
+        return _display_names(session, {event.actor}).get(event.actor, event.actor), event.at
+
+
+def due_bases(ctx: Context, tasks: list[dict[str, Any]], now: datetime) -> dict[str, dict[str, Any]]:
+    """Task id -> the deadline its due date comes from (name, basis) and whether it has passed."""
+    plan_ids = {t["plan_id"] for t in tasks if t.get("due_at")}
+    if not plan_ids:
+        return {}
+    with ctx.db.read() as session:
+        deadlines = dict(session.execute(select(Plan.id, Plan.deadlines).where(Plan.id.in_(plan_ids))).all())
+    found = {}
+    for task in tasks:
+        basis = _due_basis(task, deadlines.get(task["plan_id"]) or [], now)
+        if basis is not None:
+            found[task["id"]] = basis
+    return found
+
+
+def _due_basis(task: dict[str, Any], deadlines: list[dict[str, Any]], now: datetime) -> dict[str, Any] | None:
+    if not task.get("due_at"):
+        return None
+    due_at = datetime.fromisoformat(task["due_at"])
+    match = next((d for d in deadlines if datetime.fromisoformat(d["due_at"]) == due_at), None)
+    return {"name": match["name"] if match else "", "basis": match["basis"] if match else "", "overdue": now > due_at}
+
+
+# --- Plans -------------------------------------------------------------------------------
 def plan(ctx: Context, actor: Actor, plan_id: int) -> dict[str, Any]:
     """A plan with its open tasks and deadlines. :raise NotFound:"""
     with ctx.db.read() as session:
@@ -131,3 +193,193 @@ def _visible_plan(session: Session, actor: Actor, plan_id: int) -> Plan:
     if row is None or not actor.can_see(row.organization_id):
         raise NotFound("ไม่พบแผนนี้")
     return row
+
+
+def step_titles(ctx: Context, plan_id: int) -> dict[str, str]:
+    """BPMN id -> Thai name of every element of the plan's process version."""
+    with ctx.db.read() as session:
+        version = session.get(Plan, plan_id).process_version
+        return {key: element.get("name") or key for key, element in version.elements.items()}
+
+
+def process_files(ctx: Context, plan_id: int) -> tuple[str, dict[str, str]]:
+    """The digest and the BPMN files of the process version the plan is pinned to."""
+    with ctx.db.read() as session:
+        version = session.get(Plan, plan_id).process_version
+        return version.digest, dict(version.bpmn_files)
+
+
+def plan_organization(ctx: Context, plan_id: int) -> int | None:
+    """The organization a plan belongs to; None when there is no such plan."""
+    with ctx.db.read() as session:
+        return session.scalar(select(Plan.organization_id).where(Plan.id == plan_id))
+
+
+@dataclass(frozen=True)
+class Start:
+    """What the start page needs: the actor's own organization and the default process's start form."""
+
+    organization_code: str
+    organization_name: str
+    process: str
+    process_title: str
+    schema: dict[str, Any]
+
+
+def startable(ctx: Context, actor: Actor) -> Start | None:
+    """The plan the actor may start in their own organization (commands/plans.start_plan's rule), or None."""
+    if actor.organization_id is None:
+        return None
+    with ctx.db.read() as session:
+        defaults = catalog.default_versions(session)
+        if len(defaults) != 1:
+            return None
+        version = defaults[0]
+        if not actor.roles_in(actor.organization_id) & catalog.starter_roles(version):
+            return None
+        organization = session.get(Organization, actor.organization_id)
+        return Start(organization.code, organization.name, version.name, version.title, catalog.start_form(version))
+
+
+# --- People and roles --------------------------------------------------------------------
+def display_names(ctx: Context, usernames: set[str | None]) -> dict[str, str]:
+    with ctx.db.read() as session:
+        return _display_names(session, usernames)
+
+
+def _display_names(session: Session, usernames: set[str | None]) -> dict[str, str]:
+    wanted = {u for u in usernames if u}
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.username, User.display_name).where(User.username.in_(wanted)))
+    names = {username: display or username for username, display in rows}
+    return {u: names.get(u, u) for u in wanted}
+
+
+def role_titles(ctx: Context) -> dict[str, str]:
+    """Role -> its Thai name: the lane it works in, as the published processes name it."""
+    with ctx.db.read() as session:
+        return _role_titles(session)
+
+
+def _role_titles(session: Session) -> dict[str, str]:
+    titles = dict(labels.SYSTEM_ROLES)
+    for lane_roles in session.scalars(select(ProcessVersion.lane_roles)):
+        titles.update({role: lane for lane, role in lane_roles.items()})
+    return titles
+
+
+def role_members(ctx: Context, organization_id: int, role: str) -> list[tuple[str, str]]:
+    """(username, display name) of the active users holding a role in an organization."""
+    with ctx.db.read() as session:
+        return _role_members(session, organization_id, role)
+
+
+def _role_members(session: Session, organization_id: int, role: str | None) -> list[tuple[str, str]]:
+    rows = session.execute(
+        select(User.username, User.display_name).join(RoleMembership, RoleMembership.user_id == User.id)
+        .where(RoleMembership.organization_id == organization_id, RoleMembership.role == role,
+               User.is_active.is_(True)).order_by(User.username)).all()
+    return [(username, display or username) for username, display in rows]
+
+
+def actor_named(ctx: Context, username: str) -> Actor:
+    """The actor a command-line user acts as. :raise NotFound: no such active user."""
+    with ctx.db.read() as session:
+        user = session.scalars(select(User).where(User.username == username)).first()
+        if user is None or not user.is_active:
+            raise NotFound(f"ไม่พบผู้ใช้ {username}")
+        return actor_of(user)
+
+
+# --- Organizations -----------------------------------------------------------------------
+def organizations(ctx: Context, actor: Actor) -> list[dict[str, str]]:
+    """The organizations the actor may see, by code."""
+    visible = actor.visible_organizations()
+    query = select(Organization).order_by(Organization.code)
+    if visible is not None:
+        query = query.where(Organization.id.in_(visible))
+    with ctx.db.read() as session:
+        return [{"code": o.code, "name": o.name, "province": o.province} for o in session.scalars(query)]
+
+
+def organization_id(ctx: Context, code: str) -> int | None:
+    """The id of the organization of this code; None when there is none."""
+    with ctx.db.read() as session:
+        return session.scalar(select(Organization.id).where(Organization.code == code))
+
+
+def plans_of(ctx: Context, organization_id: int, actor: Actor) -> list[dict[str, Any]]:
+    """An organization's plans, newest fiscal year first, with the version each is pinned to.
+    :raise NotFound: the actor may not see the organization."""
+    if not actor.can_see(organization_id):
+        raise NotFound("ไม่พบองค์กรปกครองส่วนท้องถิ่นนี้")
+    with ctx.db.read() as session:
+        rows = session.scalars(select(Plan).options(defer(Plan.state_json)).where(Plan.organization_id == organization_id)
+                               .order_by(Plan.fiscal_year.desc(), Plan.id)).all()
+        found = []
+        for plan in rows:
+            version = ctx.models.published(session, plan.process_version_id)
+            found.append({"id": plan.id, "fiscal_year": plan.fiscal_year, "status": plan.status,
+                          "started_at": plan.started_at, "completed_at": plan.completed_at,
+                          "process": {"title": version.title, "version": version.version}})
+        return found
+
+
+# --- Processes and drafts ----------------------------------------------------------------
+def processes(ctx: Context) -> list[dict[str, Any]]:
+    """Every process with its versions, newest first."""
+    with ctx.db.read() as session:
+        rows = session.execute(select(ProcessVersion.id, ProcessVersion.name, ProcessVersion.version,
+                                      ProcessVersion.title, ProcessVersion.meta, ProcessVersion.published_at,
+                                      ProcessVersion.published_by)
+                               .order_by(ProcessVersion.name, ProcessVersion.version.desc())).all()
+    result: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = result.setdefault(row.name, {"name": row.name, "title": row.title, "latest": row.version,
+                                             "versions": []})
+        entry["versions"].append({
+            "version": row.version, "title": row.title, "published_at": row.published_at.isoformat(),
+            "published_by": row.published_by, "regulation": row.meta.get("regulation"),
+            "effective_on": row.meta.get("effective_on"), "change_note": row.meta.get("change_note"),
+        })
+    return list(result.values())
+
+
+def version_files(ctx: Context, name: str, number: int | None = None) -> dict[str, str]:
+    """The files of a published version (the latest when ``number`` is None), as text."""
+    with ctx.db.read() as session:
+        query = select(ProcessVersion).where(ProcessVersion.name == name)
+        row = session.scalars(query.where(ProcessVersion.version == number) if number else
+                              query.order_by(ProcessVersion.version.desc()).limit(1)).first()
+        if row is None:
+            raise NotFound(f"ไม่พบกระบวนงาน {name}" + (f" ฉบับที่ {number}" if number else ""))
+        return catalog.bundle_of(row).files()
+
+
+def draft(ctx: Context, actor: Actor, draft_id: int) -> dict[str, Any]:
+    """A saved draft with its files. :raise NotFound: no such draft. :raise Forbidden: no designer."""
+    require_designer(actor)
+    with ctx.db.read() as session:
+        row = session.get(Draft, draft_id)
+        if row is None:
+            raise NotFound(f"ไม่พบร่างที่ {draft_id}")
+        return {**draft_summary(row), "files": dict(row.files)}
+
+
+def drafts(ctx: Context, per_process: int = 5) -> dict[str, list[dict[str, Any]]]:
+    """The latest drafts of each process, newest first (without their files)."""
+    with ctx.db.read() as session:
+        rows = session.execute(select(Draft.id, Draft.name, Draft.based_on_version, Draft.saved_by, Draft.saved_at)
+                               .order_by(Draft.name, Draft.id.desc())).all()
+    result: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        listed = result.setdefault(row.name, [])
+        if len(listed) < per_process:
+            listed.append(draft_summary(row))
+    return result
+
+
+def draft_summary(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name, "based_on_version": row.based_on_version, "saved_by": row.saved_by,
+            "saved_at": row.saved_at.isoformat()}

@@ -7,7 +7,7 @@ import uuid
 
 from sqlalchemy import select
 
-from service.commands import plans as commands
+from service.commands.recording import append_event
 from service.models import OpenTask, Plan
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -34,7 +34,7 @@ def clone_plans(ctx, plan_id: int, copies: int, organization_ids: list[int] | No
                 session.add(OpenTask(id=fresh[task.id], plan_id=plan.id, organization_id=organization_id,
                                      name=task.name, title=task.title, lane=task.lane, role=task.role,
                                      due_at=task.due_at, opened_at=task.opened_at))
-            commands.append_event(session, plan, source.started_at, "system", None, "plan_started", {},
+            append_event(session, plan, source.started_at, "system", None, "plan_started", {},
                                   state_digest=source.state_digest)
             ids.append(plan.id)
         return ids

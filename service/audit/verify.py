@@ -1,47 +1,29 @@
-"""Audit: verify a plan's history (hash chain, step-by-step replay, current snapshot) in place or
-from an exported bundle with no database; export bundles and CSV; the deadline-compliance report.
+"""Verifying a plan's history: the hash chain, a step-by-step replay at the recorded instants, and
+the current snapshot and read models against what the last event left.
 
-In place and offline run the same checks on the same record (``PlanRecord``), so a bundle that
-verifies offline says exactly what ``verify`` said in the system.
+In place and offline (audit/bundle.py) run the same checks on the same record (``PlanRecord``), so
+a bundle that verifies offline says exactly what ``verify`` said in the system.
 """
 
 from __future__ import annotations
 
-import csv
 import functools
-import hashlib
-import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from service import engine
+from service import engine, eventlog
 from service.auth import Actor
 from service.bundles.catalog import Bundle, Published
-from service.commands.plans import event_hash
 from service.context import Context, kept_holidays
 from service.errors import NotFound
-from service.models import Event, FrozenDocument, OpenTask, Organization, Plan, ProcessVersion
-from service.queries import deadline_view
+from service.eventlog import CLAIM_KINDS, GENESIS, UNCHANGED_STATE_KINDS, VERSION_MIGRATED, event_hash
+from service.models import Event, OpenTask, Plan, ProcessVersion
 from service.thai import legaldays
-
-BUNDLE_FORMAT = "phaen-plan-bundle"
-BUNDLE_VERSION = 1
-GENESIS = "0" * 64
-#: Event kinds that change who holds a task, never the process state (service/claims.py).
-MIGRATED = "version_migrated"  # service/designer.py: the plan moved to another version of its process
-CLAIM_KINDS = frozenset({"task_claimed", "task_released", "task_reassigned"})
-#: Event kinds that never change the process state: claims, and a document frozen (service/documents.py).
-UNCHANGED_STATE_KINDS = CLAIM_KINDS | {"document_frozen"}
-EVENT_FIELDS = ("seq", "at", "actor", "role", "kind", "task", "task_id", "data", "state_digest", "prev_hash", "hash")
-COMPLIANCE_FIELDS = ("plan_id", "process", "process_version", "plan_status", "key", "name", "kind", "basis",
-                     "due_on", "extended_to", "actual_on", "state")
 
 
 # --- What verification reports ---------------------------------------------------------
@@ -140,7 +122,7 @@ def load_record(session: Session, plan_id: int, actor: Actor | None = None) -> P
 
 
 def _earlier_versions(session: Session, events: list[Event]) -> dict[str, dict[str, Any]]:
-    ids = [(e.data or {}).get("from_version_id") for e in events if e.kind == MIGRATED]
+    ids = [(e.data or {}).get("from_version_id") for e in events if e.kind == VERSION_MIGRATED]
     versions = session.scalars(select(ProcessVersion).where(ProcessVersion.id.in_([i for i in ids if i])))
     return {str(v.id): {"process_id": v.process_id, "version": v.version, "bpmn_files": v.bpmn_files}
             for v in versions}
@@ -188,7 +170,7 @@ def _check_process(record: PlanRecord) -> None:
 
 def _check_events(record: PlanRecord, model: engine.ProcessModel) -> tuple[engine.Instance | None, dict[str, str | None]]:
     if not record.events:
-        raise Diverged(Divergence(1, None, "missing_event", "plan_started", None, "the plan has no events at all"))
+        raise Diverged(Divergence(1, None, "missing_event", eventlog.PLAN_STARTED, None, "the plan has no events at all"))
     instance: engine.Instance | None = None
     claims: dict[str, str | None] = {}
     for event, instance in replay_steps(record, model):
@@ -208,12 +190,12 @@ def replay_steps(record: PlanRecord, model: engine.ProcessModel) -> Iterator[tup
     digest = ""
     previous: Event | None = None
     current = model
-    migrations = [e for e in events if e.kind == MIGRATED]
+    migrations = [e for e in events if e.kind == VERSION_MIGRATED]
     if migrations:  # a migrated plan started on the version its first migration left
         model = _version_model(record, (migrations[0].data or {}).get("from_version_id"), current)
     for position, event in enumerate(events):
         _check_link(record.plan_id, position, event, previous, events, position_of)
-        if event.kind == MIGRATED:
+        if event.kind == VERSION_MIGRATED:
             model = _version_model(record, (event.data or {}).get("to_version_id"), current)
         instance, digest = _replay(event, instance, digest, model, record.calendar.helpers_at(event.at),
                                    record.process["lane_roles"])
@@ -264,7 +246,7 @@ def _version_model(record: PlanRecord, version_id: Any, current: engine.ProcessM
         return current
     earlier = record.earlier_versions.get(str(version_id))
     if earlier is None:
-        raise Diverged(Divergence(None, MIGRATED, "process_missing", version_id, None,
+        raise Diverged(Divergence(None, VERSION_MIGRATED, "process_missing", version_id, None,
                                   f"the record lacks version id {version_id}, which the plan ran on before a migration"))
     return _parsed(earlier["process_id"], json.dumps(earlier["bpmn_files"], sort_keys=True))
 
@@ -317,7 +299,7 @@ def _replay(event: Event, instance: engine.Instance | None, digest: str, model: 
 
     if instance is not None:
         instance.use_helpers(helpers)  # the holidays that counted at this event's instant
-    if event.kind == "plan_started":
+    if event.kind == eventlog.PLAN_STARTED:
         if instance is not None:
             raise diverged("unexpected_event", None, event.kind, f"event {event.seq} starts the plan a second time")
         try:
@@ -325,9 +307,9 @@ def _replay(event: Event, instance: engine.Instance | None, digest: str, model: 
         except engine.ScriptFailed as err:
             raise diverged("replay_failed", event.state_digest, None, f"starting the plan again fails: {err}") from err
     elif instance is None:
-        raise diverged("unexpected_event", "plan_started", event.kind,
+        raise diverged("unexpected_event", eventlog.PLAN_STARTED, event.kind,
                        f"event {event.seq} comes before the plan was started")
-    elif event.kind == "task_completed":
+    elif event.kind == eventlog.TASK_COMPLETED:
         ready = [t for t in instance.open_tasks() if t.spec_name == event.task]
         if not ready:
             open_names = sorted(t.spec_name for t in instance.open_tasks())
@@ -342,9 +324,9 @@ def _replay(event: Event, instance: engine.Instance | None, digest: str, model: 
         except (engine.ScriptFailed, engine.TaskNotOpen) as err:
             raise diverged("replay_failed", event.state_digest, None,
                            f"completing task {event.task} again fails: {err}") from err
-    elif event.kind == "timer_fired":
+    elif event.kind == eventlog.TIMER_FIRED:
         instance.fire_due_timers(event.at)
-    elif event.kind == MIGRATED:
+    elif event.kind == VERSION_MIGRATED:
         try:
             instance.migrate(model, event.at)
         except (engine.MigrationRefused, engine.ScriptFailed) as err:
@@ -398,211 +380,3 @@ def _check_current(record: PlanRecord, instance: engine.Instance, claims: dict[s
         raise diverged("head_mismatch", [last.seq, last.hash], list(record.head),
                        "the log head kept on the plan row is not the last event: events were deleted from the "
                        "end of the log, or added behind the service")
-
-
-# --- Export and offline verification ---------------------------------------------------
-def export_bundle(ctx: Context, plan_id: int, actor: Actor | None = None) -> bytes:
-    """One self-contained JSON file: the plan's events, the process it ran on, its current state."""
-    now = ctx.clock.now()
-    with ctx.db.read() as session:
-        record = load_record(session, plan_id, actor)
-        body = {
-            "format": BUNDLE_FORMAT, "format_version": BUNDLE_VERSION,
-            "exported_at": now.isoformat(), "exported_by": actor.username if actor else "operator",
-            "plan": {"id": record.plan_id, "fiscal_year": record.fiscal_year, "status": record.status,
-                     "state_json": record.state_json, "deadlines": record.deadlines, "claims": record.claims},
-            "organization": record.organization,
-            "process": record.process,
-            "process_version_id": record.process_version_id,
-            "earlier_versions": record.earlier_versions,
-            "holidays": [holiday.as_dict() for holiday in record.holidays],
-            "events": [event_dict(e) for e in record.events],
-            "head": record.events[-1].hash if record.events else None,
-            "frozen_documents": frozen_documents(session, plan_id),
-        }
-    body["bundle_sha256"] = _bundle_digest(body)
-    return json.dumps(body, ensure_ascii=False, indent=1).encode("utf-8")
-
-
-def frozen_documents(session: Session, plan_id: int) -> list[dict[str, Any]]:
-    """The plan's documents as announced: kind, SHA-256 and size (the PDFs stay in the system)."""
-    rows = session.execute(select(FrozenDocument.kind, FrozenDocument.sha256, func.length(FrozenDocument.content),
-                                  FrozenDocument.as_of_seq, FrozenDocument.frozen_at)
-                           .where(FrozenDocument.plan_id == plan_id).order_by(FrozenDocument.id))
-    return [{"kind": kind, "sha256": sha256, "bytes": size, "as_of_seq": seq, "frozen_at": at.isoformat()}
-            for kind, sha256, size, seq, at in rows]
-
-
-def event_dict(event: Event) -> dict[str, Any]:
-    return {"seq": event.seq, "at": event.at.isoformat(), "actor": event.actor, "role": event.role,
-            "kind": event.kind, "task": event.task, "task_id": event.task_id, "data": event.data,
-            "state_digest": event.state_digest, "prev_hash": event.prev_hash, "hash": event.hash}
-
-
-def _bundle_digest(body: dict[str, Any]) -> str:
-    content = {k: v for k, v in body.items() if k != "bundle_sha256"}
-    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-                          .encode("utf-8")).hexdigest()
-
-
-class BundleRefused(ValueError):
-    """The file is not a complete, well-formed plan bundle."""
-
-    def __init__(self, reason: str, detail: str):
-        super().__init__(detail)
-        self.divergence = Divergence(None, "bundle", reason, None, None, detail)
-
-
-def verify_bundle(path: Path | str) -> Verification:
-    """Verify an exported bundle with no database: parse its BPMN, replay, check chain and digests."""
-    raw = Path(path).read_bytes()
-    try:
-        body, record = read_bundle(raw)
-        model = engine.parse_process({name: text.encode("utf-8") for name, text in record.process["bpmn_files"].items()},
-                                     record.process["process_id"])
-    except BundleRefused as refused:
-        return Verification(None, 0, None, refused.divergence)
-    except engine.InvalidProcess as err:
-        return Verification(None, 0, None, Divergence(None, "bundle", "process_invalid", None, None,
-                                                      f"the bundle's BPMN does not parse: {err}"))
-    result = verify_record(record, model)
-    if result.ok:
-        found = _bundle_digest(body)
-        if found != body.get("bundle_sha256"):
-            result.first_divergence = Divergence(None, "bundle", "bundle_altered", body.get("bundle_sha256"), found,
-                                                 "the bundle was edited after export: its digest does not match")
-        elif body.get("head") != result.head:
-            result.first_divergence = Divergence(None, "bundle", "bundle_altered", body.get("head"), result.head,
-                                                 "the bundle's head hash is not its last event's hash")
-    return result
-
-
-def read_bundle(raw: bytes) -> tuple[dict[str, Any], PlanRecord]:
-    """Parse and shape-check a bundle file. :raise BundleRefused: naming what is wrong and where."""
-    complete = raw.rstrip().endswith(b"}")  # a bundle is one JSON object: a cut file ends elsewhere
-    try:
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        where = (f"at byte {err.start}" if isinstance(err, UnicodeDecodeError)
-                 else f"{err.msg} at line {err.lineno}, column {err.colno}")
-        if not complete:
-            raise BundleRefused("bundle_truncated", f"the file is cut short ({where}; {len(raw)} bytes, "
-                                "the closing brace missing)") from err
-        raise BundleRefused("bundle_unreadable", f"the file is not valid UTF-8 JSON ({where})") from err
-    if not isinstance(body, dict) or body.get("format") != BUNDLE_FORMAT:
-        raise BundleRefused("bundle_unreadable", "the file is not a Phaen plan bundle")
-    if body.get("format_version") != BUNDLE_VERSION:
-        raise BundleRefused("bundle_unreadable", f"bundle format version {body.get('format_version')} is not supported")
-    try:
-        plan, process = _typed(body, "plan", dict), _typed(body, "process", dict)
-        _typed(process, "bpmn_files", dict)
-        events = [_event_from(plan["id"], i, item) for i, item in enumerate(_typed(body, "events", list))]
-        record = PlanRecord(
-            plan_id=_typed(plan, "id", int), organization=_typed(body, "organization", dict),
-            fiscal_year=_typed(plan, "fiscal_year", int), status=_typed(plan, "status", str),
-            process={key: process[key] for key in ("name", "version", "process_id", "title", "digest", "bpmn_files",
-                                                   "forms", "lane_roles", "meta")},
-            events=events, state_json=_typed(plan, "state_json", str), deadlines=_typed(plan, "deadlines", list),
-            claims=_typed(plan, "claims", dict), holidays=[legaldays.KeptHoliday.from_dict(h) for h in body["holidays"]],
-            process_version_id=body.get("process_version_id"), earlier_versions=body.get("earlier_versions") or {},
-        )
-    except (KeyError, TypeError, ValueError) as err:
-        raise BundleRefused("bundle_incomplete", f"the bundle lacks or garbles {err}") from err
-    return body, record
-
-
-def _typed(container: dict[str, Any], key: str, kind: type) -> Any:
-    value = container[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise TypeError(f"'{key}' (expected {kind.__name__})")
-    return value
-
-
-def _event_from(plan_id: int, index: int, item: Any) -> Event:
-    if not isinstance(item, dict):
-        raise TypeError(f"events[{index}] (expected an object)")
-    missing = [name for name in EVENT_FIELDS if name not in item]
-    if missing:
-        raise KeyError(f"events[{index}].{missing[0]}")
-    try:
-        at = datetime.fromisoformat(item["at"])
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"events[{index}].at (not an ISO date-time)") from err
-    if at.tzinfo is None:
-        raise ValueError(f"events[{index}].at (no time zone)")
-    return Event(plan_id=plan_id, at=at, **{name: item[name] for name in EVENT_FIELDS if name != "at"})
-
-
-# --- CSV of the events -------------------------------------------------------------------
-def events_csv(ctx: Context, plan_id: int, actor: Actor | None = None) -> str:
-    """The plan's events for spreadsheets (UTF-8 with BOM so Excel reads Thai). :raise NotFound:"""
-    with ctx.db.read() as session:
-        record = load_record(session, plan_id, actor)
-        rows = [{**event_dict(e), "at_bangkok": legaldays.day_of(e.at).isoformat(),
-                 "data": json.dumps(e.data, ensure_ascii=False, sort_keys=True)} for e in record.events]
-    return _csv(("seq", "at", "at_bangkok", *EVENT_FIELDS[2:]), rows)
-
-
-def _csv(columns: Iterable[str], rows: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore", lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
-
-
-# --- Deadline compliance -----------------------------------------------------------------
-def compliance(ctx: Context, organization_code: str, fiscal_year: int, actor: Actor | None = None) -> dict[str, Any]:
-    """Every deadline of every plan of an organization and fiscal year. :raise NotFound:"""
-    now = ctx.clock.now()
-    with ctx.db.read() as session:
-        org = session.scalars(select(Organization).where(Organization.code == organization_code)).first()
-        if org is None or (actor is not None and not actor.can_see(org.id)):
-            raise NotFound(f"ไม่พบองค์กรปกครองส่วนท้องถิ่นรหัส {organization_code}")
-        plans = session.scalars(select(Plan).options(defer(Plan.state_json))
-                                .where(Plan.organization_id == org.id, Plan.fiscal_year == fiscal_year)
-                                .order_by(Plan.id)).all()
-        rows = []
-        for plan in plans:
-            version = ctx.models.published(session, plan.process_version_id)
-            for deadline in plan.deadlines or []:
-                rows.append({"plan_id": plan.id, "process": version.name, "process_version": version.version,
-                             "plan_status": plan.status, **deadline_view(deadline, now)})
-        summary = {state: sum(1 for r in rows if r["state"] == state) for state in ("met", "missed", "pending")}
-        return {"organization": {"code": org.code, "name": org.name, "province": org.province},
-                "fiscal_year": fiscal_year, "as_of": now.isoformat(), "summary": summary, "deadlines": rows}
-
-
-def compliance_csv(report: dict[str, Any]) -> str:
-    return _csv(COMPLIANCE_FIELDS, report["deadlines"])
-
-
-# --- What an auditor may open ------------------------------------------------------------
-def organization_id(ctx: Context, code: str) -> int | None:
-    """The id of the organization of this code; None when there is none."""
-    with ctx.db.read() as session:
-        return session.scalar(select(Organization.id).where(Organization.code == code))
-
-
-def plans_of(ctx: Context, organization_id: int, actor: Actor) -> list[dict[str, Any]]:
-    """An organization's plans, newest fiscal year first, with the version each is pinned to.
-    :raise NotFound: the actor may not see the organization."""
-    if not actor.can_see(organization_id):
-        raise NotFound("ไม่พบองค์กรปกครองส่วนท้องถิ่นนี้")
-    with ctx.db.read() as session:
-        rows = session.scalars(select(Plan).options(defer(Plan.state_json)).where(Plan.organization_id == organization_id)
-                               .order_by(Plan.fiscal_year.desc(), Plan.id)).all()
-        found = []
-        for plan in rows:
-            version = ctx.models.published(session, plan.process_version_id)
-            found.append({"id": plan.id, "fiscal_year": plan.fiscal_year, "status": plan.status,
-                          "started_at": plan.started_at, "completed_at": plan.completed_at,
-                          "process": {"title": version.title, "version": version.version}})
-        return found
-
-
-def plan_organization(ctx: Context, plan_id: int) -> int | None:
-    """The organization a plan belongs to; None when there is no such plan."""
-    with ctx.db.read() as session:
-        return session.scalar(select(Plan.organization_id).where(Plan.id == plan_id))

@@ -1,5 +1,6 @@
 """Process bundles (BPMN files, the forms they reference, the lane-to-role map, metadata):
-reading them from a folder, checking them as a whole, publishing them as immutable versions."""
+reading them from a folder, checking them as a whole, publishing them as immutable versions, and
+what process.json says of a version (its start form, who may start it, whether it is the default)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
 from service import engine
+from service.auth import ADMIN, SYSTEM_ROLES
 from service.engine import InvalidProcess, Problem, safexml
 from service.models import ProcessVersion
 from service.taskforms import validation
 
-#: Roles that exist whatever the processes say; process roles come from their lane maps.
-SYSTEM_ROLES = ("designer", "auditor", "admin")
 ROLE_MAP_FILE = "roles.json"
 META_FILE = "process.json"
+#: process.json's keys
+START_FORM_KEY = "start_form"  # the JSON Schema of the data a plan starts with
+STARTER_ROLES_KEY = "starter_roles"  # roles that may start a plan (an organization's admin always may)
+ONE_PER_YEAR_KEY = "one_per_fiscal_year"  # false lets an organization run several a year
+DEFAULT_KEY = "default"  # the process a plan starts on when none is named
+EMPTY_FORM: dict[str, Any] = {"type": "object", "properties": {}}
 
 
 @dataclass
@@ -37,6 +43,18 @@ class Bundle:
                                sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
+    def files(self) -> dict[str, str]:
+        """The bundle as the files a designer edits: the BPMN, each form, roles.json and process.json."""
+        files = dict(self.bpmn_files)
+        files.update({form: json.dumps(schema, ensure_ascii=False, indent=2) for form, schema in self.forms.items()})
+        files[ROLE_MAP_FILE] = json.dumps({"lanes": self.lane_roles}, ensure_ascii=False, indent=2)
+        files[META_FILE] = json.dumps(self.meta, ensure_ascii=False, indent=2)
+        return files
+
+
+def bundle_of(version: ProcessVersion) -> Bundle:
+    return Bundle(version.name, version.bpmn_files, version.forms, version.lane_roles, version.meta)
+
 
 def read_bundle(folder: Path, forms_dir: Path) -> Bundle:
     """A process folder: *.bpmn, roles.json, process.json; forms from the folder or forms_dir."""
@@ -49,7 +67,7 @@ def read_bundle(folder: Path, forms_dir: Path) -> Bundle:
     if problems:
         raise InvalidProcess(problems)
     forms: dict[str, Any] = {}
-    for form_name in _referenced_forms(bpmn_files) | ({meta["start_form"]} if meta.get("start_form") else set()):
+    for form_name in referenced_forms(bpmn_files) | ({meta[START_FORM_KEY]} if meta.get(START_FORM_KEY) else set()):
         for candidate in (folder / form_name, forms_dir / form_name):
             if candidate.is_file():
                 forms[form_name] = _read_json(candidate, problems, default=None)
@@ -72,7 +90,7 @@ def _read_json(path: Path, problems: list[Problem], default):
         return default
 
 
-def _referenced_forms(bpmn_files: dict[str, str]) -> set[str]:
+def referenced_forms(bpmn_files: dict[str, str]) -> set[str]:
     names = set()
     for filename, text in bpmn_files.items():
         try:
@@ -83,10 +101,12 @@ def _referenced_forms(bpmn_files: dict[str, str]) -> set[str]:
     return names
 
 
-def check(bundle: Bundle) -> engine.ProcessModel:
-    """Parse and cross-check a bundle; raise InvalidProcess listing every problem found."""
-    model = engine.parse_process({name: text.encode("utf-8") for name, text in bundle.bpmn_files.items()},
-                                 bundle.meta.get("process_id"))
+def check(bundle: Bundle, model: engine.ProcessModel | None = None) -> engine.ProcessModel:
+    """Cross-check a bundle with its parsed model (parsed here when not given); raise InvalidProcess
+    listing every problem found."""
+    if model is None:
+        model = engine.parse_process({name: text.encode("utf-8") for name, text in bundle.bpmn_files.items()},
+                                     bundle.meta.get("process_id"))
     problems: list[Problem] = []
     where = ", ".join(bundle.bpmn_files)
     for bpmn_id, task in model.user_tasks.items():
@@ -106,9 +126,11 @@ def check(bundle: Bundle) -> engine.ProcessModel:
     return model
 
 
-def publish(session: Session, bundle: Bundle, by: str, now: datetime) -> tuple[ProcessVersion, bool]:
-    """Store the bundle as the next version of its process, unless it equals the latest one."""
-    model = check(bundle)
+def publish(session: Session, bundle: Bundle, by: str, now: datetime,
+            model: engine.ProcessModel | None = None) -> tuple[ProcessVersion, bool]:
+    """Store the bundle as the next version of its process, unless it equals the latest one.
+    ``model``: the bundle's model when the caller has checked it already (check parses otherwise)."""
+    model = check(bundle, model)
     digest = bundle.digest()
     current = latest(session, bundle.name)
     if current is not None and current.digest == digest:
@@ -127,6 +149,24 @@ def publish(session: Session, bundle: Bundle, by: str, now: datetime) -> tuple[P
 def latest(session: Session, name: str) -> ProcessVersion | None:
     return session.scalars(select(ProcessVersion).where(ProcessVersion.name == name)
                            .order_by(ProcessVersion.version.desc()).limit(1)).first()
+
+
+def latest_versions(session: Session) -> list[ProcessVersion]:
+    return [v for name in session.scalars(select(ProcessVersion.name).distinct())
+            if (v := latest(session, name)) is not None]
+
+
+def default_versions(session: Session) -> list[ProcessVersion]:
+    """The latest versions that call themselves the default process (one, when all is well)."""
+    return [v for v in latest_versions(session) if v.meta.get(DEFAULT_KEY)]
+
+
+def starter_roles(version: ProcessVersion) -> set[str]:
+    return set(version.meta.get(STARTER_ROLES_KEY, [])) | {ADMIN}
+
+
+def start_form(version: ProcessVersion) -> dict[str, Any]:
+    return version.forms.get(version.meta.get(START_FORM_KEY, ""), EMPTY_FORM)
 
 
 def known_roles(session: Session) -> set[str]:
@@ -151,7 +191,7 @@ class Published:
 
     def form_of(self, bpmn_id: str) -> dict[str, Any]:
         name = self.model.properties(bpmn_id).get(engine.FORM_PROPERTY)
-        return self.forms.get(name) or {"type": "object", "properties": {}}
+        return self.forms.get(name) or EMPTY_FORM
 
 
 class ModelCache:

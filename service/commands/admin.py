@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
-from service.auth import Actor, hash_password, new_token, password_matches
+from service.auth import SYSTEM_ROLES, Actor, hash_password, new_token, password_matches, require_national_admin
 from service.bundles import catalog
 from service.context import Context
 from service.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
@@ -55,7 +55,6 @@ def _add_organization(session: Session, now: datetime, code: str, name: str, pro
 
 
 #: Roles a user may hold nationally (in every organization) rather than in one.
-NATIONAL_ROLES = ("admin", "auditor", "designer")
 
 
 def add_user(ctx: Context, username: str, org_code: str | None, roles: list[str], password: str | None = None,
@@ -106,14 +105,13 @@ def _check_roles(session: Session, roles: list[str], national: bool) -> None:
     unknown = sorted(set(roles) - known)
     if unknown:
         raise Invalid(f"ไม่รู้จักบทบาท {', '.join(unknown)}; บทบาทที่มี: {', '.join(sorted(known))}")
-    if national and set(roles) - set(NATIONAL_ROLES):
-        raise Invalid(f"บทบาทระดับประเทศมีได้เฉพาะ {', '.join(NATIONAL_ROLES)}; บทบาทอื่นต้องระบุองค์กร (--org)")
+    if national and set(roles) - set(SYSTEM_ROLES):
+        raise Invalid(f"บทบาทระดับประเทศมีได้เฉพาะ {', '.join(SYSTEM_ROLES)}; บทบาทอื่นต้องระบุองค์กร (--org)")
 
 
 def create_organization(ctx: Context, actor: Actor, body: Any) -> dict[str, Any]:
     """A national admin creates an organization and its first users; their tokens, once."""
-    if "admin" not in actor.national_roles:
-        raise Forbidden("เฉพาะผู้ดูแลระบบระดับประเทศเท่านั้นที่เพิ่มองค์กรได้")
+    require_national_admin(actor, "เพิ่มองค์กร")
     if not isinstance(body, dict) or not isinstance(body.get("code"), str) or not isinstance(body.get("name"), str):
         raise Invalid("กรุณาระบุรหัสและชื่อองค์กร", [{"field": "/code", "message": "กรุณาระบุรหัสองค์กร"},
                                                    {"field": "/name", "message": "กรุณาระบุชื่อองค์กร"}])
@@ -143,15 +141,6 @@ def _issue_token(session: Session, user: User, now: datetime) -> str:
     token, digest = new_token()
     session.add(ApiToken(user_id=user.id, token_hash=digest, created_at=now))
     return token
-
-
-def organizations(ctx: Context, actor: Actor) -> list[dict[str, str]]:
-    visible = actor.visible_organizations()
-    query = select(Organization).order_by(Organization.code)
-    if visible is not None:
-        query = query.where(Organization.id.in_(visible))
-    with ctx.db.read() as session:
-        return [{"code": o.code, "name": o.name, "province": o.province} for o in session.scalars(query)]
 
 
 def _organization(session: Session, code: str) -> Organization:

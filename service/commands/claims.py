@@ -6,8 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from service.auth import Actor
-from service.commands.plans import ADMIN, append_event
+from service import eventlog
+from service.auth import ADMIN, Actor
+from service.commands.recording import append_event
 from service.context import Context
 from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.models import OpenTask, Plan, RoleMembership, User
@@ -23,7 +24,7 @@ def claim(ctx: Context, actor: Actor, task_id: str) -> None:
             return
         if row.claimed_by:
             raise Conflict(f"งานนี้ {row.claimed_by} รับไปดำเนินการแล้ว")
-        _hand_over(session, ctx, actor, row, actor.username, "task_claimed")
+        _hand_over(session, ctx, actor, row, actor.username, eventlog.TASK_CLAIMED)
 
 
 def release(ctx: Context, actor: Actor, task_id: str) -> None:
@@ -34,7 +35,7 @@ def release(ctx: Context, actor: Actor, task_id: str) -> None:
             return
         if row.claimed_by != actor.username and ADMIN not in actor.roles_in(row.organization_id):
             raise Forbidden(f"งานนี้ {row.claimed_by} เป็นผู้รับไว้ เฉพาะผู้รับงานหรือผู้ดูแลระบบคืนงานได้")
-        _hand_over(session, ctx, actor, row, None, "task_released")
+        _hand_over(session, ctx, actor, row, None, eventlog.TASK_RELEASED)
 
 
 def reassign(ctx: Context, actor: Actor, task_id: str, username: str) -> None:
@@ -52,7 +53,7 @@ def reassign(ctx: Context, actor: Actor, task_id: str, username: str) -> None:
             raise Invalid(f"ผู้ใช้ {username or '(ไม่ระบุ)'} ไม่ได้อยู่ในบทบาทที่รับผิดชอบงานนี้",
                           [{"field": "/username", "message": "กรุณาเลือกผู้ใช้ในบทบาทที่รับผิดชอบงานนี้"}])
         if row.claimed_by != holder.username:
-            _hand_over(session, ctx, actor, row, holder.username, "task_reassigned")
+            _hand_over(session, ctx, actor, row, holder.username, eventlog.TASK_REASSIGNED)
 
 
 def _open_task(session: Session, actor: Actor, task_id: str) -> OpenTask:

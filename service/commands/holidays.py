@@ -16,10 +16,9 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from service.auth import Actor
-from service.commands.plans import ADMIN
+from service.auth import Actor, require_national_admin
 from service.context import Context
-from service.errors import Forbidden, Invalid, NotFound
+from service.errors import Invalid, NotFound
 from service.models import Holiday
 from service.thai.legaldays import HOLIDAY_CHANGE_DELAY
 
@@ -27,8 +26,7 @@ YEARS = range(2000, 2201)  # Common Era years a holiday may fall in
 
 
 def require_admin(actor: Actor) -> None:
-    if ADMIN not in actor.national_roles:
-        raise Forbidden("เฉพาะผู้ดูแลระบบระดับประเทศเท่านั้นที่กำหนดวันหยุดราชการได้")
+    require_national_admin(actor, "กำหนดวันหยุดราชการ")
 
 
 def parse_day(value: Any, field: str = "/day") -> date:

@@ -1,31 +1,28 @@
-"""Commands: each loads a plan, applies one change through the engine, and saves the new
-state, its inbox rows, its next timer and one event, all in one transaction."""
+"""The commands of a plan's procedure: start a plan, complete one of its tasks, fire its due timers.
+Each loads the plan, applies one change through the engine and records it (commands/recording.py)
+in one transaction."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
-from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import select, true
 from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.exc import StaleDataError
 
-from service import engine, oplog, queries
-from service.auth import SYSTEM, Actor
+from service import engine, eventlog, oplog, queries
+from service.auth import SYSTEM, Actor, completion_refusal
 from service.bundles import catalog
+from service.commands.documents import freeze_after
+from service.commands.recording import record
 from service.context import Context
+from service.documents.records import FREEZE_PROPERTY
 from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.models import Event, OpenTask, Organization, Plan, ProcessVersion
 from service.taskforms import validation
 
 FISCAL_YEARS = range(2500, 2701)
-STARTER_ROLES_KEY = "starter_roles"  # process.json: roles that may start a plan
-START_FORM_KEY = "start_form"  # process.json: the JSON Schema of the data a plan starts with
-ONE_PER_YEAR_KEY = "one_per_fiscal_year"  # process.json: false lets an organization run several a year
-ADMIN = "admin"
 
 
 # --- Starting a plan -------------------------------------------------------------------
@@ -50,21 +47,19 @@ def start_plan(ctx: Context, actor: Actor, body: dict[str, Any]) -> int:
         version = _process_for(session, body.get("process"), errors)
         start_fields = {k: v for k, v in body.items() if k not in ("organization", "fiscal_year", "process")}
         if version is not None:
-            schema = version.forms.get(version.meta.get(START_FORM_KEY, ""), {"type": "object", "properties": {}})
             try:
-                validation.validate(schema, start_fields)
+                validation.validate(catalog.start_form(version), start_fields)
             except Invalid as err:
                 errors.extend(err.errors)
         if errors:
             raise Invalid("ข้อมูลสำหรับเริ่มแผนไม่ถูกต้อง", errors)
-        allowed = set(version.meta.get(STARTER_ROLES_KEY, [])) | {ADMIN}
-        if not actor.roles_in(org.id) & allowed:
+        if not actor.roles_in(org.id) & catalog.starter_roles(version):
             raise Forbidden("ท่านไม่มีสิทธิ์เริ่มจัดทำแผนขององค์กรนี้")
         earlier = session.scalars(select(Plan.id).where(
             Plan.organization_id == org.id, Plan.fiscal_year == fiscal_year,
             Plan.process_version_id.in_(select(ProcessVersion.id).where(ProcessVersion.name == version.name)),
         ).order_by(Plan.id)).all()
-        if earlier and version.meta.get(ONE_PER_YEAR_KEY, True):
+        if earlier and version.meta.get(catalog.ONE_PER_YEAR_KEY, True):
             raise Conflict(f"องค์กรนี้มีแผนปีงบประมาณ พ.ศ. {fiscal_year} อยู่แล้ว (แผนเลขที่ {earlier[0]})")
         # "sequence" numbers the plans of one process in one year (e.g. amendments: แก้ไขครั้งที่ 2/2568).
         data = {"organization_code": org.code, "organization_name": org.name, "province": org.province,
@@ -77,7 +72,7 @@ def start_plan(ctx: Context, actor: Actor, body: dict[str, Any]) -> int:
         plan = Plan(organization_id=org.id, fiscal_year=fiscal_year, process_version_id=version.id,
                     state_json="", deadlines=[], started_at=now, started_by=actor.username)
         session.add(plan)
-        record(session, plan, instance, published, now, actor, role=None, kind="plan_started", data=data)
+        record(session, plan, instance, published, now, actor, role=None, kind=eventlog.PLAN_STARTED, data=data)
     oplog.command("plan_started", started, plan=plan.id, user=actor.username, organization=org.code)
     return plan.id
 
@@ -88,16 +83,11 @@ def _process_for(session: Session, name: Any, errors: list) -> ProcessVersion | 
         if version is None:
             errors.append({"field": "/process", "message": f"ไม่พบกระบวนงานชื่อ {name}"})
         return version
-    defaults = [v for v in _latest_versions(session) if v.meta.get("default")]
+    defaults = catalog.default_versions(session)
     if len(defaults) != 1:
         errors.append({"field": "/process", "message": "กรุณาระบุกระบวนงาน (process)"})
         return None
     return defaults[0]
-
-
-def _latest_versions(session: Session) -> list[ProcessVersion]:
-    names = session.scalars(select(ProcessVersion.name).distinct())
-    return [catalog.latest(session, name) for name in names]
 
 
 # --- Completing a task ---------------------------------------------------------------
@@ -110,12 +100,12 @@ def complete_task(ctx: Context, actor: Actor, task_id: str, data: Any) -> dict[s
             row = rows.get(task_id)
             if row is None:
                 _raise_for_closed_task(session, actor, task_id)
-            if row.role not in actor.roles_in(row.organization_id):
-                raise Forbidden("งานนี้เป็นของบทบาทหรือองค์กรอื่น ท่านไม่มีสิทธิ์ดำเนินการ")
-            if row.claimed_by and row.claimed_by != actor.username:
-                raise Forbidden(f"งานนี้ {row.claimed_by} รับไปดำเนินการแล้ว")
+            refusal = completion_refusal(actor, row.role, row.organization_id, row.claimed_by)
+            if refusal:
+                raise Forbidden(refusal)
+            name = row.name  # record() may reuse the row for the task that opens next
             published = ctx.models.published(session, plan.process_version_id)
-            validation.validate(published.form_of(row.name), data)
+            validation.validate(published.form_of(name), data)
             instance = engine.Instance.restore(published.model, plan.state_json, ctx.timer_helpers(session, now))
             try:
                 instance.complete(task_id, data, now)
@@ -123,12 +113,15 @@ def complete_task(ctx: Context, actor: Actor, task_id: str, data: Any) -> dict[s
                 raise Conflict("งานนี้ไม่ได้รอดำเนินการแล้ว") from err
             except engine.ScriptFailed as err:
                 raise Invalid(f"กระบวนงานทำงานต่อไม่ได้ด้วยข้อมูลนี้: {err}") from err
-            open_rows = record(session, plan, instance, published, now, actor, role=row.role, kind="task_completed",
-                               data=data, task=row.name, task_id=task_id, rows=list(rows.values()))
+            open_rows = record(session, plan, instance, published, now, actor, role=row.role,
+                               kind=eventlog.TASK_COMPLETED, data=data, task=name, task_id=task_id,
+                               rows=list(rows.values()))
             view = queries.plan_view(plan, open_rows, published, now)
     except StaleDataError as err:
         raise Conflict("มีผู้อื่นบันทึกงานนี้ไปก่อนแล้ว กรุณาเปิดดูใหม่") from err
-    oplog.command("task_completed", started, plan=plan.id, user=actor.username, task=row.name)
+    oplog.command(eventlog.TASK_COMPLETED, started, plan=plan.id, user=actor.username, task=name)
+    if published.model.properties(name).get(FREEZE_PROPERTY):
+        freeze_after(ctx, plan.id)  # after the commit: the documents show the completion
     return view
 
 
@@ -170,84 +163,9 @@ def fire_due_timers(ctx: Context, batch: int | None = None) -> list[tuple[int, l
             published = ctx.models.published(session, plan.process_version_id)
             instance = engine.Instance.restore(published.model, plan.state_json, ctx.timer_helpers(session, now))
             fired = instance.fire_due_timers(now)
-            record(session, plan, instance, published, now, SYSTEM, role=None, kind="timer_fired",
+            record(session, plan, instance, published, now, SYSTEM, role=None, kind=eventlog.TIMER_FIRED,
                    data={"timers": fired})
             fired_all.append((plan.id, fired))
         oplog.command("timer_fired", started, plan=plan.id, timers=fired)
         if batch is not None and len(seen) >= batch:
             return fired_all
-
-
-# --- Recording a change ------------------------------------------------------------------
-def record(session: Session, plan: Plan, instance: engine.Instance, version: catalog.Published, now: datetime,
-           actor: Actor, role: str | None, kind: str, data: dict[str, Any], task: str | None = None,
-           task_id: str | None = None, rows: list[OpenTask] | None = None) -> list[OpenTask]:
-    """Store the instance's new state on the plan with its deadlines, next timer, one event and
-    its inbox rows; the plan's open inbox rows afterwards. ``rows``: its open rows, if loaded.
-    :raise StaleDataError: the plan was saved meanwhile (by another command)."""
-    if rows is None:
-        rows = list(session.scalars(select(OpenTask).where(OpenTask.plan_id == plan.id))) if plan.id else []
-    plan.state_json, digest = instance.snapshot()
-    plan.deadlines = [d.as_dict() for d in instance.deadlines()]
-    plan.next_timer_at = instance.next_timer_at()
-    if instance.completed:
-        plan.status, plan.completed_at = "completed", now
-    append_event(session, plan, now, actor.username, role, kind, data, task, task_id, digest)
-
-    # The inbox rows follow the open tasks: closed ones go, new ones come, the rest keep their
-    # claim. A closed row is reused for a new task (one UPDATE instead of a DELETE and an INSERT:
-    # a step usually closes one task and opens the next).
-    current = {task.id: task for task in instance.open_tasks()}
-    kept, closed = [], []
-    for row in rows:
-        if row.id in current:
-            row.due_at = current.pop(row.id).due_at
-            kept.append(row)
-        else:
-            closed.append(row)
-    for task_view in current.values():
-        if closed:
-            row = closed.pop()
-        else:
-            row = OpenTask(plan_id=plan.id, organization_id=plan.organization_id)
-            session.add(row)
-        row.id, row.name, row.title, row.lane = task_view.id, task_view.spec_name, task_view.title, task_view.lane
-        row.role, row.due_at, row.opened_at, row.claimed_by = (
-            version.lane_roles.get(task_view.lane or ""), task_view.due_at, now, None)
-        kept.append(row)
-    for row in closed:
-        session.delete(row)
-    return kept
-
-
-def append_event(session: Session, plan: Plan, at: datetime, actor: str, role: str | None, kind: str,
-                 data: dict[str, Any], task: str | None = None, task_id: str | None = None,
-                 state_digest: str | None = None) -> Event:
-    """Append one event to the plan's chain from the head its row keeps, and move the head on;
-    without a digest the state is unchanged (a claim).
-    :raise StaleDataError: the plan was saved meanwhile; two commands never append the same number."""
-    if plan.id is None:
-        session.flush()  # a new plan: its event names its id
-    event = Event(plan_id=plan.id, seq=plan.event_seq + 1, at=at, actor=actor, role=role, kind=kind, task=task,
-                  task_id=task_id, data=_jsonable(data), state_digest=state_digest or plan.state_digest,
-                  prev_hash=plan.event_hash, hash="")
-    event.hash = event_hash(event)
-    plan.event_seq, plan.event_hash, plan.state_digest = event.seq, event.hash, event.state_digest
-    # The plan's row is written first, on its own: its version check fails a command that lost a
-    # race before that command's event could clash with the winner's.
-    session.flush()
-    session.add(event)
-    return event
-
-
-def event_hash(event: Event) -> str:
-    canonical = json.dumps(
-        [event.plan_id, event.seq, event.at.astimezone(timezone.utc).isoformat(), event.actor, event.role, event.kind, event.task,
-         event.task_id, event.data, event.state_digest, event.prev_hash],
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def _jsonable(data: Any) -> Any:
-    return json.loads(json.dumps(data, default=lambda v: v.isoformat() if isinstance(v, date) else str(v)))

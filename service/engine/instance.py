@@ -1,262 +1,41 @@
-"""The engine adapter: the only module that imports SpiffWorkflow.
-
-It turns BPMN files into process models (parsed safely, scripts checked by the sandbox),
-starts and restores instances, completes tasks, fires timers at the instant the service
-layer gives it, and describes an instance in plain data (open tasks, deadlines, timers)
-so that nothing else needs to know SpiffWorkflow.
-"""
+"""Instances: one running process, started or restored from its snapshot, completed a task at a
+time, its timers fired at the instant the service layer gives, described in plain data (open
+tasks, deadlines, timers) so that nothing else needs to know SpiffWorkflow."""
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import json
 import re
 from collections.abc import Iterator
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
-import SpiffWorkflow.task as _spiff_task_module
-from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
-from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer_module
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
-from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
-from service.engine import safexml, sandbox
+from service.engine import sandbox
+from service.engine.clock import running_at
+from service.engine.model import (
+    DEADLINE_BASIS,
+    DEADLINE_EXTENSION_FIELD,
+    DEADLINE_KIND,
+    SERIALIZER,
+    ProcessModel,
+    first_line,
+)
 from service.thai.legaldays import as_date, end_of_day
 
-# --- One clock -------------------------------------------------------------------------
-# SpiffWorkflow asks datetime.now(timezone.utc) when it checks a timer and time.time() when a
-# task changes state. Both are routed to the instant of the command being applied, so timers
-# obey the application clock and a replay at the recorded instants reproduces the same tree.
-_engine_now: ContextVar[datetime | None] = ContextVar("engine_now", default=None)
-
-
-def _current_instant() -> datetime:
-    return _engine_now.get() or datetime.now(timezone.utc)
-
-
-class _EngineDatetime(datetime):
-    @classmethod
-    def now(cls, tz=None):
-        at = _current_instant()
-        return at.astimezone(tz) if tz else at.astimezone(timezone.utc).replace(tzinfo=None)
-
-
-class _EngineTime:
-    @staticmethod
-    def time() -> float:
-        return _current_instant().timestamp()
-
-
-_spiff_timer_module.datetime = _EngineDatetime
-_spiff_task_module.time = _EngineTime()
-
-
-@contextlib.contextmanager
-def running_at(now: datetime) -> Iterator[None]:
-    if now.tzinfo is None:
-        raise ValueError("engine instants must be timezone-aware")
-    token = _engine_now.set(now)
-    try:
-        yield
-    finally:
-        _engine_now.reset(token)
-
-
-# --- Process models --------------------------------------------------------------------
-#: Conventions a process designer uses in the BPMN (SpiffArena's property element).
-FORM_PROPERTY = "formJsonSchemaFilename"
-DEADLINE_KIND = "deadlineKind"  # "limit": act before it fires; "minimum": wait until it fires
-DEADLINE_BASIS = "deadlineBasis"
-DEADLINE_EXTENSION_FIELD = "deadlineExtensionField"
-
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(DEFAULT_CONFIG))
-_SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-_BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-_CODE_ELEMENTS = {  # element -> how its text runs in the sandbox
-    f"{{{_BPMN_NS}}}conditionExpression": "eval",
-    f"{{{_BPMN_NS}}}timeDate": "eval",
-    f"{{{_BPMN_NS}}}timeDuration": "eval",
-    f"{{{_BPMN_NS}}}timeCycle": "eval",
-    f"{{{_BPMN_NS}}}script": "exec",
-    f"{{{_SPIFF_NS}}}preScript": "exec",
-    f"{{{_SPIFF_NS}}}postScript": "exec",
-}
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
-
-
-class InvalidProcess(ValueError):
-    def __init__(self, problems: list[Problem]):
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
-
-
-@dataclass
-class ProcessModel:
-    """An executable process: its id, and the spec stored once per process version."""
-
-    process_id: str
-    spec_json: str
-    #: bpmn id -> {name, lane, manual, properties, documentation}, read at parse time because
-    #: the serializer does not restore every element's extensions
-    elements: dict[str, dict[str, Any]]
-    _restored: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    @property
-    def spec_dict(self) -> dict[str, Any]:
-        if "spec" not in self._restored:
-            self._restored["spec"] = json.loads(self.spec_json)
-        return self._restored["spec"]
-
-    def specs(self) -> tuple[Any, dict[str, Any]]:
-        """The restored process spec and subprocess specs, built once and shared by every
-        instance of this model (SpiffWorkflow treats specs as read-only)."""
-        if "objects" not in self._restored:
-            self._restored["objects"] = self.fresh_specs()
-        return self._restored["objects"]
-
-    def fresh_specs(self) -> tuple[Any, dict[str, Any]]:
-        """New spec objects (the serializer consumes the dictionaries it restores: give it copies)."""
-        specs = copy.deepcopy(self.spec_dict)
-        return (_SERIALIZER.from_dict(specs["spec"]),
-                {name: _SERIALIZER.from_dict(sub) for name, sub in specs["subprocess_specs"].items()})
-
-    @property
-    def lanes(self) -> list[str]:
-        return list(dict.fromkeys(e["lane"] for e in self.elements.values() if e["lane"]))
-
-    @property
-    def user_tasks(self) -> dict[str, dict[str, Any]]:
-        return {key: e for key, e in self.elements.items() if e["manual"]}
-
-    def properties(self, bpmn_id: str) -> dict[str, str]:
-        element = self.elements.get(bpmn_id)
-        return element["properties"] if element else {}
-
-
-def _lint_code(tree: etree._ElementTree, filename: str) -> list[Problem]:
-    problems = []
-    for element in tree.iter(*_CODE_ELEMENTS):
-        text = (element.text or "").strip()
-        if not text:
-            continue
-        owner = element.getparent()
-        while owner is not None and owner.get("id") is None:
-            owner = owner.getparent()
-        where = owner.get("id") if owner is not None else etree.QName(element).localname
-        for reason in sandbox.check(text, _CODE_ELEMENTS[element.tag]):
-            problems.append(Problem(filename, element.sourceline, f"{where}: {reason}"))
-    return problems
-
-
-def parse_process(files: dict[str, bytes], process_id: str | None = None) -> ProcessModel:
-    """Parse BPMN files safely into a model; every problem is reported at once."""
-    parser = SpiffBpmnParser(validator=VALIDATOR)
-    problems: list[Problem] = []
-    for filename, data in files.items():
-        try:
-            tree = safexml.parse(data, filename)
-        except safexml.UnsafeXml as err:
-            problems.append(Problem(filename, None, str(err).removeprefix(f"{filename}: ")))
-            continue
-        problems.extend(_lint_code(tree, filename))
-        try:
-            parser.add_bpmn_xml(tree, filename=filename)
-        except Exception as err:  # the XSD validator and the parser raise several kinds
-            line = getattr(err, "line_number", None) or getattr(err, "sourceline", None)
-            problems.append(Problem(filename, line if isinstance(line, int) else None, _first_line(err)))
-    if problems:
-        raise InvalidProcess(problems)
-    executable = parser.get_process_ids()
-    if not executable:
-        raise InvalidProcess([Problem(", ".join(files), None, "no executable process found")])
-    process_id = process_id or executable[0]
-    try:
-        spec = parser.get_spec(process_id)
-        subprocesses = parser.get_subprocess_specs(process_id)
-    except Exception as err:
-        raise InvalidProcess([Problem(getattr(err, "file_name", "") or ", ".join(files),
-                                      getattr(err, "line_number", None) or None, _first_line(err))]) from err
-    workflow = BpmnWorkflow(spec, subprocesses)
-    state = _SERIALIZER.to_dict(workflow)
-    spec_json = json.dumps({"spec": state["spec"], "subprocess_specs": state["subprocess_specs"]})
-    elements = {
-        task_spec.bpmn_id: {
-            "name": task_spec.bpmn_name or task_spec.bpmn_id,
-            "lane": task_spec.lane,
-            "manual": bool(getattr(task_spec, "manual", False)),
-            "properties": _properties(task_spec),
-            "documentation": task_spec.documentation or "",
-        }
-        for task_spec in _all_task_specs(spec, subprocesses) if task_spec.bpmn_id
-    }
-    return ProcessModel(process_id, spec_json, elements)
-
-
-def xsd_problems(tree: etree._ElementTree, filename: str) -> list[Problem]:
-    """Every BPMN 2.0 XSD violation in a tree (SpiffWorkflow's validator stops at the first)."""
-    VALIDATOR.preprocess(tree)
-    if VALIDATOR.validator.validate(tree):
-        return []
-    return [Problem(filename, error.line, error.message) for error in VALIDATOR.validator.error_log]
-
-
-def timer_value_problem(kind: str, value: Any) -> str | None:
-    """Why a timer expression's value cannot drive a timer of this kind (timeDate, timeDuration,
-    timeCycle); None when it can."""
-    if not isinstance(value, str):
-        return f"the expression gives {type(value).__name__}, not a text (ISO 8601 string)"
-    try:
-        if kind == "timeDate":
-            TimerEventDefinition.get_datetime(value)
-        elif kind == "timeDuration":
-            if not value.upper().startswith("P"):
-                return f"'{value}' is not an ISO 8601 duration such as P15D"
-            TimerEventDefinition.parse_iso_duration(value)
-        else:
-            TimerEventDefinition.parse_iso_recurring_interval(value)
-    except Exception:  # the parsers raise ValueError, AttributeError or a bare Exception
-        return f"'{value}' is not a valid ISO 8601 value for {kind}"
-    return None
-
-
-def _all_task_specs(spec, subprocesses) -> Iterator[Any]:
-    for process in [spec, *subprocesses.values()]:
-        yield from process.task_specs.values()
-
-
-def _first_line(err: Exception) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__
-
-
-def _properties(task_spec) -> dict[str, str]:
-    extensions = getattr(task_spec, "extensions", None) or {}
-    return dict(extensions.get("properties", {}))
 
 
 # --- Sandboxed scripts -----------------------------------------------------------------
@@ -380,7 +159,7 @@ class Instance:
         return self.snapshot()[1]
 
     def _state(self) -> dict[str, Any]:
-        state = _SERIALIZER.to_dict(self.workflow)
+        state = SERIALIZER.to_dict(self.workflow)
         state.pop("spec")
         state.pop("subprocess_specs")
         return state
@@ -417,7 +196,7 @@ class Instance:
             try:
                 task.run()
             except SpiffWorkflowException as err:
-                raise ScriptFailed(_first_line(err)) from err
+                raise ScriptFailed(first_line(err)) from err
             self._advance()
 
     def fire_due_timers(self, now: datetime) -> list[str]:
@@ -472,7 +251,7 @@ class Instance:
         """Move the instance to another version of its process. Only changes ahead of where the
         instance stands are allowed: :raise MigrationRefused: listing each step that blocks it."""
         new_spec, new_subprocesses = model.fresh_specs()
-        top_diff, subprocess_diffs = diff_workflow(_SERIALIZER.registry, self.workflow, new_spec, new_subprocesses)
+        top_diff, subprocess_diffs = diff_workflow(SERIALIZER.registry, self.workflow, new_spec, new_subprocesses)
         blockers = []
         for diff in [top_diff, *subprocess_diffs.values()]:
             if diff is None:
@@ -514,7 +293,7 @@ class Instance:
             self.workflow.refresh_timers()
             self.workflow.do_engine_steps()
         except SpiffWorkflowException as err:
-            raise ScriptFailed(_first_line(err)) from err
+            raise ScriptFailed(first_line(err)) from err
 
     def _ready_task(self, task_id: str):
         try:
@@ -590,7 +369,7 @@ def _repredict_started(workflow) -> None:
 
 
 # An instance of the converter the serializer uses (constructing it re-registers the same class).
-_WORKFLOW_CONVERTER = BpmnWorkflowConverter(BpmnWorkflow, _SERIALIZER.registry)
+_WORKFLOW_CONVERTER = BpmnWorkflowConverter(BpmnWorkflow, SERIALIZER.registry)
 
 
 def _restore_workflow(state: dict[str, Any], spec, subprocess_specs) -> BpmnWorkflow:

@@ -24,6 +24,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from service.engine import safexml
 from service.errors import Invalid
 from service.taskforms import fields, validation
 from service.thai.dates import BE_OFFSET
@@ -251,16 +252,11 @@ def _check_zip(content: bytes) -> None:
 
 def _declares_doctype(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
     """A DOCTYPE could define entities that expand without end; Excel never writes one."""
-    tail = b""
     try:
         with archive.open(member) as stream:
-            while chunk := stream.read(65536):
-                if b"<!doctype" in (tail + chunk).lower():
-                    return True
-                tail = chunk[-16:]
+            return safexml.stream_declares(stream)
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as err:
         raise _Unreadable("ไฟล์ Excel นี้เสียหาย อ่านไม่ได้ทั้งไฟล์") from err
-    return False
 
 
 def _csv_grid(content: bytes) -> _Grid:

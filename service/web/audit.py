@@ -10,18 +10,16 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 from flask_login import login_required
 
-from service import audit, documents, queries
-from service.api.audit import _download
-from service.auth import Actor
+from service import audit, eventlog, labels, queries
+from service.auth import AUDITOR, SYSTEM, Actor
 from service.bundles import diagram
-from service.commands import admin
+from service.bundles.catalog import START_FORM_KEY
+from service.documents.render import LABEL_UNITS
 from service.errors import Forbidden, Invalid, NotFound
+from service.http import attachment, ctx
 from service.thai import dates
-from service.web import lookups
-from service.web.auth import actor, ctx
-from service.web.plans import DEADLINE_STATES, EVENT_KINDS, STATUS
+from service.web.auth import actor
 
-AUDITOR = "auditor"
 bp = Blueprint("audit_web", __name__, url_prefix="/audit")
 
 #: Why a record failed verification, in words for auditors; {seq}, {expected}, {found} filled in.
@@ -75,14 +73,14 @@ def _audit_organization(organization_id: int | None) -> Actor:
 
 
 def _audit_plan(plan_id: int) -> Actor:
-    return _audit_organization(audit.plan_organization(ctx(), plan_id))
+    return _audit_organization(queries.plan_organization(ctx(), plan_id))
 
 
 def _organization(code: str) -> tuple[dict[str, Any], Actor]:
     """The organization of this code and the user as its auditor. :raise 404: :raise 403:"""
-    organization_id = audit.organization_id(ctx(), code)
+    organization_id = queries.organization_id(ctx(), code)
     auditor = _audit_organization(organization_id)
-    return {**next(o for o in admin.organizations(ctx(), auditor) if o["code"] == code), "id": organization_id}, auditor
+    return {**next(o for o in queries.organizations(ctx(), auditor) if o["code"] == code), "id": organization_id}, auditor
 
 
 # --- Pages -----------------------------------------------------------------------------
@@ -91,15 +89,15 @@ def _organization(code: str) -> tuple[dict[str, Any], Actor]:
 def index():
     """The plans of one audited organization (the first unless ?organization=), each verified now.
     :raise 403: the user audits no organization; 404: an organization not among the user's."""
-    organizations = admin.organizations(ctx(), _auditor())
+    organizations = queries.organizations(ctx(), _auditor())
     if not organizations:
         return render_template("audit/index.html", organizations=[], organization=None, plans=[])
     organization, auditor = _organization(request.args.get("organization") or organizations[0]["code"])
-    plans = audit.plans_of(ctx(), organization["id"], auditor)
+    plans = queries.plans_of(ctx(), organization["id"], auditor)
     for plan in plans:
         plan["verification"] = _verification(plan["id"], auditor)
     return render_template("audit/index.html", organizations=organizations, organization=organization, plans=plans,
-                           status=STATUS, years=sorted({p["fiscal_year"] for p in plans}, reverse=True))
+                           status=labels.PLAN_STATUS, years=sorted({p["fiscal_year"] for p in plans}, reverse=True))
 
 
 @bp.get("/plans/<int:plan_id>")
@@ -110,7 +108,7 @@ def plan(plan_id: int):
     auditor = _audit_plan(plan_id)
     step = _step_page(plan_id, auditor)
     return render_template("audit/plan.html", **step, verification=_verification(plan_id, auditor),
-                           status=STATUS)
+                           status=labels.PLAN_STATUS)
 
 
 @bp.get("/plans/<int:plan_id>/steps/<int:step>")
@@ -135,7 +133,7 @@ def verification(plan_id: int):
 def export(plan_id: int):
     """The self-contained bundle to verify offline (phaen audit verify-bundle). :raise 404: :raise 403:"""
     body = audit.export_bundle(ctx(), plan_id, _audit_plan(plan_id))
-    return _download(body, "application/json", f"plan-{plan_id}.json")
+    return attachment(body, "application/json", f"plan-{plan_id}.json")
 
 
 @bp.get("/plans/<int:plan_id>/events.csv")
@@ -143,7 +141,7 @@ def export(plan_id: int):
 def events_csv(plan_id: int):
     """:raise 404: :raise 403:"""
     body = audit.events_csv(ctx(), plan_id, _audit_plan(plan_id)).encode("utf-8")
-    return _download(body, "text/csv", f"plan-{plan_id}-events.csv")
+    return attachment(body, "text/csv", f"plan-{plan_id}-events.csv")
 
 
 @bp.get("/compliance")
@@ -151,7 +149,7 @@ def events_csv(plan_id: int):
 def compliance():
     """Every legal deadline of an organization's plans of a fiscal year. :raise 404: :raise 403:"""
     report = _compliance()
-    return render_template("audit/compliance.html", report=report, states=DEADLINE_STATES)
+    return render_template("audit/compliance.html", report=report, states=labels.DEADLINE_STATES)
 
 
 @bp.get("/compliance.csv")
@@ -160,7 +158,7 @@ def compliance_csv():
     """:raise 404: :raise 403:"""
     report = _compliance()
     name = f"compliance-{report['organization']['code']}-{report['fiscal_year']}.csv"
-    return _download(audit.compliance_csv(report).encode("utf-8"), "text/csv", name)
+    return attachment(audit.compliance_csv(report).encode("utf-8"), "text/csv", name)
 
 
 # --- What the pages show -----------------------------------------------------------------
@@ -191,18 +189,18 @@ def _history(plan_id: int, auditor: Actor) -> list[dict[str, Any]]:
 
 def _described(events: list[dict[str, Any]], plan_id: int) -> list[dict[str, Any]]:
     """Events as the timeline names them: what, who in which role, when."""
-    steps = lookups.step_titles(ctx(), plan_id)
-    roles = lookups.role_titles(ctx())
-    names = lookups.display_names(ctx(), {e["actor"] for e in events} | {(e["data"] or {}).get("to") for e in events})
+    steps = queries.step_titles(ctx(), plan_id)
+    roles = queries.role_titles(ctx())
+    names = queries.display_names(ctx(), {e["actor"] for e in events} | {(e["data"] or {}).get("to") for e in events})
     described = []
     for e in events:
         at = datetime.fromisoformat(e["at"]) if isinstance(e["at"], str) else e["at"]
-        what = EVENT_KINDS.get(e["kind"], e["kind"])
+        what = labels.EVENT_KINDS.get(e["kind"], e["kind"])
         described.append({
             **e, "at": at, "what": what, "step": steps.get(e["task"], e["task"]) if e["task"] else "",
-            "who": "ระบบ (ครบกำหนดเวลา)" if e["actor"] == "system" else names.get(e["actor"], e["actor"]),
+            "who": f"{labels.SYSTEM_ACTOR} (ครบกำหนดเวลา)" if e["actor"] == SYSTEM.username else names.get(e["actor"], e["actor"]),
             "role_name": roles.get(e["role"], e["role"]) if e["role"] else "",
-            "to": names.get((e["data"] or {}).get("to"), "") if e["kind"] == "task_reassigned" else "",
+            "to": names.get((e["data"] or {}).get("to"), "") if e["kind"] == eventlog.TASK_REASSIGNED else "",
         })
     return described
 
@@ -236,7 +234,7 @@ def _step_page(plan_id: int, auditor: Actor, step: int | None = None) -> dict[st
     except diagram.NoDiagram:
         drawing = None
     form = (replayed.version.form_of(event["task"]) if event["task"]
-            else replayed.version.forms.get(replayed.version.meta.get("start_form", ""), {}))
+            else replayed.version.forms.get(replayed.version.meta.get(START_FORM_KEY, ""), {}))
     record = replayed.record
     return {
         "plan_id": plan_id, "events": events, "step": step, "event": event, "reached": replayed.step,
@@ -257,7 +255,7 @@ def _drawing(drawing: diagram.Diagram, marks: dict[str, str]) -> dict[str, Any]:
     labels = [{"kind": label.kind, "text": label.text, "element": label.element, "mark": marks.get(label.element, ""),
                "style": (f"left:{pct(label.x, width)};top:{pct(label.y, height)};width:{pct(label.width, width)};"
                          f"height:{pct(label.height, height)};"
-                         f"font-size:{documents.LABEL_UNITS[label.kind] / width * 100:.3f}cqw")}
+                         f"font-size:{LABEL_UNITS[label.kind] / width * 100:.3f}cqw")}
               for label in drawing.labels]
     return {"svg": drawing.svg, "labels": labels, "ratio": f"{width:g} / {height:g}"}
 
@@ -266,9 +264,9 @@ def _data_rows(event: dict[str, Any], form: dict[str, Any]) -> list[dict[str, An
     """Every value an event carries, titled by its form; lists of records as tables. Keys the form
     does not name are shown too, under their own names: the auditor sees all that was recorded."""
     data = event["data"] or {}
-    if event["kind"] == "timer_fired":
+    if event["kind"] == eventlog.TIMER_FIRED:
         return [{"title": "กำหนดเวลาที่ครบ", "text": ", ".join(data.get("timers", [])) or "-"}]
-    if event["kind"] in audit.CLAIM_KINDS:
+    if event["kind"] in eventlog.CLAIM_KINDS:
         return [{"title": "ผู้รับงาน", "text": event["to"] or data.get("to") or "-"}] if data.get("to") else []
     properties = form.get("properties", {})
     keys = [k for k in properties if k in data] + sorted(k for k in data if k not in properties)

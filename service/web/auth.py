@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
 from service.auth import Actor, actor_of
 from service.commands import admin
-from service.context import Context
 from service.errors import Unauthorized
+from service.http import ctx
 from service.models import User
 from service.web import login_manager
 
@@ -19,10 +19,6 @@ bp = Blueprint("web_auth", __name__)
 login_manager.login_view = "web_auth.login"
 login_manager.login_message = "กรุณาเข้าสู่ระบบก่อนใช้งาน"
 login_manager.login_message_category = "info"
-
-
-def ctx() -> Context:
-    return current_app.extensions["phaen"]
 
 
 class WebUser(UserMixin):
@@ -58,6 +54,7 @@ def _load_user(session_id: str) -> WebUser | None:
 
 
 def actor() -> Actor:
+    """The signed-in user as the service layer's Actor."""
     return current_user.actor
 
 

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_from_directory, url_for
 from flask_login import login_required
 
-from service.api.designer import uploaded_files
-from service.bundles import lint
+from service import queries
+from service.auth import require_designer
+from service.bundles.findings import BundleRejected
 from service.commands import designer
 from service.config import SOURCE_ROOT
-from service.errors import Invalid, NotFound, ServiceError
-from service.web import error_page
-from service.web.auth import actor, ctx
+from service.errors import Invalid, NotFound
+from service.http import ctx, uploaded_files
+from service.web.auth import actor
 
 bp = Blueprint("designer_web", __name__, url_prefix="/designer")
 CHANGE_KINDS = {"tasks": "งาน", "lanes": "เลน/บทบาท", "forms": "แบบฟอร์ม", "timers": "กำหนดเวลา"}
@@ -28,30 +28,22 @@ BPMN_JS_FILES = {"bpmn-modeler.production.min.js", "assets/diagram-js.css", "ass
                  "assets/bpmn-font/css/bpmn-embedded.css"}
 
 
-@bp.errorhandler(ServiceError)
-def _service_error(err: ServiceError):
-    """The modeler's script reads JSON; the pages show the error page."""
-    if request.is_json:
-        return jsonify({"title": err.title, "detail": err.message, "errors": err.errors}), err.status
-    return error_page(err.status, err.message)
-
-
 @bp.get("/")
 @login_required
 def index():
     """:raise 403: the user is no process designer."""
-    designer.require_designer(actor())
-    return render_template("designer/index.html", processes=designer.processes(ctx()), drafts=designer.drafts(ctx()))
+    require_designer(actor())
+    return render_template("designer/index.html", processes=queries.processes(ctx()), drafts=queries.drafts(ctx()))
 
 
 @bp.post("/check")
 @login_required
 def check():
     """Check an upload and show the problems, or the diff and the dry run with a confirm button."""
-    designer.require_designer(actor())
+    require_designer(actor())
     try:
         files = uploaded_files()
-    except lint.BundleRejected as err:
+    except BundleRejected as err:
         report, files = designer.Report("", False, err.findings), {}
     else:
         report, _ = designer.validate(ctx(), files)
@@ -70,7 +62,7 @@ def _report_page(report: designer.Report, files: dict[str, bytes]):
 @login_required
 def publish():
     """Publish the bundle the designer has just seen checked (every check runs again)."""
-    designer.require_designer(actor())
+    require_designer(actor())
     try:
         files = {k: base64.b64decode(v) for k, v in json.loads(base64.b64decode(request.form["bundle"])).items()}
     except (KeyError, ValueError, TypeError, AttributeError) as err:
@@ -91,10 +83,10 @@ def publish():
 def modeler(name: str):
     """Open the latest version of a process (``?version=N`` an older one, ``?draft=ID`` a draft).
     :raise 404: no such process, version or draft."""
-    designer.require_designer(actor())
+    require_designer(actor())
     draft_id, version = request.args.get("draft", ""), request.args.get("version", "")
     if draft_id.isdigit():
-        opened = designer.draft(ctx(), actor(), int(draft_id))
+        opened = queries.draft(ctx(), actor(), int(draft_id))
         if opened["name"] != name:
             raise NotFound(f"ไม่พบร่างที่ {draft_id} ของกระบวนงาน {name}")
         source = {"draft": opened["id"], "based_on": opened["based_on_version"], "saved_by": opened["saved_by"],
@@ -102,14 +94,14 @@ def modeler(name: str):
         files = opened["files"]
     else:
         number = int(version) if version.isdigit() else None
-        files = designer.version_files(ctx(), name, number)
+        files = queries.version_files(ctx(), name, number)
         source = {"draft": None, "based_on": number or _latest_version(name)}
     return render_template("designer/modeler.html", name=name, files=files, source=source,
                            installed=(BPMN_JS_DIST / "bpmn-modeler.production.min.js").is_file())
 
 
 def _latest_version(name: str) -> int | None:
-    return next((p["latest"] for p in designer.processes(ctx()) if p["name"] == name), None)
+    return next((p["latest"] for p in queries.processes(ctx()) if p["name"] == name), None)
 
 
 @bp.get("/vendor/bpmn-js/<path:filename>")
@@ -134,7 +126,7 @@ def _modeler_files() -> dict[str, str]:
 @login_required
 def modeler_validate(name: str):
     """The same checks and dry run as deploy, on the modeler's files; stores nothing."""
-    designer.require_designer(actor())
+    require_designer(actor())
     report, _ = designer.validate(ctx(), {k: v.encode("utf-8") for k, v in _modeler_files().items()}, name)
     return jsonify(report.as_dict("th"))
 
@@ -143,7 +135,7 @@ def modeler_validate(name: str):
 @login_required
 def save_draft(name: str):
     """Save the modeler's files as a new draft (not published, not run)."""
-    designer.require_designer(actor())
+    require_designer(actor())
     body = request.get_json(silent=True) or {}
     based_on = body.get("based_on") if isinstance(body, dict) else None
     saved = designer.save_draft(ctx(), actor(), name, _modeler_files(),
@@ -155,7 +147,7 @@ def save_draft(name: str):
 @login_required
 def check_draft(draft_id: int):
     """A draft through the upload's check → diff → confirm flow. :raise 404: no such draft."""
-    saved = designer.draft(ctx(), actor(), draft_id)
+    saved = queries.draft(ctx(), actor(), draft_id)
     files = {k: v.encode("utf-8") for k, v in saved["files"].items()}
     report, _ = designer.validate(ctx(), files, saved["name"])
     return _report_page(report, files)

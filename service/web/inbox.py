@@ -6,8 +6,8 @@ from flask import Blueprint, render_template, request
 from flask_login import login_required
 
 from service import queries
-from service.web import lookups
-from service.web.auth import actor, ctx
+from service.http import ctx
+from service.web.auth import actor
 
 bp = Blueprint("inbox", __name__)
 
@@ -28,8 +28,8 @@ def index():
     return render_template(
         "inbox.html", tasks=shown, total=len(tasks), plan_choices=plan_choices, step_choices=step_choices,
         plan_filter=plan_filter, step_filter=step_filter, newest_first=newest_first,
-        bases=lookups.due_bases(ctx(), shown, ctx().clock.now()),
-        holders=lookups.display_names(ctx(), {t["claimed_by"] for t in shown}),
-        roles=lookups.role_titles(ctx()), plans=queries.plans(ctx(), actor()),
-        can_start=lookups.startable(ctx(), actor()) is not None,
+        bases=queries.due_bases(ctx(), shown, ctx().clock.now()),
+        holders=queries.display_names(ctx(), {t["claimed_by"] for t in shown}),
+        roles=queries.role_titles(ctx()), plans=queries.plans(ctx(), actor()),
+        can_start=queries.startable(ctx(), actor()) is not None,
     )

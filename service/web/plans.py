@@ -8,27 +8,21 @@ from datetime import timedelta
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from service import queries
+from service import eventlog, labels, queries
+from service.auth import ADMIN
 from service.bundles import diagram
 from service.commands import plans
-from service.commands.plans import ADMIN
-from service.documents import freeze_due
 from service.engine import safexml
 from service.errors import Conflict, Forbidden, Invalid
+from service.http import ctx
 from service.taskforms import fields
 from service.thai.dates import BE_OFFSET
 from service.thai.legaldays import BANGKOK
-from service.web import lookups
-from service.web.auth import actor, ctx
+from service.web.auth import actor
 from service.web.tasks import merged, schema_errors
 
 bp = Blueprint("plans", __name__)
 
-STATUS = {"running": "กำลังดำเนินการ", "completed": "เสร็จสิ้นกระบวนงาน"}
-DEADLINE_STATES = {"pending": "ยังไม่ถึงกำหนด", "met": "ทันกำหนด", "missed": "เกินกำหนด"}
-EVENT_KINDS = {"plan_started": "เริ่มจัดทำแผน", "task_completed": "บันทึกงาน", "timer_fired": "ครบกำหนดเวลา",
-               "task_claimed": "รับงาน", "task_released": "คืนงาน", "task_reassigned": "มอบหมายงาน",
-               "document_frozen": "จัดเก็บเอกสารฉบับประกาศ"}
 DIAGRAM_SCALE = 0.7  # screen pixels per diagram unit; wider diagrams scroll sideways
 _drawings: dict[str, diagram.Diagram | None] = {}  # by process version digest: versions never change
 
@@ -38,28 +32,27 @@ _drawings: dict[str, diagram.Diagram | None] = {}  # by process version digest: 
 def show(plan_id: int):
     """:raise 404: no such plan in the user's organizations."""
     plan = queries.plan(ctx(), actor(), plan_id)
-    freeze_due(ctx(), plan_id)  # the step just completed may freeze documents (rendered once, seconds)
     events = queries.history(ctx(), actor(), plan_id)
     people = {e["actor"] for e in events} | {t["claimed_by"] for t in plan["tasks"]} | \
-             {e["data"].get("to") for e in events if e["kind"] == "task_reassigned"}
-    organization_id = lookups.plan_organization(ctx(), plan_id)
+             {e["data"].get("to") for e in events if e["kind"] == eventlog.TASK_REASSIGNED}
+    organization_id = queries.plan_organization(ctx(), plan_id)
     is_admin = ADMIN in actor().roles_in(organization_id)
-    steps = lookups.step_titles(ctx(), plan_id)
+    steps = queries.step_titles(ctx(), plan_id)
     return render_template(
-        "plan.html", plan=plan, events=list(reversed(events)), status=STATUS, deadline_states=DEADLINE_STATES,
-        kinds=EVENT_KINDS, steps=steps, roles=lookups.role_titles(ctx()),
+        "plan.html", plan=plan, events=list(reversed(events)), status=labels.PLAN_STATUS, deadline_states=labels.DEADLINE_STATES,
+        kinds=labels.EVENT_KINDS, steps=steps, roles=queries.role_titles(ctx()),
         drawing=_drawing(plan_id), scale=DIAGRAM_SCALE, open_steps={t["title"] for t in plan["tasks"]},
-        done_steps={steps.get(e["task"], e["task"]) for e in events if e["kind"] == "task_completed"},
-        names=lookups.display_names(ctx(), people), is_admin=is_admin,
-        bases=lookups.due_bases(ctx(), plan["tasks"], ctx().clock.now()),
-        members={t["role"]: lookups.role_members(ctx(), organization_id, t["role"]) for t in plan["tasks"]}
+        done_steps={steps.get(e["task"], e["task"]) for e in events if e["kind"] == eventlog.TASK_COMPLETED},
+        names=queries.display_names(ctx(), people), is_admin=is_admin,
+        bases=queries.due_bases(ctx(), plan["tasks"], ctx().clock.now()),
+        members={t["role"]: queries.role_members(ctx(), organization_id, t["role"]) for t in plan["tasks"]}
         if is_admin else {},
     )
 
 
 def _drawing(plan_id: int) -> diagram.Diagram | None:
     """The flowchart of the plan's process version (as in the documents), or None if it has none."""
-    digest, files = lookups.process_files(ctx(), plan_id)
+    digest, files = queries.process_files(ctx(), plan_id)
     if digest not in _drawings:
         try:
             _drawings[digest] = diagram.render(files)
@@ -74,7 +67,7 @@ def _drawing(plan_id: int) -> diagram.Diagram | None:
 def new():
     """The start form of the default process, for the user's own organization.
     :raise 403: the user holds no role that may start a plan there."""
-    start = lookups.startable(ctx(), actor())
+    start = queries.startable(ctx(), actor())
     if start is None:
         raise Forbidden("ท่านไม่มีสิทธิ์เริ่มจัดทำแผนขององค์กร (เฉพาะบทบาทที่กระบวนงานกำหนดให้เริ่มแผนได้)")
     year_text, data, errors, message = str(_coming_fiscal_year()), {}, [], ""

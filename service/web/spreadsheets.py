@@ -5,39 +5,40 @@ and the list. Nested in the tasks blueprint: /tasks/<id>/spreadsheet/<list>/..."
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask_login import login_required
 
 from service.errors import Invalid
+from service.http import attachment
 from service.taskforms import fields, spreadsheet, validation
-from service.web import tasks as task_pages
+from service.web.taskpage import open_task, render, require_can_complete
 
 bp = Blueprint("spreadsheets", __name__, url_prefix="/tasks/<task_id>/spreadsheet/<name>")
 EXPORTS = {"xlsx": (spreadsheet.write_xlsx, spreadsheet.XLSX_TYPE), "csv": (spreadsheet.write_csv, spreadsheet.CSV_TYPE)}
 
 
-def _task_and_table(task_id: str, name: str):
-    """The open task and the JSON Schema of its list ``name``. :raise 404: no such task or list."""
-    task = task_pages.open_task(task_id)
-    if isinstance(task, str):
-        return task, None
-    schema = task["form"]["schema"]
+def _page_and_table(task_id: str, name: str):
+    """The open task's page and the JSON Schema of its list ``name``, or where to go instead.
+    :raise 404: no such task or list."""
+    page = open_task(task_id)
+    if isinstance(page, str):
+        return page, None
+    schema = page["task"]["form"]["schema"]
     if name not in dict(spreadsheet.tables(schema)):
         abort(404)
-    return task, schema["properties"][name]
+    return page, schema["properties"][name]
 
 
 @bp.get("/template.xlsx")
 @login_required
 def template(task_id: str, name: str):
     """An empty sheet with the list's columns and a sheet explaining them. :raise 404:"""
-    task, table = _task_and_table(task_id, name)
+    page, table = _page_and_table(task_id, name)
     if table is None:
-        return redirect(task)
+        return redirect(page)
     content = spreadsheet.write_xlsx(table["items"], [], table.get("title", name), guide=True)
-    return _download(content, spreadsheet.XLSX_TYPE, f"แม่แบบ-{table.get('title', name)}.xlsx")
+    return attachment(content, spreadsheet.XLSX_TYPE, f"แม่แบบ-{table.get('title', name)}.xlsx")
 
 
 @bp.route("/export.<kind>", methods=["GET", "POST"])
@@ -47,13 +48,14 @@ def export(task_id: str, name: str, kind: str):
     :raise 404: no such task, list or file kind."""
     if kind not in EXPORTS:
         abort(404)
-    task, table = _task_and_table(task_id, name)
+    page, table = _page_and_table(task_id, name)
     if table is None:
-        return redirect(task)
+        return redirect(page)
+    task = page["task"]
     data = fields.parse(task["form"]["schema"], request.form)[0] if request.method == "POST" else task["data"]
     write, mimetype = EXPORTS[kind]
     content = write(table["items"], spreadsheet.items_of(data, name), *(() if kind == "csv" else (table.get("title", name),)))
-    return _download(content, mimetype, f"{table.get('title', name)}-ปีงบประมาณ-{task['fiscal_year']}.{kind}")
+    return attachment(content, mimetype, f"{table.get('title', name)}-ปีงบประมาณ-{task['fiscal_year']}.{kind}")
 
 
 @bp.post("")
@@ -61,10 +63,11 @@ def export(task_id: str, name: str, kind: str):
 def upload(task_id: str, name: str):
     """Read the file and show every row with its errors; nothing is taken into the form yet.
     :raise 403: the user may not complete the task."""
-    task, table = _task_and_table(task_id, name)
+    page, table = _page_and_table(task_id, name)
     if table is None:
-        return redirect(task)
-    task_pages.require_can_complete(task)
+        return redirect(page)
+    task = page["task"]
+    require_can_complete(page)
     file = request.files.get("file")
     if file is None or not file.filename:
         preview = spreadsheet.Preview("")
@@ -82,10 +85,11 @@ def upload(task_id: str, name: str):
 def apply(task_id: str, name: str):
     """Put the rows of a checked file into the task's form, replacing the list; not yet saved.
     :raise 400: the rows are not the list's rows (not from the preview); 403: as for completing."""
-    task, table = _task_and_table(task_id, name)
+    page, table = _page_and_table(task_id, name)
     if table is None:
-        return redirect(task)
-    task_pages.require_can_complete(task)
+        return redirect(page)
+    task = page["task"]
+    require_can_complete(page)
     try:
         rows = json.loads(request.form.get("rows", ""))
         validation.validate({"type": "object", "properties": {name: table}}, {name: rows})
@@ -93,13 +97,4 @@ def apply(task_id: str, name: str):
         abort(400)
     flash(f"นำ {len(rows):,} รายการจากไฟล์ {request.form.get('filename', '')} เข้าแบบฟอร์มแล้ว ยังไม่ได้บันทึก "
           "กรุณาตรวจสอบแล้วกด “บันทึกและส่งต่อขั้นตอนถัดไป”", "success")
-    return task_pages.page(task, {**task["data"], name: rows})
-
-
-def _download(content: bytes, mimetype: str, filename: str) -> Response:
-    response = Response(content, mimetype=mimetype)
-    ascii_name = "".join(ch if ch.isascii() and ch.isalnum() or ch in ".-" else "_" for ch in filename)
-    response.headers["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
+    return render(page, {**task["data"], name: rows})

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from service.commands import plans as commands
+from service.commands import recording
 from service.context import Context
 from service.models import Event, Plan
 
@@ -168,7 +169,7 @@ def test_an_unexpected_failure_is_a_thai_500_and_changes_nothing(ctx, client, or
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(commands, "append_event", broken)
+    monkeypatch.setattr(recording, "append_event", broken)
     response = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=org.headers("support_committee"),
                            json=SAMPLES["collect_projects"])
     assert response.status_code == 500 and response.mimetype == "application/problem+json"

@@ -12,6 +12,7 @@ from sqlalchemy import delete, select, update
 
 from service import audit, cli
 from service.commands import plans as commands
+from service.eventlog import event_hash
 from service.models import Event, OpenTask, Plan
 
 from ..conftest import bangkok
@@ -93,7 +94,7 @@ def rehash_chain(ctx, pid):
         previous, changes = "0" * 64, []
         for event in events:
             event.prev_hash = previous
-            previous = commands.event_hash(event)
+            previous = event_hash(event)
             changes.append(update(Event).where(Event.id == event.id).values(prev_hash=event.prev_hash, hash=previous))
     tamper(ctx, *changes)
 
@@ -107,7 +108,8 @@ def test_a_plan_with_send_backs_timers_claims_and_an_extension_verifies(ctx, cli
     pid = eventful_plan(ctx, client, org, clock)
     kinds = events_of(ctx, pid)
     assert {"task_claimed", "task_released", "timer_fired", "task_completed"} <= {k for _, k, _ in kinds}
-    assert ("record_extension" in {t for _, _, t in kinds}) and len(kinds) == 24
+    # 24 steps, and the two documents frozen right after the announcement was recorded
+    assert ("record_extension" in {t for _, _, t in kinds}) and len(kinds) == 26
     result = audit.verify_plan(ctx, pid)
     assert result.as_dict() == {"ok": True, "plan_id": pid, "events": len(kinds), "head": result.head,
                                 "first_divergence": None}
@@ -263,7 +265,7 @@ def test_an_exported_bundle_verifies_offline_and_an_edited_or_cut_one_is_refused
     def drop_last(b):
         b["events"].pop()
         b["head"] = b["events"][-1]["hash"]
-        b["bundle_sha256"] = audit._bundle_digest(b)
+        b["bundle_sha256"] = audit.bundle_digest(b)
 
     found = refused("short.json", drop_last)
     assert found.reason == "snapshot_mismatch"
@@ -288,7 +290,9 @@ def test_events_csv_lists_every_event_in_order(ctx, client, org):
     lines = text.splitlines()
     assert lines[0].startswith("seq,at,at_bangkok,actor,role,kind,task")
     assert len(lines) == 1 + len(events_of(ctx, pid))
-    assert "kradangnga-executive" in lines[-1] and "announce_plan" in lines[-1] and "นายสมชาย ใจดี" in text
+    announced = next(line for line in lines if "announce_plan" in line)
+    assert "kradangnga-executive" in announced and "นายสมชาย ใจดี" in text
+    assert "document_frozen" in lines[-1]  # the documents frozen once the announcement was recorded
 
 
 # --- The CLI -------------------------------------------------------------------------------

@@ -112,8 +112,9 @@ def test_a_send_back_is_shown_as_the_step_open_again(client, org, auditor):
 
 def test_replay_to_gives_the_state_each_event_recorded(ctx, client, org, clock):
     pid = eventful_plan(ctx, client, org, clock)
-    replayed = [audit.replay_to(ctx, pid, step) for step in (1, 7, 24)]
-    for result, step in zip(replayed, (1, 7, 24), strict=True):
+    steps = (1, 7, 26)  # the last: the second document frozen at the announcement
+    replayed = [audit.replay_to(ctx, pid, step) for step in steps]
+    for result, step in zip(replayed, steps, strict=True):
         assert result.divergence is None and result.step == step
         assert result.instance.digest() == result.record.events[step - 1].state_digest
     assert replayed[-1].instance.completed

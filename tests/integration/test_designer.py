@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from service import audit, cli
-from service.commands import admin, designer
+from service.bundles import intake
+from service.commands import admin
 from service.commands import plans as commands
 from service.models import Event, ProcessVersion
 
@@ -26,7 +27,7 @@ V2 = ROOT / "tests" / "fixtures" / "operational_plan_v2"
 
 
 def bundle(folder: Path = V2) -> dict[str, bytes]:
-    return designer.files_of_folder(folder, ROOT / "forms")
+    return intake.files_of_folder(folder, ROOT / "forms")
 
 
 def multipart(files: dict[str, bytes], **fields) -> dict:

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from service.bundles import lint
+from service.bundles.findings import BundleRejected
 from service.commands import admin
 from service.models import ProcessVersion
 
@@ -92,7 +93,7 @@ def test_a_50_mb_file_is_refused(client, headers, ctx):
     huge = b"<x>" + b" " * (50 * 1024 * 1024) + b"</x>"
     too_big = client.post("/api/v1/processes", headers={**headers, "Content-Type": "application/zip"}, data=huge)
     assert too_big.status_code == 413 and too_big.mimetype == "application/problem+json"  # never even read
-    with pytest.raises(lint.BundleRejected) as refused:
+    with pytest.raises(BundleRejected) as refused:
         lint.check({**BASE, "sample.bpmn": huge})
     too_large = [f for f in refused.value.findings if f.code == "file_too_large"]
     assert too_large[0].file == "sample.bpmn" and "KB" in too_large[0].message()

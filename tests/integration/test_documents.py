@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from service import documents
 from service.commands import plans as commands
+from service.documents.records import PLAN_PROGRAMS
+from service.thai.baht import bahttext
 from service.thai.dates import to_thai_digits as thai_digits
 
 from ..conftest import bangkok
@@ -116,7 +117,7 @@ def test_documents_of_a_plan_from_draft_to_certified_posting(ctx, client, org, o
         assert key(month) in text
     assert key("รถบรรทุกน้ำ") in text and key("เครื่องคอมพิวเตอร์") in text  # cells wrap: check one line of each
     assert "2,980,000.50" in text  # both projects: 480,000.00 + 2,500,000.50
-    assert key(documents.bahttext(Decimal("2980000.50"))) in text
+    assert key(bahttext(Decimal("2980000.50"))) in text
     assert "44,000.00" in text and key("สี่หมื่นสี่พันบาทถ้วน") in text
     draft.png(1, len(draft.pages), "draft-plan")
 
@@ -180,7 +181,7 @@ def test_a_plan_of_300_projects_across_every_strategy_and_plan_program(ctx, clie
     projects = [{
         **PROJECT, "name": f"โครงการ ก{i:03d} ซ่อมถนน", "activities": "ซ่อมผิวจราจร", "place": f"หมู่ที่ {i % 9 + 1}",
         "budget": 10000 + i * 1234.5, "strategy": STRATEGIES[i % 6],
-        "plan_program": documents.PLAN_PROGRAMS[(i // 6) % 12], "months": [10 + i % 3] if i % 2 else [i % 9 + 1],
+        "plan_program": PLAN_PROGRAMS[(i // 6) % 12], "months": [10 + i % 3] if i % 2 else [i % 9 + 1],
     } for i in range(300)]
     run.complete(pid, "collect_projects", {"projects": projects})
 
@@ -191,12 +192,12 @@ def test_a_plan_of_300_projects_across_every_strategy_and_plan_program(ctx, clie
     missing = [i for i in range(300) if f"ก{i:03d}" not in text]
     assert not missing
     total = sum(Decimal(str(p["budget"])) for p in projects)
-    assert f"{total:,.2f}" in text and key(documents.bahttext(total)) in text
+    assert f"{total:,.2f}" in text and key(bahttext(total)) in text
     for strategy in STRATEGIES:
         subtotal = sum(Decimal(str(p["budget"])) for p in projects if p["strategy"] == strategy)
         assert f"{subtotal:,.2f}" in text, strategy
     for strategy in STRATEGIES[:2]:
-        for program in documents.PLAN_PROGRAMS:
+        for program in PLAN_PROGRAMS:
             group = [Decimal(str(p["budget"])) for p in projects
                      if p["strategy"] == strategy and p["plan_program"] == program]
             if group:
@@ -218,7 +219,7 @@ def test_a_plan_with_no_projects_yet_still_renders_saying_so(client, org, out):
 
 
 def test_rendering_gives_the_garbage_collector_back_as_it_found_it(client, org):
-    """WeasyPrint runs with the collector paused (documents._collector_paused); a worker left
+    """WeasyPrint runs with the collector paused (documents/render.py); a worker left
     without it would grow until it is killed."""
     pid = Procedure(client, org).start()["id"]
     assert fetch(client, org, pid, "plan").status_code == 200

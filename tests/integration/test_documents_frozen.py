@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import select, update
 
 from service import audit, documents
+from service.commands.documents import freeze_due
+from service.documents import render
 from service.models import Event, FrozenDocument
 
 from ..conftest import bangkok
@@ -37,7 +39,7 @@ def test_the_plan_and_announcement_as_announced_are_stored_once_and_served_uncha
     run, pid = announced_plan(client, org)
     with ctx.db.read() as session:
         announce_seq = session.scalar(select(Event.seq).where(Event.plan_id == pid, Event.task == "announce_plan"))
-    # the first download freezes what the completion did not (rendering is deterministic either way)
+    # the completion froze them once its transaction committed; downloads serve what was stored
     plan = client.get(f"/api/v1/plans/{pid}/documents/plan.pdf", headers=org.headers("auditor"))
     announcement = client.get(f"/api/v1/plans/{pid}/documents/announcement.pdf", headers=org.headers("auditor"))
     assert plan.status_code == announcement.status_code == 200
@@ -52,14 +54,14 @@ def test_the_plan_and_announcement_as_announced_are_stored_once_and_served_uncha
     # later steps change the plan's data; the frozen documents stay as announced, byte for byte
     clock.set(bangkok(2020, 10, 2, 10, 0))
     run.complete(pid, "post_announcement")
-    assert documents.freeze_due(ctx, pid) == []  # stored once: nothing more to freeze, no new event
+    assert freeze_due(ctx, pid) == []  # stored once: nothing more to freeze, no new event
     again = client.get(f"/api/v1/plans/{pid}/documents/plan.pdf", headers=org.headers("support_committee"))
     assert again.data == plan.data and len(frozen_events(ctx, pid)) == 2
     # and what was stored is the plan as it stood right after the announcement
     file = documents.load(ctx, None, pid)
     assert "posted_on" in file.data and "posted_on" not in file.as_of(announce_seq).data
-    assert documents.operational_plan(file.as_of(announce_seq)) == plan.data
-    assert documents.announcement(file.as_of(announce_seq)) == announcement.data
+    assert render.operational_plan(file.as_of(announce_seq)) == plan.data
+    assert render.announcement(file.as_of(announce_seq)) == announcement.data
 
     # the record lists the freezing with its SHA-256; the chain still verifies; the export carries the digests
     assert audit.verify_plan(ctx, pid).ok
@@ -68,7 +70,7 @@ def test_the_plan_and_announcement_as_announced_are_stored_once_and_served_uncha
         {(kind, data["sha256"], data["bytes"], announce_seq) for kind, (_, data) in events.items()}
 
 
-def test_the_completion_page_freezes_right_away_and_links_every_document(ctx, client, org, other_org):
+def test_the_completion_freezes_right_away_and_the_plan_page_links_every_document(ctx, client, org, other_org):
     run = Procedure(client, org)
     pid = run.start()["id"]
     person = add_person(ctx, "somchai", org.code, ["executive"])
@@ -78,9 +80,9 @@ def test_the_completion_page_freezes_right_away_and_links_every_document(ctx, cl
     assert linked == {"operational-plan", "record"}
     assert "ยังไม่ได้ประกาศใช้" in page  # the announcement is not there yet, and the page says when it will be
     run.through_announcement(pid)
-    assert frozen_events(ctx, pid) == []  # the API completed the task; the plan page is the next thing shown
-    page = client.get(f"/plans/{pid}").get_data(as_text=True)
+    # the completion freezes, after its commit; a page (a GET) never writes
     assert {data["kind"] for _, data in frozen_events(ctx, pid)} == {"plan", "announcement"}
+    page = client.get(f"/plans/{pid}").get_data(as_text=True)
     assert f"/plans/{pid}/announcement.pdf" in page and "SHA-256" in page and "จัดเก็บเอกสารฉบับประกาศ" in page
 
     # a session downloads; the bytes are the frozen ones
@@ -123,7 +125,7 @@ def test_a_process_without_freezing_serves_every_document_as_rendered(ctx, clien
     _, pid = announced_plan(client, org)
     response = client.get(f"/api/v1/plans/{pid}/documents/plan.pdf", headers=org.headers("auditor"))
     assert response.status_code == 200 and "ETag" not in response.headers
-    assert documents.freeze_due(ctx, pid) == [] and frozen_events(ctx, pid) == []
+    assert freeze_due(ctx, pid) == [] and frozen_events(ctx, pid) == []
 
 
 def test_postgresql_refuses_to_change_a_frozen_document(ctx, client, org):
@@ -133,7 +135,27 @@ def test_postgresql_refuses_to_change_a_frozen_document(ctx, client, org):
     from sqlalchemy.exc import DBAPIError
 
     _, pid = announced_plan(client, org)
-    documents.freeze_due(ctx, pid)
+    freeze_due(ctx, pid)
     for statement in (update(FrozenDocument).values(content=b"%PDF forged"), delete(FrozenDocument)):
         with pytest.raises(DBAPIError, match="never changed"), ctx.db.engine.begin() as connection:
             connection.execute(statement)
+
+
+def test_a_failed_freezing_never_fails_the_completion_and_a_download_never_writes(ctx, client, org, monkeypatch):
+    """Freezing runs after the completion committed: if it fails, the completion still stands, the
+    documents are served as the plan stood at their step (the bytes a later freezing stores), and
+    serving them writes nothing."""
+    def broken(file):
+        raise RuntimeError("fonts missing")
+
+    monkeypatch.setitem(render.DOCUMENTS, "announcement", broken)
+    run, pid = announced_plan(client, org)  # every completion answered 200
+    assert frozen_events(ctx, pid) == [] and "post_announcement" in run.open_names(pid)
+    monkeypatch.undo()
+
+    served = client.get(f"/api/v1/plans/{pid}/documents/plan.pdf", headers=org.headers("auditor"))
+    assert served.status_code == 200 and "ETag" not in served.headers
+    assert frozen_events(ctx, pid) == []  # a GET never freezes
+    assert freeze_due(ctx, pid) == ["plan", "announcement"]
+    stored = client.get(f"/api/v1/plans/{pid}/documents/plan.pdf", headers=org.headers("auditor"))
+    assert stored.data == served.data and stored.headers["ETag"] == f'"{hashlib.sha256(served.data).hexdigest()}"'

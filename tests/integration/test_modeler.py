@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from service import engine
+from service import engine, queries
 from service.commands import designer
 from service.models import Draft, ProcessVersion
 from service.web import designer as designer_web
@@ -38,7 +38,7 @@ def page_client(ctx, app, org):
 
 
 def v1_files(ctx) -> dict[str, str]:
-    return designer.version_files(ctx, "operational_plan", 1)
+    return queries.version_files(ctx, "operational_plan", 1)
 
 
 def files_on(html: str) -> dict[str, str]:
@@ -201,7 +201,7 @@ def test_xml_exported_by_bpmn_js_after_edits_parses_deploys_and_runs(ctx, client
     assert model.user_tasks["collect_projects"]["properties"][engine.FORM_PROPERTY] == "collect_projects.schema.json"
 
     add_person(ctx, "export-designer", org.code, ["designer"])
-    report = designer.deploy(ctx, designer.actor_named(ctx, "export-designer"),
+    report = designer.deploy(ctx, queries.actor_named(ctx, "export-designer"),
                              {**{k: v.encode() for k, v in files.items()}, "operational_plan.bpmn": xml.encode()})
     assert report.ok and report.published and report.version == 2, [str(p) for p in report.problems]
     assert all(run.finished for run in report.runs)

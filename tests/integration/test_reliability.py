@@ -7,6 +7,7 @@ import threading
 from sqlalchemy import func, select
 
 from service.commands import plans as commands
+from service.eventlog import event_hash
 from service.models import Event, OpenTask, Plan
 
 from ..conftest import bangkok
@@ -19,7 +20,7 @@ def chain_is_valid(ctx, plan_id) -> bool:
         events = session.scalars(select(Event).where(Event.plan_id == plan_id).order_by(Event.seq)).all()
         previous = "0" * 64
         for seq, event in enumerate(events, start=1):
-            if event.seq != seq or event.prev_hash != previous or event.hash != commands.event_hash(event):
+            if event.seq != seq or event.prev_hash != previous or event.hash != event_hash(event):
                 return False
             previous = event.hash
         return True

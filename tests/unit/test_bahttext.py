@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from service.documents import bahttext
+from service.thai.baht import bahttext
 
 
 @pytest.mark.parametrize(("amount", "words"), [

@@ -1,0 +1,44 @@
+"""Tasks through the API: the inbox, one open task with its form, completing it, and claiming and
+releasing it (POST /api/v1/tasks/<id>/claim and /release)."""
+
+from __future__ import annotations
+
+from flask import jsonify
+
+from service import http, queries
+from service.api.blueprint import authenticated, bp, caller, json_body
+from service.commands import claims, plans
+
+
+@bp.get("/tasks")
+@authenticated
+def inbox():
+    return jsonify({"tasks": queries.inbox(http.ctx(), caller())})
+
+
+@bp.get("/tasks/<task_id>")
+@authenticated
+def get_task(task_id: str):
+    return jsonify(queries.task(http.ctx(), caller(), task_id))
+
+
+@bp.post("/tasks/<task_id>/complete")
+@authenticated
+def complete_task(task_id: str):
+    return jsonify(plans.complete_task(http.ctx(), caller(), task_id, json_body()))
+
+
+@bp.post("/tasks/<task_id>/claim")
+@authenticated
+def claim(task_id: str):
+    """:raise 403: another role's task; 404: no such open task; 409: someone else holds it."""
+    claims.claim(http.ctx(), caller(), task_id)
+    return jsonify(queries.task(http.ctx(), caller(), task_id))
+
+
+@bp.post("/tasks/<task_id>/release")
+@authenticated
+def release(task_id: str):
+    """:raise 403: held by someone else and the caller is not an administrator."""
+    claims.release(http.ctx(), caller(), task_id)
+    return jsonify(queries.task(http.ctx(), caller(), task_id))

@@ -1,0 +1,77 @@
+"""Recording a change: the instance's new state on the plan row with its read models (deadlines,
+next timer, inbox rows) and one hash-chained event, inside the command's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import engine
+from service.auth import Actor
+from service.bundles.catalog import Published
+from service.eventlog import event_hash, jsonable
+from service.models import Event, OpenTask, Plan
+
+
+def record(session: Session, plan: Plan, instance: engine.Instance, version: Published, now: datetime,
+           actor: Actor, role: str | None, kind: str, data: dict[str, Any], task: str | None = None,
+           task_id: str | None = None, rows: list[OpenTask] | None = None) -> list[OpenTask]:
+    """Store the instance's new state on the plan with its deadlines, next timer, one event and
+    its inbox rows; the plan's open inbox rows afterwards. ``rows``: its open rows, if loaded.
+    :raise StaleDataError: the plan was saved meanwhile (by another command)."""
+    if rows is None:
+        rows = list(session.scalars(select(OpenTask).where(OpenTask.plan_id == plan.id))) if plan.id else []
+    plan.state_json, digest = instance.snapshot()
+    plan.deadlines = [d.as_dict() for d in instance.deadlines()]
+    plan.next_timer_at = instance.next_timer_at()
+    if instance.completed:
+        plan.status, plan.completed_at = "completed", now
+    append_event(session, plan, now, actor.username, role, kind, data, task, task_id, digest)
+
+    # The inbox rows follow the open tasks: closed ones go, new ones come, the rest keep their
+    # claim. A closed row is reused for a new task (one UPDATE instead of a DELETE and an INSERT:
+    # a step usually closes one task and opens the next).
+    current = {task.id: task for task in instance.open_tasks()}
+    kept, closed = [], []
+    for row in rows:
+        if row.id in current:
+            row.due_at = current.pop(row.id).due_at
+            kept.append(row)
+        else:
+            closed.append(row)
+    for task_view in current.values():
+        if closed:
+            row = closed.pop()
+        else:
+            row = OpenTask(plan_id=plan.id, organization_id=plan.organization_id)
+            session.add(row)
+        row.id, row.name, row.title, row.lane = task_view.id, task_view.spec_name, task_view.title, task_view.lane
+        row.role, row.due_at, row.opened_at, row.claimed_by = (
+            version.lane_roles.get(task_view.lane or ""), task_view.due_at, now, None)
+        kept.append(row)
+    for row in closed:
+        session.delete(row)
+    return kept
+
+
+def append_event(session: Session, plan: Plan, at: datetime, actor: str, role: str | None, kind: str,
+                 data: dict[str, Any], task: str | None = None, task_id: str | None = None,
+                 state_digest: str | None = None) -> Event:
+    """Append one event to the plan's chain from the head its row keeps, and move the head on;
+    without a digest the state is unchanged (a claim).
+    :raise StaleDataError: the plan was saved meanwhile; two commands never append the same number."""
+    if plan.id is None:
+        session.flush()  # a new plan: its event names its id
+    event = Event(plan_id=plan.id, seq=plan.event_seq + 1, at=at, actor=actor, role=role, kind=kind, task=task,
+                  task_id=task_id, data=jsonable(data), state_digest=state_digest or plan.state_digest,
+                  prev_hash=plan.event_hash, hash="")
+    event.hash = event_hash(event)
+    plan.event_seq, plan.event_hash, plan.state_digest = event.seq, event.hash, event.state_digest
+    # The plan's row is written first, on its own: its version check fails a command that lost a
+    # race before that command's event could clash with the winner's.
+    session.flush()
+    session.add(event)
+    return event

@@ -1,0 +1,202 @@
+"""Process models: BPMN files parsed safely (hardened XML, the XSD, the sandbox's checks on every
+script, condition and timer expression) into the spec stored once per process version."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
+
+from service.engine import safexml, sandbox
+
+#: Conventions a process designer uses in the BPMN (SpiffArena's property element).
+FORM_PROPERTY = "formJsonSchemaFilename"
+DEADLINE_KIND = "deadlineKind"  # "limit": act before it fires; "minimum": wait until it fires
+DEADLINE_BASIS = "deadlineBasis"
+DEADLINE_EXTENSION_FIELD = "deadlineExtensionField"
+SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(DEFAULT_CONFIG))
+_SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+_BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CODE_ELEMENTS = {  # element -> how its text runs in the sandbox
+    f"{{{_BPMN_NS}}}conditionExpression": "eval",
+    f"{{{_BPMN_NS}}}timeDate": "eval",
+    f"{{{_BPMN_NS}}}timeDuration": "eval",
+    f"{{{_BPMN_NS}}}timeCycle": "eval",
+    f"{{{_BPMN_NS}}}script": "exec",
+    f"{{{_SPIFF_NS}}}preScript": "exec",
+    f"{{{_SPIFF_NS}}}postScript": "exec",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
+
+
+class InvalidProcess(ValueError):
+    def __init__(self, problems: list[Problem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass
+class ProcessModel:
+    """An executable process: its id, and the spec stored once per process version."""
+
+    process_id: str
+    spec_json: str
+    #: bpmn id -> {name, lane, manual, properties, documentation}, read at parse time because
+    #: the serializer does not restore every element's extensions
+    elements: dict[str, dict[str, Any]]
+    _restored: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def spec_dict(self) -> dict[str, Any]:
+        if "spec" not in self._restored:
+            self._restored["spec"] = json.loads(self.spec_json)
+        return self._restored["spec"]
+
+    def specs(self) -> tuple[Any, dict[str, Any]]:
+        """The restored process spec and subprocess specs, built once and shared by every
+        instance of this model (SpiffWorkflow treats specs as read-only)."""
+        if "objects" not in self._restored:
+            self._restored["objects"] = self.fresh_specs()
+        return self._restored["objects"]
+
+    def fresh_specs(self) -> tuple[Any, dict[str, Any]]:
+        """New spec objects (the serializer consumes the dictionaries it restores: give it copies)."""
+        specs = copy.deepcopy(self.spec_dict)
+        return (SERIALIZER.from_dict(specs["spec"]),
+                {name: SERIALIZER.from_dict(sub) for name, sub in specs["subprocess_specs"].items()})
+
+    @property
+    def lanes(self) -> list[str]:
+        return list(dict.fromkeys(e["lane"] for e in self.elements.values() if e["lane"]))
+
+    @property
+    def user_tasks(self) -> dict[str, dict[str, Any]]:
+        return {key: e for key, e in self.elements.items() if e["manual"]}
+
+    def properties(self, bpmn_id: str) -> dict[str, str]:
+        element = self.elements.get(bpmn_id)
+        return element["properties"] if element else {}
+
+
+def code_elements(tree: etree._ElementTree) -> Iterator[tuple[etree._Element, str, str]]:
+    """Every element holding designer code, with its code and how the sandbox runs it (eval, exec)."""
+    for element in tree.iter(*CODE_ELEMENTS):
+        text = (element.text or "").strip()
+        if text:
+            yield element, text, CODE_ELEMENTS[element.tag]
+
+
+def _code_problems(tree: etree._ElementTree, filename: str) -> list[Problem]:
+    problems = []
+    for element, text, mode in code_elements(tree):
+        owner = element.getparent()
+        while owner is not None and owner.get("id") is None:
+            owner = owner.getparent()
+        where = owner.get("id") if owner is not None else etree.QName(element).localname
+        for reason in sandbox.check(text, mode):
+            problems.append(Problem(filename, element.sourceline, f"{where}: {reason}"))
+    return problems
+
+
+def parse_process(files: dict[str, bytes], process_id: str | None = None) -> ProcessModel:
+    """Parse BPMN files safely into a model; every problem is reported at once."""
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    problems: list[Problem] = []
+    for filename, data in files.items():
+        try:
+            tree = safexml.parse(data, filename)
+        except safexml.UnsafeXml as err:
+            problems.append(Problem(filename, None, str(err).removeprefix(f"{filename}: ")))
+            continue
+        problems.extend(_code_problems(tree, filename))
+        try:
+            parser.add_bpmn_xml(tree, filename=filename)
+        except Exception as err:  # the XSD validator and the parser raise several kinds
+            line = getattr(err, "line_number", None) or getattr(err, "sourceline", None)
+            problems.append(Problem(filename, line if isinstance(line, int) else None, first_line(err)))
+    if problems:
+        raise InvalidProcess(problems)
+    executable = parser.get_process_ids()
+    if not executable:
+        raise InvalidProcess([Problem(", ".join(files), None, "no executable process found")])
+    process_id = process_id or executable[0]
+    try:
+        spec = parser.get_spec(process_id)
+        subprocesses = parser.get_subprocess_specs(process_id)
+    except Exception as err:
+        raise InvalidProcess([Problem(getattr(err, "file_name", "") or ", ".join(files),
+                                      getattr(err, "line_number", None) or None, first_line(err))]) from err
+    workflow = BpmnWorkflow(spec, subprocesses)
+    state = SERIALIZER.to_dict(workflow)
+    spec_json = json.dumps({"spec": state["spec"], "subprocess_specs": state["subprocess_specs"]})
+    elements = {
+        task_spec.bpmn_id: {
+            "name": task_spec.bpmn_name or task_spec.bpmn_id,
+            "lane": task_spec.lane,
+            "manual": bool(getattr(task_spec, "manual", False)),
+            "properties": _properties(task_spec),
+            "documentation": task_spec.documentation or "",
+        }
+        for task_spec in _all_task_specs(spec, subprocesses) if task_spec.bpmn_id
+    }
+    return ProcessModel(process_id, spec_json, elements)
+
+
+def xsd_problems(tree: etree._ElementTree, filename: str) -> list[Problem]:
+    """Every BPMN 2.0 XSD violation in a tree (SpiffWorkflow's validator stops at the first)."""
+    VALIDATOR.preprocess(tree)
+    if VALIDATOR.validator.validate(tree):
+        return []
+    return [Problem(filename, error.line, error.message) for error in VALIDATOR.validator.error_log]
+
+
+def timer_value_problem(kind: str, value: Any) -> str | None:
+    """Why a timer expression's value cannot drive a timer of this kind (timeDate, timeDuration,
+    timeCycle); None when it can."""
+    if not isinstance(value, str):
+        return f"the expression gives {type(value).__name__}, not a text (ISO 8601 string)"
+    try:
+        if kind == "timeDate":
+            TimerEventDefinition.get_datetime(value)
+        elif kind == "timeDuration":
+            if not value.upper().startswith("P"):
+                return f"'{value}' is not an ISO 8601 duration such as P15D"
+            TimerEventDefinition.parse_iso_duration(value)
+        else:
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+    except Exception:  # the parsers raise ValueError, AttributeError or a bare Exception
+        return f"'{value}' is not a valid ISO 8601 value for {kind}"
+    return None
+
+
+def _all_task_specs(spec, subprocesses) -> Iterator[Any]:
+    for process in [spec, *subprocesses.values()]:
+        yield from process.task_specs.values()
+
+
+def first_line(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+def _properties(task_spec) -> dict[str, str]:
+    extensions = getattr(task_spec, "extensions", None) or {}
+    return dict(extensions.get("properties", {}))

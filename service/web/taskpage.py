@@ -1,0 +1,54 @@
+"""A task's page as the task form and its spreadsheet pages share it: the one read model it shows
+(queries.task_page), where to go once the task is no longer open, and the form rendered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, render_template, url_for
+
+from service import queries
+from service.errors import Forbidden, NotFound
+from service.http import ctx
+from service.taskforms import fields, spreadsheet
+from service.thai.dates import short_datetime
+from service.web.auth import actor
+
+
+def open_task(task_id: str) -> dict[str, Any] | str:
+    """The task's page (queries.task_page), or where to go when the task is no longer open."""
+    try:
+        return queries.task_page(ctx(), actor(), task_id)
+    except NotFound:
+        where = closed(task_id)
+        if where is None:
+            raise
+        return where
+
+
+def closed(task_id: str) -> str | None:
+    """Say who completed the task and when, and where to go instead; None if it was never seen here."""
+    done = queries.completed_by(ctx(), actor(), task_id)
+    if done is None:
+        return None
+    who, at = done
+    flash(f"งานนี้ {who} บันทึกเสร็จไปแล้วเมื่อ {short_datetime(at)}", "info")
+    return url_for("inbox.index")
+
+
+def require_can_complete(page: dict[str, Any]) -> None:
+    """:raise Forbidden: the task is another role's, or someone else holds it (auth.completion_refusal)."""
+    if page["refusal"]:
+        raise Forbidden(page["refusal"])
+
+
+def render(page: dict[str, Any], data: dict[str, Any], errors=(), message: str = "") -> str:
+    task = page["task"]
+    return render_template(
+        "task.html", task=task, form=fields.build(task["form"]["schema"], data, list(errors)),
+        message=message if errors or message else "", months=fields.month_options(),
+        row_action=fields.ROW_ACTION, new_row=fields.NEW_ROW, tables=spreadsheet.tables(task["form"]["schema"]),
+        max_rows=spreadsheet.MAX_ROWS, max_megabytes=spreadsheet.MAX_BYTES // 1024 // 1024,
+        basis=page["basis"], holder=page["holder"], roles=page["roles"], can_edit=page["refusal"] is None,
+        is_admin=page["is_admin"], members=page["members"],
+    )
