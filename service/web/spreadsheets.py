@@ -11,11 +11,11 @@ from flask_login import login_required
 
 from service.errors import Invalid
 from service.http import attachment
-from service.taskforms import fields, spreadsheet, validation
+from service.taskforms import columns, fields, reading, validation, writing
 from service.web.taskpage import open_task, render, require_can_complete
 
 bp = Blueprint("spreadsheets", __name__, url_prefix="/tasks/<task_id>/spreadsheet/<name>")
-EXPORTS = {"xlsx": (spreadsheet.write_xlsx, spreadsheet.XLSX_TYPE), "csv": (spreadsheet.write_csv, spreadsheet.CSV_TYPE)}
+EXPORTS = {"xlsx": (writing.write_xlsx, writing.XLSX_TYPE), "csv": (writing.write_csv, writing.CSV_TYPE)}
 
 
 def _page_and_table(task_id: str, name: str):
@@ -25,7 +25,7 @@ def _page_and_table(task_id: str, name: str):
     if isinstance(page, str):
         return page, None
     schema = page["task"]["form"]["schema"]
-    if name not in dict(spreadsheet.tables(schema)):
+    if name not in dict(columns.tables(schema)):
         abort(404)
     return page, schema["properties"][name]
 
@@ -37,8 +37,8 @@ def template(task_id: str, name: str):
     page, table = _page_and_table(task_id, name)
     if table is None:
         return redirect(page)
-    content = spreadsheet.write_xlsx(table["items"], [], table.get("title", name), guide=True)
-    return attachment(content, spreadsheet.XLSX_TYPE, f"แม่แบบ-{table.get('title', name)}.xlsx")
+    content = writing.write_xlsx(table["items"], [], table.get("title", name), guide=True)
+    return attachment(content, writing.XLSX_TYPE, f"แม่แบบ-{table.get('title', name)}.xlsx")
 
 
 @bp.route("/export.<kind>", methods=["GET", "POST"])
@@ -54,7 +54,7 @@ def export(task_id: str, name: str, kind: str):
     task = page["task"]
     data = fields.parse(task["form"]["schema"], request.form)[0] if request.method == "POST" else task["data"]
     write, mimetype = EXPORTS[kind]
-    content = write(table["items"], spreadsheet.items_of(data, name), *(() if kind == "csv" else (table.get("title", name),)))
+    content = write(table["items"], columns.items_of(data, name), *(() if kind == "csv" else (table.get("title", name),)))
     return attachment(content, mimetype, f"{table.get('title', name)}-ปีงบประมาณ-{task['fiscal_year']}.{kind}")
 
 
@@ -70,11 +70,11 @@ def upload(task_id: str, name: str):
     require_can_complete(page)
     file = request.files.get("file")
     if file is None or not file.filename:
-        preview = spreadsheet.Preview("")
-        preview.problems.append(spreadsheet.Problem("กรุณาเลือกไฟล์ Excel (.xlsx) หรือ CSV ที่จะนำเข้า"))
+        preview = reading.Preview("")
+        preview.problems.append(reading.Problem("กรุณาเลือกไฟล์ Excel (.xlsx) หรือ CSV ที่จะนำเข้า"))
     else:
-        content = file.stream.read(spreadsheet.MAX_BYTES + 1)
-        preview = spreadsheet.read(content, file.filename, table, task["fiscal_year"])
+        content = file.stream.read(reading.MAX_BYTES + 1)
+        preview = reading.read(content, file.filename, table, task["fiscal_year"])
     return render_template("spreadsheet_preview.html", task=task, name=name, table=table, preview=preview,
                            rows_json=json.dumps(preview.items, ensure_ascii=False) if preview.ok else ""), \
         200 if preview.ok else 422

@@ -10,7 +10,7 @@ from flask import flash, render_template, url_for
 from service import queries
 from service.errors import Forbidden, NotFound
 from service.http import ctx
-from service.taskforms import fields, spreadsheet
+from service.taskforms import columns, fields, reading
 from service.thai.dates import short_datetime
 from service.web.auth import actor
 
@@ -47,8 +47,8 @@ def render(page: dict[str, Any], data: dict[str, Any], errors=(), message: str =
     return render_template(
         "task.html", task=task, form=fields.build(task["form"]["schema"], data, list(errors)),
         message=message if errors or message else "", months=fields.month_options(),
-        row_action=fields.ROW_ACTION, new_row=fields.NEW_ROW, tables=spreadsheet.tables(task["form"]["schema"]),
-        max_rows=spreadsheet.MAX_ROWS, max_megabytes=spreadsheet.MAX_BYTES // 1024 // 1024,
+        row_action=fields.ROW_ACTION, new_row=fields.NEW_ROW, tables=columns.tables(task["form"]["schema"]),
+        max_rows=columns.MAX_ROWS, max_megabytes=reading.MAX_BYTES // 1024 // 1024,
         basis=page["basis"], holder=page["holder"], roles=page["roles"], can_edit=page["refusal"] is None,
         is_admin=page["is_admin"], members=page["members"],
     )

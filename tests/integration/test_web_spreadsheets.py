@@ -12,7 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from service.taskforms import spreadsheet
+from service.taskforms import reading, writing
 
 from .procedure import SAMPLES, Procedure
 from .web import add_person, csrf_token, log_in, post_form
@@ -59,7 +59,7 @@ def test_a_clean_file_is_previewed_taken_into_the_form_and_submitted(app, client
     page = text_of(one.get(task))
     assert "ดาวน์โหลดแม่แบบ (.xlsx)" in page and 'enctype="multipart/form-data"' in page
 
-    preview = upload(one, task, spreadsheet.write_xlsx(ITEMS, PROJECTS))
+    preview = upload(one, task, writing.write_xlsx(ITEMS, PROJECTS))
     shown = text_of(preview)
     assert preview.status_code == 200 and "ไฟล์ถูกต้อง" in shown and "นำ 2 รายการเข้าแบบฟอร์ม" in shown
     assert "โครงการจัดซื้อรถบรรทุกน้ำ" in shown and "หน่วยงานราชการส่วนกลาง" in shown
@@ -110,7 +110,7 @@ def test_errors_are_listed_by_row_and_column_and_nothing_is_taken(app, task):
     (b"PK\x03\x04 not really a zip", "broken.xlsx", "ไม่ใช่ไฟล์ Excel (.xlsx) ที่ถูกต้อง"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "old.xls", "ไฟล์ .xls (Excel 97–2003)"),
     ("ชื่อ,ที่อยู่\nก,ข\n".encode(), "people.csv", "ไม่พบแถวหัวตาราง"),
-    (b"x" * (spreadsheet.MAX_BYTES + 1), "big.csv", "เกินขนาดที่รับได้"),
+    (b"x" * (reading.MAX_BYTES + 1), "big.csv", "เกินขนาดที่รับได้"),
 ])
 def test_files_that_are_not_project_lists_get_a_thai_answer(app, task, content, filename, message):
     response = upload(as_user(app, "support1"), task, content, filename)
@@ -126,7 +126,7 @@ def test_no_file_and_an_oversized_request_are_answered_in_thai(app, task):
 
 
 def test_only_members_of_the_role_may_upload_and_others_cannot_see_the_list(app, task):
-    content = spreadsheet.write_xlsx(ITEMS, PROJECTS)
+    content = writing.write_xlsx(ITEMS, PROJECTS)
     assert upload(as_user(app, "devcom"), task, content).status_code == 403
     stranger = as_user(app, "stranger")
     assert stranger.get(f"{task}/spreadsheet/projects/export.csv").status_code == 404
@@ -143,7 +143,7 @@ def test_rows_that_did_not_come_from_a_checked_file_are_refused(app, task):
 def test_template_and_exports_use_the_same_layout(app, task):
     one = as_user(app, "support1")
     template = one.get(f"{task}/spreadsheet/projects/template.xlsx")
-    assert template.status_code == 200 and template.mimetype == spreadsheet.XLSX_TYPE
+    assert template.status_code == 200 and template.mimetype == writing.XLSX_TYPE
     assert "filename*=UTF-8''" in template.headers["Content-Disposition"]
     book = openpyxl.load_workbook(io.BytesIO(template.data))
     headers = [c.value for c in book.worksheets[0][1]]

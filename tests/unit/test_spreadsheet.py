@@ -1,4 +1,4 @@
-"""service.spreadsheet: columns from the schema, reading .xlsx/.csv with Thai errors, hostile files,
+"""service.taskforms (columns, reading, writing): columns from the schema, reading .xlsx/.csv with Thai errors, hostile files,
 templates and exports. Big and hostile files are generated here, not stored."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from service.taskforms import spreadsheet
+from service.taskforms import columns, reading, writing
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "forms" / "collect_projects.schema.json").read_text("utf-8"))
 TABLE = SCHEMA["properties"]["projects"]
@@ -41,11 +41,11 @@ def row(name="ถนน", budget="480,000", place="หมู่ 1", program="ก
 
 
 def messages(preview) -> list[str]:
-    return [str(p) for p in spreadsheet.iter_problems(preview)]
+    return [str(p) for p in reading.iter_problems(preview)]
 
 
 def test_columns_come_from_the_schema_so_a_new_field_gets_one():
-    headers = [c.header for c in spreadsheet.columns(ITEMS)]
+    headers = [c.header for c in columns.columns(ITEMS)]
     assert headers[:6] == ["ที่", "โครงการ", "รายละเอียดของกิจกรรมที่เกิดขึ้นจากโครงการ", "งบประมาณ (บาท)",
                            "สถานที่ดำเนินการ", "หน่วยงานรับผิดชอบหลัก"]
     assert headers[headers.index("ต.ค."):headers.index("ก.ย.") + 1] == [
@@ -53,26 +53,26 @@ def test_columns_come_from_the_schema_so_a_new_field_gets_one():
     assert {"ยุทธศาสตร์", "แผนงาน", "แหล่งที่มา", "ชื่อหน่วยงานเจ้าของโครงการ", "หมวด", "ประเภท"} <= set(headers)
     table = copy.deepcopy(TABLE)
     table["items"]["properties"]["indicator"] = {"type": "string", "title": "ตัวชี้วัด"}
-    assert "ตัวชี้วัด" in [c.header for c in spreadsheet.columns(table["items"])]
-    content = spreadsheet.write_xlsx(table["items"], [{**PROJECT, "indicator": "ถนนยาว 200 ม."}])
-    assert spreadsheet.read(content, "a.xlsx", table).items[0]["indicator"] == "ถนนยาว 200 ม."
-    assert spreadsheet.tables(SCHEMA) == [("projects", "โครงการ/กิจกรรม")]
+    assert "ตัวชี้วัด" in [c.header for c in columns.columns(table["items"])]
+    content = writing.write_xlsx(table["items"], [{**PROJECT, "indicator": "ถนนยาว 200 ม."}])
+    assert reading.read(content, "a.xlsx", table).items[0]["indicator"] == "ถนนยาว 200 ม."
+    assert columns.tables(SCHEMA) == [("projects", "โครงการ/กิจกรรม")]
 
 
 @pytest.mark.parametrize("kind", ["xlsx", "csv"])
 def test_an_export_reads_back_as_the_same_rows(kind):
-    write = spreadsheet.write_xlsx if kind == "xlsx" else spreadsheet.write_csv
-    preview = spreadsheet.read(write(ITEMS, [PROJECT, CENTRAL]), f"a.{kind}", TABLE, 2564)
+    write = writing.write_xlsx if kind == "xlsx" else writing.write_csv
+    preview = reading.read(write(ITEMS, [PROJECT, CENTRAL]), f"a.{kind}", TABLE, 2564)
     assert preview.ok, messages(preview)
     assert preview.items == [PROJECT, CENTRAL]
 
 
 def test_exports_never_carry_a_formula():
-    book = openpyxl.load_workbook(io.BytesIO(spreadsheet.write_xlsx(ITEMS, [CENTRAL])))
+    book = openpyxl.load_workbook(io.BytesIO(writing.write_xlsx(ITEMS, [CENTRAL])))
     cell = book.active["B2"]
     assert cell.value == CENTRAL["name"] and cell.data_type == "s"
-    csv_text = spreadsheet.write_csv(ITEMS, [CENTRAL]).decode("utf-8-sig")
-    assert "\"'=HYPERLINK(" in csv_text and spreadsheet.write_csv(ITEMS, []).startswith(b"\xef\xbb\xbf")
+    csv_text = writing.write_csv(ITEMS, [CENTRAL]).decode("utf-8-sig")
+    assert "\"'=HYPERLINK(" in csv_text and writing.write_csv(ITEMS, []).startswith(b"\xef\xbb\xbf")
 
 
 def test_thai_digits_separators_labels_and_header_variants_are_read():
@@ -81,7 +81,7 @@ def test_thai_digits_separators_labels_and_header_variants_are_read():
                      "แผนงาน", "แหล่งที่มา", "ต.ค.63", "พ.ย. 2563", "ม.ค.๖๔", "ครุภัณฑ์"],
                     ["๑", "ถนน", "๑,๒๕๐,๐๐๐.๕๐", "หมู่ 1", "กองช่าง", "ส1", " การศึกษา ", "หน่วยงานราชการส่วนภูมิภาค", "✓",
                      "", "", "x"]])
-    preview = spreadsheet.read(content, "a.xlsx", TABLE, 2564)
+    preview = reading.read(content, "a.xlsx", TABLE, 2564)
     assert messages(preview) == ["แถวที่ 4: กรุณากรอกชื่อหน่วยงานเจ้าของโครงการ (ไฟล์ไม่มีคอลัมน์ “ชื่อหน่วยงานเจ้าของโครงการ”)"]
     item = preview.items[0]
     assert item["budget"] == 1250000.5 and item["months"] == [10] and item["source"] == "regional"
@@ -93,7 +93,7 @@ def test_the_two_row_header_of_the_printed_form_is_read():
                      "แผนงาน", "แหล่งที่มา", "พ.ศ. 2563", None, "พ.ศ. 2564"],
                     [None] * 8 + ["ต.ค.", "พ.ย.", "ม.ค."],
                     row()])
-    preview = spreadsheet.read(content, "a.xlsx", TABLE, 2564)
+    preview = reading.read(content, "a.xlsx", TABLE, 2564)
     assert preview.ok, messages(preview)
     assert preview.items[0]["months"] == [1] and preview.rows[0].number == 3
 
@@ -101,7 +101,7 @@ def test_the_two_row_header_of_the_printed_form_is_read():
 def test_errors_name_the_row_and_the_column():
     content = xlsx([HEADER, row(program="การท่องเที่ยว"), row(budget="สองล้าน", place=""),
                     row(budget=-5, months=("", "", "")), row(source="central")])
-    preview = spreadsheet.read(content, "a.xlsx", TABLE, 2564)
+    preview = reading.read(content, "a.xlsx", TABLE, 2564)
     assert not preview.ok and preview.items
     found = messages(preview)
     assert found[0].startswith("แถวที่ 2 คอลัมน์ G “แผนงาน”: แผนงาน “การท่องเที่ยว” ไม่มีในรายการ เลือกได้เฉพาะ: บริหารงานทั่วไป")
@@ -115,7 +115,7 @@ def test_errors_name_the_row_and_the_column():
 
 def test_header_problems_are_reported_once_not_on_every_row():
     wrong = [*HEADER[:5], "กลยุทธ์", *HEADER[6:8], "ต.ค.64", "พ.ย.", "พ.ย."]
-    preview = spreadsheet.read(xlsx([wrong, row(), row()]), "a.xlsx", TABLE, 2564)
+    preview = reading.read(xlsx([wrong, row(), row()]), "a.xlsx", TABLE, 2564)
     found = messages(preview)
     assert len(found) == 4 and not any(r.errors for r in preview.rows)
     assert found[0].startswith("แถวที่ 1 คอลัมน์ F: ไม่รู้จักคอลัมน์ “กลยุทธ์”")
@@ -126,7 +126,7 @@ def test_header_problems_are_reported_once_not_on_every_row():
 
 def test_months_in_one_column_are_read_too():
     content = xlsx([[*HEADER[:8], "เดือนที่ดำเนินการ"], [*row()[:8], "ต.ค., พ.ย., ก.ย."], [*row()[:8], "ต.ค., มกรา"]])
-    preview = spreadsheet.read(content, "a.xlsx", TABLE)
+    preview = reading.read(content, "a.xlsx", TABLE)
     assert preview.items[0]["months"] == [10, 11, 9]
     assert messages(preview) == ["แถวที่ 3 คอลัมน์ I “เดือนที่ดำเนินการ”: “มกรา” ไม่ใช่เดือนที่ดำเนินการที่เลือกได้"]
 
@@ -141,7 +141,7 @@ def test_formulas_are_never_evaluated_only_their_saved_values_read():
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for name, data in parts.items():
             target.writestr(name, data)
-    preview = spreadsheet.read(out.getvalue(), "a.xlsx", TABLE)
+    preview = reading.read(out.getvalue(), "a.xlsx", TABLE)
     assert preview.items[0]["budget"] == 1250  # the value Excel saved
     assert messages(preview)[0].startswith("แถวที่ 3 คอลัมน์ C “งบประมาณ (บาท)”: เป็นสูตรที่ไม่มีค่าผลลัพธ์บันทึกไว้")
 
@@ -149,7 +149,7 @@ def test_formulas_are_never_evaluated_only_their_saved_values_read():
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8", "cp874", "tis-620", "utf-16"])
 def test_csv_in_the_encodings_thai_excel_saves(encoding):
     text = "\r\n".join(",".join(cells) for cells in [HEADER, row(budget="\"1,250,000.50\"", months=("x", "", ""))])
-    preview = spreadsheet.read(text.encode(encoding), "a.csv", TABLE)
+    preview = reading.read(text.encode(encoding), "a.csv", TABLE)
     assert preview.ok, messages(preview)
     assert preview.items[0]["budget"] == 1250000.5 and preview.items[0]["plan_program"] == "การศึกษา"
 
@@ -157,7 +157,7 @@ def test_csv_in_the_encodings_thai_excel_saves(encoding):
 def test_semicolon_and_tab_separated_files_are_read():
     for separator in (";", "\t"):
         text = "\n".join(separator.join(cells) for cells in [HEADER, row()])
-        assert spreadsheet.read(text.encode(), "a.csv", TABLE).ok
+        assert reading.read(text.encode(), "a.csv", TABLE).ok
 
 
 def zip_with(extra: dict[str, bytes]) -> bytes:
@@ -183,10 +183,10 @@ def zip_with(extra: dict[str, bytes]) -> bytes:
     (lambda: b"", "ไฟล์ว่างเปล่า"),
     (lambda: b"%PDF-1.7\n\x00\x01\x02binary", "ไม่ใช่ไฟล์ตาราง"),
     (lambda: bytes(range(128, 256)) * 4, "ไม่ใช่ไฟล์ตาราง"),
-    (lambda: b"a" * (spreadsheet.MAX_BYTES + 1), "เกินขนาดที่รับได้"),
+    (lambda: b"a" * (reading.MAX_BYTES + 1), "เกินขนาดที่รับได้"),
 ])
 def test_hostile_and_wrong_files_get_one_thai_sentence(content, message):
-    preview = spreadsheet.read(content(), "upload", TABLE)
+    preview = reading.read(content(), "upload", TABLE)
     assert not preview.ok and not preview.items
     assert message in " ".join(messages(preview))
 
@@ -196,34 +196,34 @@ def test_a_word_or_opendocument_file_is_named_as_such():
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w") as archive:
             archive.writestr(member, "<x/>")
-        assert word in messages(spreadsheet.read(out.getvalue(), "a.xlsx", TABLE))[0]
+        assert word in messages(reading.read(out.getvalue(), "a.xlsx", TABLE))[0]
 
 
 def test_more_rows_than_the_limit_are_refused():
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet()
     sheet.append(HEADER)
-    for _ in range(spreadsheet.MAX_ROWS + 5):
+    for _ in range(columns.MAX_ROWS + 5):
         sheet.append(row())
     out = io.BytesIO()
     book.save(out)
-    preview = spreadsheet.read(out.getvalue(), "a.xlsx", TABLE)
+    preview = reading.read(out.getvalue(), "a.xlsx", TABLE)
     assert "ไฟล์มีข้อมูลเกิน 2,000 แถว กรุณาแบ่งเป็นหลายไฟล์" in messages(preview)
-    assert len(preview.rows) == spreadsheet.MAX_ROWS and not preview.ok
+    assert len(preview.rows) == columns.MAX_ROWS and not preview.ok
 
 
 def test_a_long_run_of_empty_rows_ends_the_table():
     content = xlsx([HEADER, row()] + [[None]] * 3 + [row(name="ถนนสายสอง")])
-    assert len(spreadsheet.read(content, "a.xlsx", TABLE).items) == 2
-    text = "\n".join([",".join(HEADER), ",".join(row())] + [""] * (spreadsheet.BLANK_RUN_END + 1) + [",".join(row())])
-    assert len(spreadsheet.read(text.encode(), "a.csv", TABLE).items) == 1
+    assert len(reading.read(content, "a.xlsx", TABLE).items) == 2
+    text = "\n".join([",".join(HEADER), ",".join(row())] + [""] * (reading.BLANK_RUN_END + 1) + [",".join(row())])
+    assert len(reading.read(text.encode(), "a.csv", TABLE).items) == 1
 
 
 def test_the_template_explains_each_column_and_offers_the_choices():
-    book = openpyxl.load_workbook(io.BytesIO(spreadsheet.write_xlsx(ITEMS, [], "โครงการ/กิจกรรม", guide=True)))
+    book = openpyxl.load_workbook(io.BytesIO(writing.write_xlsx(ITEMS, [], "โครงการ/กิจกรรม", guide=True)))
     assert book.sheetnames == ["โครงการ กิจกรรม", "คำอธิบาย"]
     guide = [[c.value for c in r] for r in book["คำอธิบาย"].iter_rows(min_row=2)]
     assert any(r[0].endswith("เดือนที่ดำเนินการ") and r[1] == "ใช่" for r in guide)
     sources = [v for v in book.worksheets[0].data_validations.dataValidation if "หน่วยงานราชการส่วนกลาง" in v.formula1]
     assert sources and "I2:I2001" in str(sources[0].sqref)
-    assert spreadsheet.read(spreadsheet.write_xlsx(ITEMS, [], guide=True), "t.xlsx", TABLE).problems
+    assert reading.read(writing.write_xlsx(ITEMS, [], guide=True), "t.xlsx", TABLE).problems

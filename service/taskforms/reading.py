@@ -1,10 +1,7 @@
-"""A form's list of rows (an array of objects, such as the project list) to and from a spreadsheet
-in the layout of form ผด.02: reading an uploaded .xlsx or .csv into rows with Thai errors by row and
-column, and writing templates and exports. The columns come from the JSON Schema of the list's
-items (titles, x-enumTitles, arrays of choices as one column per choice), so a new field gets a
-column without code. Uploads are hostile until proven otherwise: sizes are bounded before parsing,
-formulas are never evaluated (only the values Excel saved are read), and nothing here raises on a
-bad file: every problem becomes a sentence in the preview."""
+"""Reading an uploaded .xlsx or .csv into a form's list, in the layout of columns.py, with Thai
+errors by row and column. Uploads are hostile until proven otherwise: sizes are bounded before
+parsing, formulas are never evaluated (only the values Excel saved are read), and nothing here
+raises on a bad file: every problem becomes a sentence in the preview."""
 
 from __future__ import annotations
 
@@ -20,99 +17,24 @@ from datetime import date, datetime
 from typing import Any
 
 import openpyxl
-from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 
 from service.engine import safexml
 from service.errors import Invalid
 from service.taskforms import fields, validation
+from service.taskforms.columns import FORMULA_START, MAX_ROWS, ROW_NUMBER_HEADERS, Column, choices, is_month, readable
 from service.thai.dates import BE_OFFSET
 
 MAX_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 2000
 MAX_COLUMNS = 60
 MAX_UNZIPPED = 50 * 1024 * 1024  # an .xlsx of 5 MB holding more than this is a zip bomb
 MAX_RATIO = 200  # compression ratio above which a large member is a zip bomb
 MAX_MEMBERS = 500
 HEADER_SEARCH = 15  # the header row is looked for in the first rows (titles may stand above it)
 BLANK_RUN_END = 1000  # this many empty rows in a row end the table
-ROW_NUMBER_HEADERS = ("ที่", "ลำดับ", "ลำดับที่", "no.", "no")
-MARK = "✓"  # written in a choice column (e.g. a month) or a yes/no column; reading accepts any mark
 NO_WORDS = {"ไม่", "ไม่ใช่", "no", "n", "false", "0", "-", "—", "✗"}
-FORMULA_START = ("=", "+", "-", "@")  # a text cell starting so would run as a formula in Excel
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_TYPE = "text/csv; charset=utf-8"
 
 
-# --- Columns from the schema ----------------------------------------------------------
-@dataclass(frozen=True)
-class Column:
-    """One spreadsheet column: the item field ``key`` it fills (empty for the row number)."""
-
-    key: str
-    header: str
-    kind: str  # number_of_row text number date choice flag option choices
-    schema: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
-    option: Any = None  # option: the value of a multiple choice that a mark in this column picks
-    group: str = ""  # option: the title of the field the choice belongs to (e.g. เดือนที่ดำเนินการ)
-
-
-def tables(schema: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(name, title) of the form's top-level lists of objects: the ones a spreadsheet can fill."""
-    return [(name, sub.get("title", name)) for name, sub in schema.get("properties", {}).items()
-            if isinstance(sub, dict) and sub.get("type") == "array"
-            and isinstance(sub.get("items"), dict) and sub["items"].get("type") == "object"]
-
-
-def columns(item_schema: Mapping[str, Any]) -> list[Column]:
-    """The layout written to templates and exports: the row number, then one column per field
-    (one per choice for a multiple choice), in the schema's order. Nested objects and lists of
-    free values do not fit a cell and get no column."""
-    found = [Column("", ROW_NUMBER_HEADERS[0], "number_of_row")]
-    for key, sub in item_schema.get("properties", {}).items():
-        if not isinstance(sub, dict):
-            continue
-        title = sub.get("x-column") or sub.get("title") or key
-        kind = sub.get("type")
-        if kind == "array" and "enum" in sub.get("items", {}):
-            found += [Column(key, label, "option", sub, value, title) for value, label in _choices(sub["items"])]
-        elif kind in ("array", "object"):
-            continue
-        elif "enum" in sub:
-            found.append(Column(key, title, "choice", sub))
-        elif kind == "boolean":
-            found.append(Column(key, title, "flag", sub))
-        elif kind in ("number", "integer"):
-            found.append(Column(key, title, "number", sub))
-        elif kind == "string" and sub.get("format") == "date":
-            found.append(Column(key, title, "date", sub))
-        else:
-            found.append(Column(key, title, "text", sub))
-    return found
-
-
-def _readable(item_schema: Mapping[str, Any]) -> list[Column]:
-    """What an upload may use: the layout, plus a multiple choice in one column ("ต.ค., พ.ย.")."""
-    extra = [Column(key, sub.get("x-column") or sub.get("title") or key, "choices", sub)
-             for key, sub in item_schema.get("properties", {}).items()
-             if isinstance(sub, dict) and sub.get("type") == "array" and "enum" in sub.get("items", {})]
-    return columns(item_schema) + extra
-
-
-def _choices(schema: Mapping[str, Any]) -> list[tuple[Any, str]]:
-    titles = schema.get("x-enumTitles", [])
-    return [(value, titles[i] if i < len(titles) else str(value)) for i, value in enumerate(schema.get("enum", []))]
-
-
-def _is_month(column: Column) -> bool:
-    """A choice among the calendar months (1-12): its header may carry a year to check."""
-    values = column.schema.get("items", {}).get("enum", [])
-    return column.kind == "option" and bool(values) and all(
-        isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 12 for v in values)
-
-
-# --- Reading ------------------------------------------------------------------------------
 @dataclass
 class Problem:
     message: str
@@ -165,7 +87,7 @@ def read(content: bytes, filename: str, table_schema: Mapping[str, Any], fiscal_
     With ``fiscal_year`` (B.E.), a year written in a month's header must be that month's year."""
     preview = Preview(filename)
     try:
-        known = _readable(table_schema.get("items", {}))
+        known = readable(table_schema.get("items", {}))
         _fill(preview, _grid(content, filename, known), known, table_schema, fiscal_year)
     except _Unreadable as err:
         preview.problems.append(Problem(str(err)))
@@ -404,7 +326,7 @@ def _header_problems(matched: dict[int, Column], texts: dict[int, str], known: l
             problems.append(Problem(f"คอลัมน์ “{texts[i]}” ซ้ำกับคอลัมน์ {get_column_letter(first + 1)} "
                                     "กรุณาเหลือไว้คอลัมน์เดียว", row, get_column_letter(i + 1)))
         seen.setdefault(identity, i)
-        if fiscal_year and _is_month(column):
+        if fiscal_year and is_month(column):
             year = _header_year(texts[i])
             expected = fiscal_year - 1 if column.option >= 10 else fiscal_year
             if year is not None and year != expected:
@@ -520,7 +442,7 @@ def _item(values: dict[int, Any], matched: dict[int, Column], item_schema: Mappi
         elif column.kind == "choice":
             picked = _pick(value, column.schema)
             if picked is None:
-                allowed = ", ".join(label for _, label in _choices(column.schema))
+                allowed = ", ".join(label for _, label in choices(column.schema))
                 ours.append((pointer, f"{column.header} “{_shown(value)}” ไม่มีในรายการ เลือกได้เฉพาะ: {allowed}"))
             else:
                 cells[pointer] = picked
@@ -549,7 +471,7 @@ def _item(values: dict[int, Any], matched: dict[int, Column], item_schema: Mappi
 def _pick(value: Any, schema: Mapping[str, Any]) -> str | None:
     """The submitted text of the choice a cell names, by its value or its Thai title."""
     wanted = _norm(value)
-    for choice, label in _choices(schema):
+    for choice, label in choices(schema):
         if wanted in (_norm(choice), _norm(label)) or _loose(value) and _loose(value) == _loose(label):
             return "true" if choice is True else "false" if choice is False else str(choice)
     return None
@@ -589,150 +511,6 @@ def _shown(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value).strip()
-
-
-# --- Writing --------------------------------------------------------------------------
-def write_xlsx(item_schema: Mapping[str, Any], items: list[Mapping[str, Any]], sheet_title: str = "รายการ",
-               guide: bool = False) -> bytes:
-    """The rows as an .xlsx in the layout of ``columns``; with ``guide``, a second sheet explains
-    each column and choice columns get a drop-down (the template)."""
-    layout = columns(item_schema)
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = _sheet_name(sheet_title)
-    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDE7F0")
-    for index, column in enumerate(layout, start=1):
-        cell = sheet.cell(row=1, column=index, value=column.header)
-        cell.font, cell.fill = bold, fill
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        sheet.column_dimensions[get_column_letter(index)].width = _width(column)
-    sheet.freeze_panes = "C2"
-    for row_index, item in enumerate(items, start=2):
-        for index, column in enumerate(layout, start=1):
-            value = row_index - 1 if column.kind == "number_of_row" else _cell_value(column, item)
-            cell = sheet.cell(row=row_index, column=index, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # text is never a formula, whatever it starts with
-            if column.kind == "number" and column.schema.get("multipleOf") == 0.01:
-                cell.number_format = "#,##0.00"
-            elif column.kind == "date":
-                cell.number_format = "dd/mm/yyyy"
-            if column.kind in ("option", "flag", "number_of_row"):
-                cell.alignment = Alignment(horizontal="center", vertical="top")
-            elif column.kind == "text":
-                cell.alignment = Alignment(vertical="top", wrap_text=True)
-    if guide:
-        _add_guide(book, sheet, layout, item_schema)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def write_csv(item_schema: Mapping[str, Any], items: list[Mapping[str, Any]]) -> bytes:
-    """The rows as CSV in UTF-8 with a BOM (so Excel shows Thai), text guarded against formulas."""
-    layout = columns(item_schema)
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([c.header for c in layout])
-    for number, item in enumerate(items, start=1):
-        row = []
-        for column in layout:
-            value = number if column.kind == "number_of_row" else _cell_value(column, item)
-            if isinstance(value, str) and value.startswith(FORMULA_START):
-                value = "'" + value
-            elif isinstance(value, float) and column.schema.get("multipleOf") == 0.01:
-                value = f"{value:.2f}"
-            row.append("" if value is None else value.isoformat() if isinstance(value, date) else value)
-        writer.writerow(row)
-    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
-
-
-def _cell_value(column: Column, item: Mapping[str, Any]) -> Any:
-    value = item.get(column.key)
-    if column.kind == "option":
-        return MARK if isinstance(value, list) and column.option in value else None
-    if column.kind == "flag":
-        return MARK if value is True else None
-    if value is None:
-        return None
-    if column.kind == "choice":
-        return dict(_choices(column.schema)).get(value, str(value))
-    if column.kind == "number":
-        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
-    if column.kind == "date" and isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            return value
-    return str(value)
-
-
-def _width(column: Column) -> float:
-    if column.kind in ("option", "number_of_row"):
-        return 6
-    if column.kind in ("number", "date", "flag"):
-        return 16
-    return 18 if len(column.header) < 12 else 30
-
-
-def _sheet_name(title: str) -> str:
-    return re.sub(r"[\[\]:*?/\\]", " ", title)[:31] or "รายการ"
-
-
-def _add_guide(book, sheet, layout: list[Column], item_schema: Mapping[str, Any]) -> None:
-    required = set(item_schema.get("required", []))
-    guide = book.create_sheet("คำอธิบาย")
-    guide.append(["คอลัมน์", "ต้องกรอก", "คำอธิบาย", "ค่าที่ใช้ได้"])
-    for cell in guide[1]:
-        cell.font = Font(bold=True)
-    described: set[str] = set()
-    for index, column in enumerate(layout, start=1):
-        letter = get_column_letter(index)
-        if column.kind == "number_of_row":
-            guide.append([f"{letter}: {column.header}", "", "ลำดับที่ของรายการ ระบบไม่นำเข้า", ""])
-            continue
-        if column.kind == "option":
-            if column.key in described:
-                continue
-            described.add(column.key)
-            letters = [get_column_letter(i) for i, c in enumerate(layout, start=1) if c.key == column.key]
-            guide.append([f"{letters[0]}–{letters[-1]}: {column.group}", "ใช่" if column.key in required else "",
-                          column.schema.get("description", ""), "ใส่เครื่องหมายใดก็ได้ (เช่น ✓) ในช่องที่เลือก"])
-            continue
-        allowed = ""
-        if column.kind == "choice":
-            labels = [label for _, label in _choices(column.schema)]
-            allowed = ", ".join(labels)
-            formula = '"' + ",".join(labels) + '"'
-            if len(formula) <= 255 and not any("," in label or '"' in label for label in labels):
-                check = DataValidation(type="list", formula1=formula, allow_blank=True)
-                check.error, check.errorTitle = f"กรุณาเลือก{column.header}จากรายการ", column.header
-                sheet.add_data_validation(check)
-                check.add(f"{letter}2:{letter}{MAX_ROWS + 1}")
-        elif column.kind == "flag":
-            allowed = "ใส่เครื่องหมาย (เช่น ✓) เมื่อใช่ เว้นว่างเมื่อไม่ใช่"
-        elif column.kind == "number":
-            allowed = "ตัวเลข เช่น 1,250,000.50"
-        elif column.kind == "date":
-            allowed = "วันที่ เช่น 25/09/2563"
-        guide.append([f"{letter}: {column.header}", "ใช่" if column.key in required else "",
-                      column.schema.get("description", ""), allowed])
-    for letter, width in zip("ABCD", (36, 10, 70, 60), strict=True):
-        guide.column_dimensions[letter].width = width
-    for row in guide.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = Alignment(vertical="top", wrap_text=True)
-
-
-def items_of(data: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
-    """The rows a form's data holds in list ``name``; values that could not be read kept as typed."""
-    rows = data.get(name) if isinstance(data, Mapping) else None
-    return [_plain(row) for row in rows if isinstance(row, Mapping)] if isinstance(rows, list) else []
-
-
-def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (v.raw if isinstance(v, fields.Unparsed) and not isinstance(v.raw, dict) else v)
-            for k, v in row.items() if not isinstance(v, fields.Unparsed) or not isinstance(v.raw, dict)}
 
 
 def iter_problems(preview: Preview) -> Iterator[Problem]:
