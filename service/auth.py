@@ -76,6 +76,11 @@ def password_matches(user: User, password: str) -> bool:
     return bool(user.password_hash) and check_password_hash(user.password_hash, password)
 
 
+def password_mark(password_hash: str | None) -> str:
+    """A short digest of the stored password hash, named by a session: it ends with the password."""
+    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
+
+
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 

@@ -11,7 +11,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, defer, joinedload
 
 from service import engine, eventlog, labels
-from service.auth import ADMIN, Actor, actor_of, completion_refusal, require_designer
+from service.auth import ADMIN, Actor, actor_of, completion_refusal, password_mark, require_designer
 from service.bundles import catalog
 from service.bundles.catalog import Published
 from service.context import Context
@@ -281,6 +281,26 @@ def _role_members(session: Session, organization_id: int, role: str | None) -> l
         .where(RoleMembership.organization_id == organization_id, RoleMembership.role == role,
                User.is_active.is_(True)).order_by(User.username)).all()
     return [(username, display or username) for username, display in rows]
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """An active user as the pages know them once signed in."""
+
+    actor: Actor
+    display_name: str
+    organization_name: str
+    password_mark: str  # changes with the password: a session naming another one has ended
+
+
+def signed_in(ctx: Context, user_id: int) -> SignedIn | None:
+    """The active user of this id, or None (no such user, or deactivated)."""
+    with ctx.db.read() as session:
+        user = session.get(User, user_id)
+        if user is None or not user.is_active:
+            return None
+        return SignedIn(actor_of(user), user.display_name or user.username,
+                        user.organization.name if user.organization else "", password_mark(user.password_hash))
 
 
 def actor_named(ctx: Context, username: str) -> Actor:

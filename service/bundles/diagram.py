@@ -100,7 +100,10 @@ def render(bpmn_files: dict[str, str], marks: Mapping[str, str] | None = None) -
     can show the path taken and where a plan stands; the documents pass none and stay flat.
     """
     for filename, text in sorted(bpmn_files.items()):
-        tree = safexml.parse(text.encode("utf-8"), filename)
+        try:
+            tree = safexml.parse(text.encode("utf-8"), filename)
+        except safexml.UnsafeXml:
+            continue  # published files always parse; a file that does not has nothing to draw
         plane = tree.find(".//bpmndi:BPMNDiagram/bpmndi:BPMNPlane", NS)
         if plane is not None and len(plane):
             return _draw(tree, plane, marks)

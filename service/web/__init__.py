@@ -8,13 +8,9 @@ import os
 from datetime import datetime, timedelta
 
 from flask import Flask
-from flask_login import LoginManager
-from flask_wtf.csrf import CSRFProtect
 
 from service.thai import dates
-
-login_manager = LoginManager()
-csrf = CSRFProtect()
+from service.web import audit, auth, designer, documents, inbox, plans, tasks
 
 
 def session_config() -> dict:
@@ -31,12 +27,10 @@ def session_config() -> dict:
 def init_app(app: Flask, exempt: tuple = ()) -> None:
     """Sessions, CSRF (``exempt``: blueprints of programs, which carry bearer tokens), log-in and
     the page blueprints."""
-    from service.web import audit, auth, designer, documents, inbox, plans, tasks
-
-    login_manager.init_app(app)
-    csrf.init_app(app)
+    auth.login_manager.init_app(app)
+    auth.csrf.init_app(app)
     for blueprint in exempt:
-        csrf.exempt(blueprint)
+        auth.csrf.exempt(blueprint)
     for blueprint in (auth.bp, inbox.bp, tasks.bp, plans.bp, documents.bp, audit.bp, designer.bp):
         app.register_blueprint(blueprint)
     app.jinja_env.filters.update(thai_date=dates.short, thai_datetime=_thai_datetime)

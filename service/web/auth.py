@@ -1,21 +1,23 @@
-"""Log-in and log-out for the pages (Flask-Login session cookie), and who the signed-in user is."""
+"""Log-in and log-out for the pages (Flask-Login session cookie, CSRF on every form), and who the
+signed-in user is."""
 
 from __future__ import annotations
 
-import hashlib
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import UserMixin, current_user, login_required, login_user, logout_user
+from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import CSRFProtect
 
-from service.auth import Actor, actor_of
+from service import queries
+from service.auth import Actor
 from service.commands import admin
 from service.errors import Unauthorized
 from service.http import ctx
-from service.models import User
-from service.web import login_manager
 
 bp = Blueprint("web_auth", __name__)
+login_manager = LoginManager()
+csrf = CSRFProtect()
 login_manager.login_view = "web_auth.login"
 login_manager.login_message = "กรุณาเข้าสู่ระบบก่อนใช้งาน"
 login_manager.login_message_category = "info"
@@ -24,21 +26,17 @@ login_manager.login_message_category = "info"
 class WebUser(UserMixin):
     """The signed-in user: the service layer's Actor plus what the pages show."""
 
-    def __init__(self, user: User):
-        self.actor: Actor = actor_of(user)
-        self.username = user.username
-        self.display_name = user.display_name or user.username
+    def __init__(self, person: queries.SignedIn):
+        self.actor: Actor = person.actor
+        self.username = person.actor.username
+        self.display_name = person.display_name
         self.roles_in_any = {role for _, role in self.actor.memberships}
-        self.organization_name = user.organization.name if user.organization else ""
+        self.organization_name = person.organization_name
         # the session names the password too, so changing a password ends the other sessions
-        self._id = f"{user.id}:{_password_mark(user)}"
+        self._id = f"{person.actor.user_id}:{person.password_mark}"
 
     def get_id(self) -> str:
         return self._id
-
-
-def _password_mark(user: User) -> str:
-    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
 
 
 @login_manager.user_loader
@@ -46,11 +44,8 @@ def _load_user(session_id: str) -> WebUser | None:
     user_id, _, mark = session_id.partition(":")
     if not user_id.isdigit():
         return None
-    with ctx().db.read() as db:
-        user = db.get(User, int(user_id))
-        if user is None or not user.is_active or _password_mark(user) != mark:
-            return None
-        return WebUser(user)
+    person = queries.signed_in(ctx(), int(user_id))
+    return WebUser(person) if person is not None and person.password_mark == mark else None
 
 
 def actor() -> Actor:
@@ -67,13 +62,14 @@ def login():
         username = request.form.get("username", "").strip()
         try:
             user_id = admin.authenticate(ctx(), username, request.form.get("password", ""))
+            person = queries.signed_in(ctx(), user_id)
+            if person is None:  # deactivated between the two reads
+                raise Unauthorized(admin.WRONG_PASSWORD)
         except Unauthorized as err:
             error = err.message
         else:
-            with ctx().db.read() as db:
-                user = WebUser(db.get(User, user_id))
             session.clear()  # nothing from before the log-in carries over
-            login_user(user)
+            login_user(WebUser(person))
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", error=error, username=username), 401 if error else 200

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from service import documents, http
 from service.errors import NotFound, Unauthorized
-from service.web import login_manager
+from service.web.auth import login_manager
 
 bp = Blueprint("plan_documents", __name__)
 
