@@ -6,16 +6,21 @@ DEBIAN_PACKAGES := fonts-thai-tlwg poppler-utils chromium libpango-1.0-0 libpang
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup system-packages init demo bench clean
+.PHONY: run test lint setup system-packages init demo bench clean
 
 run: setup init
 	@$(BIN)/phaen demo 2>/dev/null || echo "(demo data already loaded: passwords were printed the first time; 'phaen user token NAME' issues a new token)"
 	$(BIN)/phaen serve --host $(HOST) --port $(PORT)
 
-# The whole suite twice: on SQLite files, then on a throw-away PostgreSQL cluster (tests/pgcluster.py).
-test: setup
+# Lint and types first (ruff, mypy: settings in pyproject.toml), then the whole suite twice: on
+# SQLite files, then on a throw-away PostgreSQL cluster (tests/pgcluster.py).
+test: lint
 	$(BIN)/python -m pytest -q
 	PHAEN_TEST_POSTGRES=1 $(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check service tests bench
+	$(BIN)/mypy
 
 setup: system-packages $(VENV)/.installed node_modules/.installed
 

@@ -14,13 +14,14 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from service.auth import actor_of
-from service.clock import FixedClock
-from service.commands import admin
-from service.commands import plans as commands
-from service.config import Settings
-from service.context import Context
-from service.models import User
+# The benchmarks run from bench/, so these imports need the repository root put on sys.path first.
+from service.auth import actor_of  # noqa: E402
+from service.clock import FixedClock  # noqa: E402
+from service.commands import admin  # noqa: E402
+from service.commands import plans as commands  # noqa: E402
+from service.config import Settings  # noqa: E402
+from service.context import Context  # noqa: E402
+from service.models import User  # noqa: E402
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 

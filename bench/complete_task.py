@@ -76,7 +76,7 @@ def run(database: Database) -> None:
     # Floor and API alternate plan by plan, so that a change in machine load hits both alike.
     now = clock.advance(hours=1)
     floor, api = [], []
-    for (code, state_json, model), plan_id in zip(snapshots, plan_ids):
+    for (code, state_json, model), plan_id in zip(snapshots, plan_ids, strict=True):
         started = time.perf_counter()
         instance = engine.Instance.restore(model, state_json, helpers)
         task = next(t for t in instance.open_tasks() if t.spec_name == STEP)

@@ -73,7 +73,7 @@ def hash_password(password: str) -> str:
 
 
 def password_matches(user: User, password: str) -> bool:
-    return bool(user.password_hash) and check_password_hash(user.password_hash, password)
+    return bool(user.password_hash and check_password_hash(user.password_hash, password))
 
 
 def password_mark(password_hash: str | None) -> str:

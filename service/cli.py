@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
@@ -322,7 +323,12 @@ def audit_verify(plan_id: int | None, every: bool) -> None:
     if every == (plan_id is not None):
         raise click.UsageError("give either a plan number or --all")
     ctx = _context()
-    results = audit_service.verify_all(ctx) if every else [audit_service.verify_plan(ctx, plan_id)]
+    results: Iterable[audit_service.Verification]
+    if every:
+        results = audit_service.verify_all(ctx)
+    else:
+        assert plan_id is not None  # checked above: without --all a plan number is given
+        results = [audit_service.verify_plan(ctx, plan_id)]
     failed = checked = 0
     for result in results:
         checked += 1

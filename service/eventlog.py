@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, timezone
+from datetime import UTC, date
 from typing import Any
 
 from service.models import GENESIS_HASH, Event
@@ -30,7 +30,7 @@ GENESIS = GENESIS_HASH  # the previous hash of a plan's first event
 
 def event_hash(event: Event) -> str:
     canonical = json.dumps(
-        [event.plan_id, event.seq, event.at.astimezone(timezone.utc).isoformat(), event.actor, event.role,
+        [event.plan_id, event.seq, event.at.astimezone(UTC).isoformat(), event.actor, event.role,
          event.kind, event.task, event.task_id, event.data, event.state_digest, event.prev_hash],
         sort_keys=True, separators=(",", ":"), ensure_ascii=False,
     )

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -61,10 +62,10 @@ def wants_problem() -> bool:
 
 # --- Answers -----------------------------------------------------------------------------
 def problem(status: int, detail: str, errors: list | None = None, heading: str | None = None) -> Response:
-    """An RFC 9457 problem document in Thai; ``errors``: the fields at fault, when there are any."""
+    """An RFC 9457 problem document in Thai; ``errors``: the fields at fault (a 422 always lists them)."""
     body: dict[str, Any] = {"type": "about:blank", "title": heading or title(status), "status": status,
                             "detail": detail}
-    if errors:
+    if errors is not None:
         body["errors"] = errors
     response = jsonify(body)
     response.status_code = status
@@ -123,17 +124,17 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, _unexpected_error)
 
 
-def _service_error(err: ServiceError):
+def _service_error(err: ServiceError) -> ResponseReturnValue:
     if wants_problem():
-        return problem(err.status, err.message, err.errors, err.title)
+        return problem(err.status, err.message, err.errors if err.errors or err.status == 422 else None, err.title)
     return error_page(err.status, err.message)
 
 
-def _csrf_error(err: CSRFError):
+def _csrf_error(err: CSRFError) -> ResponseReturnValue:
     return error_page(400, CSRF_FAILED)
 
 
-def _http_error(err: HTTPException):
+def _http_error(err: HTTPException) -> ResponseReturnValue:
     status = err.code or 500
     detail = DETAILS.get(status, title(status))
     response = current_app.make_response(problem(status, detail) if wants_problem() else error_page(status, detail))
@@ -142,7 +143,7 @@ def _http_error(err: HTTPException):
     return response
 
 
-def _unexpected_error(err: Exception):
+def _unexpected_error(err: Exception) -> ResponseReturnValue:
     """A bug must still answer in Thai, and leave its trace in the log."""
     if isinstance(err, HTTPException):
         return _http_error(err)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -80,7 +81,7 @@ def _task(session: Session, ctx: Context, actor: Actor, task_id: str) -> tuple[d
     row = session.get(OpenTask, task_id)
     if row is None or not actor.can_see(row.organization_id):
         raise NotFound("ไม่พบงานนี้ หรืองานนี้ดำเนินการเสร็จไปแล้ว")
-    plan = session.get(Plan, row.plan_id)
+    plan = _plan(session, row.plan_id)
     published = ctx.models.published(session, plan.process_version_id)
     element = published.model.elements.get(row.name, {})
     schema = published.form_of(row.name)
@@ -102,7 +103,7 @@ def completed_by(ctx: Context, actor: Actor, task_id: str) -> tuple[str, datetim
     with ctx.db.read() as session:
         event = session.scalars(select(Event).where(Event.task_id == task_id,
                                                     Event.kind == eventlog.TASK_COMPLETED)).first()
-        if event is None or not actor.can_see(session.get(Plan, event.plan_id).organization_id):
+        if event is None or not actor.can_see(_plan(session, event.plan_id).organization_id):
             return None
         return _display_names(session, {event.actor}).get(event.actor, event.actor), event.at
 
@@ -113,7 +114,9 @@ def due_bases(ctx: Context, tasks: list[dict[str, Any]], now: datetime) -> dict[
     if not plan_ids:
         return {}
     with ctx.db.read() as session:
-        deadlines = dict(session.execute(select(Plan.id, Plan.deadlines).where(Plan.id.in_(plan_ids))).all())
+        deadlines: dict[int, list[dict[str, Any]]] = {
+            plan_id: listed for plan_id, listed in session.execute(select(Plan.id, Plan.deadlines)
+                                                                   .where(Plan.id.in_(plan_ids)))}
     found = {}
     for task in tasks:
         basis = _due_basis(task, deadlines.get(task["plan_id"]) or [], now)
@@ -135,11 +138,36 @@ def plan(ctx: Context, actor: Actor, plan_id: int) -> dict[str, Any]:
     """A plan with its open tasks and deadlines. :raise NotFound:"""
     with ctx.db.read() as session:
         row = _visible_plan(session, actor, plan_id)
-        tasks = session.scalars(select(OpenTask).where(OpenTask.plan_id == row.id)).all()
+        tasks = list(session.scalars(select(OpenTask).where(OpenTask.plan_id == row.id)))
         return plan_view(row, tasks, ctx.models.published(session, row.process_version_id), ctx.clock.now())
 
 
-def plan_view(row: Plan, tasks: list[OpenTask], version: Published, now: datetime) -> dict[str, Any]:
+def plan_page(ctx: Context, actor: Actor, plan_id: int) -> dict[str, Any]:
+    """Everything a plan's page shows, read in one transaction: the plan (as ``plan`` gives it), its
+    history, the names of its steps, roles and people, where each due date comes from, and, for an
+    administrator, whom each open task may be given to. :raise NotFound:"""
+    now = ctx.clock.now()
+    with ctx.db.read() as session:
+        row = _visible_plan(session, actor, plan_id)
+        version = ctx.models.published(session, row.process_version_id)
+        shown = plan_view(row, list(session.scalars(select(OpenTask).where(OpenTask.plan_id == row.id))), version,
+                          now)
+        events = _history(session, plan_id)
+        people = {e["actor"] for e in events} | {t["claimed_by"] for t in shown["tasks"]} | \
+            {(e["data"] or {}).get("to") for e in events if e["kind"] == eventlog.TASK_REASSIGNED}
+        is_admin = ADMIN in actor.roles_in(row.organization_id)
+        return {
+            "plan": shown, "events": events, "is_admin": is_admin,
+            "steps": {key: element.get("name") or key for key, element in version.model.elements.items()},
+            "roles": _role_titles(session), "names": _display_names(session, people),
+            "bases": {t["id"]: basis for t in shown["tasks"]
+                      if (basis := _due_basis(t, row.deadlines or [], now)) is not None},
+            "members": {t["role"]: _role_members(session, row.organization_id, t["role"]) for t in shown["tasks"]}
+            if is_admin else {},
+        }
+
+
+def plan_view(row: Plan, tasks: Sequence[OpenTask], version: Published, now: datetime) -> dict[str, Any]:
     """The plan as the API shows it, from its row (with its organization) and its open inbox rows."""
     return {
         "id": row.id,
@@ -172,9 +200,13 @@ def deadline_view(deadline: dict[str, Any], now: datetime) -> dict[str, Any]:
 def history(ctx: Context, actor: Actor, plan_id: int) -> list[dict[str, Any]]:
     with ctx.db.read() as session:
         _visible_plan(session, actor, plan_id)
-        events = session.scalars(select(Event).where(Event.plan_id == plan_id).order_by(Event.seq)).all()
-        return [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "role": e.role, "kind": e.kind,
-                 "task": e.task, "task_id": e.task_id, "data": e.data, "hash": e.hash} for e in events]
+        return _history(session, plan_id)
+
+
+def _history(session: Session, plan_id: int) -> list[dict[str, Any]]:
+    events = session.scalars(select(Event).where(Event.plan_id == plan_id).order_by(Event.seq))
+    return [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "role": e.role, "kind": e.kind,
+             "task": e.task, "task_id": e.task_id, "data": e.data, "hash": e.hash} for e in events]
 
 
 def plans(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
@@ -188,6 +220,14 @@ def plans(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
                  "status": p.status} for p in rows]
 
 
+def _plan(session: Session, plan_id: int) -> Plan:
+    """A plan that a row in hand points to. :raise NotFound: it is gone (deleted meanwhile)."""
+    found = session.get(Plan, plan_id)
+    if found is None:
+        raise NotFound("ไม่พบแผนนี้")
+    return found
+
+
 def _visible_plan(session: Session, actor: Actor, plan_id: int) -> Plan:
     row = session.get(Plan, plan_id, options=[defer(Plan.state_json), joinedload(Plan.organization)])
     if row is None or not actor.can_see(row.organization_id):
@@ -198,14 +238,14 @@ def _visible_plan(session: Session, actor: Actor, plan_id: int) -> Plan:
 def step_titles(ctx: Context, plan_id: int) -> dict[str, str]:
     """BPMN id -> Thai name of every element of the plan's process version."""
     with ctx.db.read() as session:
-        version = session.get(Plan, plan_id).process_version
+        version = _plan(session, plan_id).process_version
         return {key: element.get("name") or key for key, element in version.elements.items()}
 
 
 def process_files(ctx: Context, plan_id: int) -> tuple[str, dict[str, str]]:
     """The digest and the BPMN files of the process version the plan is pinned to."""
     with ctx.db.read() as session:
-        version = session.get(Plan, plan_id).process_version
+        version = _plan(session, plan_id).process_version
         return version.digest, dict(version.bpmn_files)
 
 
@@ -238,6 +278,8 @@ def startable(ctx: Context, actor: Actor) -> Start | None:
         if not actor.roles_in(actor.organization_id) & catalog.starter_roles(version):
             return None
         organization = session.get(Organization, actor.organization_id)
+        if organization is None:  # the actor's own organization: gone only if deleted under a session
+            return None
         return Start(organization.code, organization.name, version.name, version.title, catalog.start_form(version))
 
 
@@ -267,12 +309,6 @@ def _role_titles(session: Session) -> dict[str, str]:
     for lane_roles in session.scalars(select(ProcessVersion.lane_roles)):
         titles.update({role: lane for lane, role in lane_roles.items()})
     return titles
-
-
-def role_members(ctx: Context, organization_id: int, role: str) -> list[tuple[str, str]]:
-    """(username, display name) of the active users holding a role in an organization."""
-    with ctx.db.read() as session:
-        return _role_members(session, organization_id, role)
 
 
 def _role_members(session: Session, organization_id: int, role: str | None) -> list[tuple[str, str]]:
@@ -335,7 +371,8 @@ def plans_of(ctx: Context, organization_id: int, actor: Actor) -> list[dict[str,
     if not actor.can_see(organization_id):
         raise NotFound("ไม่พบองค์กรปกครองส่วนท้องถิ่นนี้")
     with ctx.db.read() as session:
-        rows = session.scalars(select(Plan).options(defer(Plan.state_json)).where(Plan.organization_id == organization_id)
+        rows = session.scalars(select(Plan).options(defer(Plan.state_json))
+                               .where(Plan.organization_id == organization_id)
                                .order_by(Plan.fiscal_year.desc(), Plan.id)).all()
         found = []
         for plan in rows:

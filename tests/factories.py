@@ -22,8 +22,9 @@ def clone_plans(ctx, plan_id: int, copies: int, organization_ids: list[int] | No
         ids = []
         for n in range(copies):
             fresh: dict[str, str] = {}
-            state = UUID.sub(lambda m: fresh.setdefault(m.group(0), str(uuid.uuid4())), source.state_json)
-            organization_id = organization_ids[n % len(organization_ids)] if organization_ids else source.organization_id
+            state = UUID.sub(lambda m, fresh=fresh: fresh.setdefault(m.group(0), str(uuid.uuid4())), source.state_json)
+            organization_id = (organization_ids[n % len(organization_ids)] if organization_ids
+                               else source.organization_id)
             plan = Plan(organization_id=organization_id, fiscal_year=source.fiscal_year,
                         process_version_id=source.process_version_id, state_json=state,
                         deadlines=source.deadlines, next_timer_at=source.next_timer_at,

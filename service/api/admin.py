@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import jsonify, request
+from flask.typing import ResponseReturnValue
 
 from service import http, queries
 from service.api.blueprint import authenticated, bp, caller, json_body
@@ -12,20 +13,20 @@ from service.errors import Invalid
 
 @bp.get("/organizations")
 @authenticated
-def list_organizations():
+def list_organizations() -> ResponseReturnValue:
     return jsonify({"organizations": queries.organizations(http.ctx(), caller())})
 
 
 @bp.post("/organizations")
 @authenticated
-def create_organization():
+def create_organization() -> ResponseReturnValue:
     """A national admin adds an organization and its first users. :raise 403: not a national admin."""
     return jsonify(admin.create_organization(http.ctx(), caller(), json_body())), 201
 
 
 @bp.get("/holidays")
 @authenticated
-def list_holidays():
+def list_holidays() -> ResponseReturnValue:
     year = request.args.get("year")
     if year is not None and not year.isdigit():
         raise Invalid("ปีไม่ถูกต้อง", [{"field": "year", "message": "ปีต้องเป็นตัวเลข (ค.ศ. หรือ พ.ศ.)"}])
@@ -35,7 +36,7 @@ def list_holidays():
 
 @bp.put("/holidays/<day>")
 @authenticated
-def keep_holiday(day: str):
+def keep_holiday(day: str) -> ResponseReturnValue:
     """:raise 403: not a national admin."""
     holidays.require_admin(caller())
     body = json_body()
@@ -45,7 +46,7 @@ def keep_holiday(day: str):
 
 @bp.delete("/holidays/<day>")
 @authenticated
-def remove_holiday(day: str):
+def remove_holiday(day: str) -> ResponseReturnValue:
     """:raise 403: not a national admin. :raise 404: no such holiday kept."""
     holidays.require_admin(caller())
     return jsonify(holidays.remove(http.ctx(), caller().username, holidays.parse_day(day, "day")))

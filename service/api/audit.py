@@ -4,6 +4,7 @@ deadline-compliance report. Read-only; each answer covers only the caller's orga
 from __future__ import annotations
 
 from flask import jsonify, request
+from flask.typing import ResponseReturnValue
 
 from service import audit, http
 from service.api.blueprint import authenticated, bp, caller
@@ -12,28 +13,30 @@ from service.errors import Invalid
 
 @bp.get("/plans/<int:plan_id>/verify")
 @authenticated
-def verify(plan_id: int):
+def verify(plan_id: int) -> ResponseReturnValue:
     """:raise 404: the plan does not exist or belongs to another organization."""
     return jsonify(audit.verify_plan(http.ctx(), plan_id, caller()).as_dict())
 
 
 @bp.get("/plans/<int:plan_id>/export")
 @authenticated
-def export(plan_id: int):
+def export(plan_id: int) -> ResponseReturnValue:
     """:raise 404: the plan does not exist or belongs to another organization."""
-    return http.attachment(audit.export_bundle(http.ctx(), plan_id, caller()), "application/json", f"plan-{plan_id}.json")
+    body = audit.export_bundle(http.ctx(), plan_id, caller())
+    return http.attachment(body, "application/json", f"plan-{plan_id}.json")
 
 
 @bp.get("/plans/<int:plan_id>/events.csv")
 @authenticated
-def events_csv(plan_id: int):
+def events_csv(plan_id: int) -> ResponseReturnValue:
     """:raise 404: the plan does not exist or belongs to another organization."""
-    return http.attachment(audit.events_csv(http.ctx(), plan_id, caller()).encode("utf-8"), "text/csv", f"plan-{plan_id}-events.csv")
+    body = audit.events_csv(http.ctx(), plan_id, caller()).encode("utf-8")
+    return http.attachment(body, "text/csv", f"plan-{plan_id}-events.csv")
 
 
 @bp.get("/compliance")
 @authenticated
-def compliance():
+def compliance() -> ResponseReturnValue:
     """:raise 404: no such organization among the caller's; 422: organization or fiscal_year missing."""
     report = _compliance()
     return jsonify(report)
@@ -41,7 +44,7 @@ def compliance():
 
 @bp.get("/compliance.csv")
 @authenticated
-def compliance_csv():
+def compliance_csv() -> ResponseReturnValue:
     """:raise 404: no such organization among the caller's; 422: organization or fiscal_year missing."""
     report = _compliance()
     name = f"compliance-{report['organization']['code']}-{report['fiscal_year']}.csv"

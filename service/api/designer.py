@@ -4,6 +4,7 @@ zip), and the administrator's migration of a running plan to a newer version."""
 from __future__ import annotations
 
 from flask import jsonify, request
+from flask.typing import ResponseReturnValue
 
 from service import http, queries
 from service.api.blueprint import authenticated, bp, caller, json_body
@@ -20,14 +21,14 @@ def lang() -> str:
 
 @bp.get("/processes")
 @authenticated
-def list_processes():
+def list_processes() -> ResponseReturnValue:
     require_designer(caller())
     return jsonify({"processes": queries.processes(http.ctx())})
 
 
 @bp.post("/processes")
 @authenticated
-def deploy():
+def deploy() -> ResponseReturnValue:
     """Check a bundle and publish it; with ``validate_only=1`` check, simulate and diff only.
     :raise 422: the bundle has problems (each with its file and line)."""
     require_designer(caller())
@@ -55,7 +56,7 @@ def deploy():
 
 @bp.post("/plans/<int:plan_id>/migrate")
 @authenticated
-def migrate(plan_id: int):
+def migrate(plan_id: int) -> ResponseReturnValue:
     """Move a running plan to a newer version of its process (admin of its organization).
     :raise 409: a step the plan has reached or passed was changed (reasons listed)."""
     body = json_body() or {}

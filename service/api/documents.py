@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from flask.typing import ResponseReturnValue
+
 from service import documents, http
 from service.api.blueprint import authenticated, bp, caller
 
 
 @bp.get("/plans/<int:plan_id>/documents/<kind>.pdf")
 @authenticated
-def plan_document(plan_id: int, kind: str):
+def plan_document(plan_id: int, kind: str) -> ResponseReturnValue:
     """One of the plan's documents (plan, announcement, posting-certificate, record).
 
     :raise 404: no such plan in the caller's organizations, no such kind of document, or the

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> ResponseReturnValue:
     db = current_app.extensions["phaen"].db
     checks = {"database": "ok", "migrations": "current"}
     try:

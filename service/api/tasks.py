@@ -4,6 +4,7 @@ releasing it (POST /api/v1/tasks/<id>/claim and /release)."""
 from __future__ import annotations
 
 from flask import jsonify
+from flask.typing import ResponseReturnValue
 
 from service import http, queries
 from service.api.blueprint import authenticated, bp, caller, json_body
@@ -12,25 +13,25 @@ from service.commands import claims, plans
 
 @bp.get("/tasks")
 @authenticated
-def inbox():
+def inbox() -> ResponseReturnValue:
     return jsonify({"tasks": queries.inbox(http.ctx(), caller())})
 
 
 @bp.get("/tasks/<task_id>")
 @authenticated
-def get_task(task_id: str):
+def get_task(task_id: str) -> ResponseReturnValue:
     return jsonify(queries.task(http.ctx(), caller(), task_id))
 
 
 @bp.post("/tasks/<task_id>/complete")
 @authenticated
-def complete_task(task_id: str):
+def complete_task(task_id: str) -> ResponseReturnValue:
     return jsonify(plans.complete_task(http.ctx(), caller(), task_id, json_body()))
 
 
 @bp.post("/tasks/<task_id>/claim")
 @authenticated
-def claim(task_id: str):
+def claim(task_id: str) -> ResponseReturnValue:
     """:raise 403: another role's task; 404: no such open task; 409: someone else holds it."""
     claims.claim(http.ctx(), caller(), task_id)
     return jsonify(queries.task(http.ctx(), caller(), task_id))
@@ -38,7 +39,7 @@ def claim(task_id: str):
 
 @bp.post("/tasks/<task_id>/release")
 @authenticated
-def release(task_id: str):
+def release(task_id: str) -> ResponseReturnValue:
     """:raise 403: held by someone else and the caller is not an administrator."""
     claims.release(http.ctx(), caller(), task_id)
     return jsonify(queries.task(http.ctx(), caller(), task_id))

@@ -82,8 +82,8 @@ def verify_bundle(path: Path | str) -> Verification:
     raw = Path(path).read_bytes()
     try:
         body, record = read_bundle(raw)
-        model = engine.parse_process({name: text.encode("utf-8") for name, text in record.process["bpmn_files"].items()},
-                                     record.process["process_id"])
+        files = {name: text.encode("utf-8") for name, text in record.process["bpmn_files"].items()}
+        model = engine.parse_process(files, record.process["process_id"])
     except BundleRefused as refused:
         return Verification(None, 0, None, refused.divergence)
     except engine.InvalidProcess as err:
@@ -127,7 +127,8 @@ def read_bundle(raw: bytes) -> tuple[dict[str, Any], PlanRecord]:
             process={key: process[key] for key in ("name", "version", "process_id", "title", "digest", "bpmn_files",
                                                    "forms", "lane_roles", "meta")},
             events=events, state_json=_typed(plan, "state_json", str), deadlines=_typed(plan, "deadlines", list),
-            claims=_typed(plan, "claims", dict), holidays=[legaldays.KeptHoliday.from_dict(h) for h in body["holidays"]],
+            claims=_typed(plan, "claims", dict),
+            holidays=[legaldays.KeptHoliday.from_dict(h) for h in body["holidays"]],
             process_version_id=body.get("process_version_id"), earlier_versions=body.get("earlier_versions") or {},
         )
     except (KeyError, TypeError, ValueError) as err:

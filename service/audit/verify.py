@@ -133,8 +133,7 @@ def verify_plan(ctx: Context, plan_id: int, actor: Actor | None = None) -> Verif
     """Verify one plan in place. :raise NotFound:"""
     with ctx.db.read() as session:
         record = load_record(session, plan_id, actor)
-        model = ctx.models.published(session, record.process_version_id).model
-        return verify_record(record, model)
+        return verify_record(record, _published(ctx, session, record).model)
 
 
 def verify_all(ctx: Context) -> Iterator[Verification]:
@@ -144,8 +143,12 @@ def verify_all(ctx: Context) -> Iterator[Verification]:
     for plan_id in plan_ids:
         with ctx.db.read() as session:
             record = load_record(session, plan_id)
-            model = ctx.models.published(session, record.process_version_id).model
-            yield verify_record(record, model)
+            yield verify_record(record, _published(ctx, session, record).model)
+
+
+def _published(ctx: Context, session: Session, record: PlanRecord) -> Published:
+    assert record.process_version_id is not None  # a record loaded in place names its version
+    return ctx.models.published(session, record.process_version_id)
 
 
 def verify_record(record: PlanRecord, model: engine.ProcessModel) -> Verification:
@@ -168,14 +171,16 @@ def _check_process(record: PlanRecord) -> None:
                                    "the process files the plan ran on differ from the published version's digest"))
 
 
-def _check_events(record: PlanRecord, model: engine.ProcessModel) -> tuple[engine.Instance | None, dict[str, str | None]]:
+def _check_events(record: PlanRecord, model: engine.ProcessModel) -> tuple[engine.Instance, dict[str, str | None]]:
     if not record.events:
-        raise Diverged(Divergence(1, None, "missing_event", eventlog.PLAN_STARTED, None, "the plan has no events at all"))
+        raise Diverged(Divergence(1, None, "missing_event", eventlog.PLAN_STARTED, None,
+                                  "the plan has no events at all"))
     instance: engine.Instance | None = None
     claims: dict[str, str | None] = {}
-    for event, instance in replay_steps(record, model):
+    for event, instance in replay_steps(record, model):  # noqa: B007 - the last one is the plan now
         if event.kind in CLAIM_KINDS and event.task_id:
             claims[event.task_id] = (event.data or {}).get("to")
+    assert instance is not None  # there was an event, and replay_steps raised unless it started the plan
     return instance, claims
 
 
@@ -220,7 +225,7 @@ def replay_to(ctx: Context, plan_id: int, step: int, actor: Actor | None = None)
     that checked, and why. :raise NotFound: no such plan for the actor, or no such step."""
     with ctx.db.read() as session:
         record = load_record(session, plan_id, actor)
-        version = ctx.models.published(session, record.process_version_id)
+        version = _published(ctx, session, record)
         session.expunge_all()  # the events outlive the session (its rollback would expire them)
     if not 1 <= step <= len(record.events):
         raise NotFound(f"แผนนี้มีเหตุการณ์ {len(record.events)} ลำดับ ไม่มีลำดับที่ {step}")
@@ -247,7 +252,8 @@ def _version_model(record: PlanRecord, version_id: Any, current: engine.ProcessM
     earlier = record.earlier_versions.get(str(version_id))
     if earlier is None:
         raise Diverged(Divergence(None, VERSION_MIGRATED, "process_missing", version_id, None,
-                                  f"the record lacks version id {version_id}, which the plan ran on before a migration"))
+                                  f"the record lacks version id {version_id}, which the plan ran on before a "
+                                  "migration"))
     return _parsed(earlier["process_id"], json.dumps(earlier["bpmn_files"], sort_keys=True))
 
 
@@ -291,7 +297,7 @@ def _check_link(plan_id: int, position: int, event: Event, previous: Event | Non
 
 
 def _replay(event: Event, instance: engine.Instance | None, digest: str, model: engine.ProcessModel,
-            helpers: dict[str, Any], lane_roles: dict[str, str]) -> tuple[engine.Instance | None, str]:
+            helpers: dict[str, Any], lane_roles: dict[str, str]) -> tuple[engine.Instance, str]:
     """Apply one event to the replayed instance at its recorded instant; the new state's digest."""
 
     def diverged(reason: str, expected: Any, found: Any, detail: str) -> Diverged:

@@ -113,7 +113,8 @@ def check(bundle: Bundle, model: engine.ProcessModel | None = None) -> engine.Pr
         if not task["lane"]:
             problems.append(Problem(where, None, f"user task {bpmn_id} is in no lane"))
         elif task["lane"] not in bundle.lane_roles:
-            problems.append(Problem(ROLE_MAP_FILE, None, f"lane '{task['lane']}' of user task {bpmn_id} maps to no role"))
+            problems.append(Problem(ROLE_MAP_FILE, None,
+                                    f"lane '{task['lane']}' of user task {bpmn_id} maps to no role"))
         form_name = task["properties"].get(engine.FORM_PROPERTY)
         if not form_name:
             problems.append(Problem(where, None, f"user task {bpmn_id} has no {engine.FORM_PROPERTY} property"))
@@ -135,7 +136,8 @@ def publish(session: Session, bundle: Bundle, by: str, now: datetime,
     current = latest(session, bundle.name)
     if current is not None and current.digest == digest:
         return current, False
-    number = (session.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.name == bundle.name)) or 0) + 1
+    number = (session.scalar(select(func.max(ProcessVersion.version))
+                             .where(ProcessVersion.name == bundle.name)) or 0) + 1
     version = ProcessVersion(
         name=bundle.name, version=number, process_id=model.process_id, title=bundle.meta.get("title", ""),
         bpmn_files=bundle.bpmn_files, forms=bundle.forms, lane_roles=bundle.lane_roles, meta=bundle.meta,
@@ -191,7 +193,7 @@ class Published:
 
     def form_of(self, bpmn_id: str) -> dict[str, Any]:
         name = self.model.properties(bpmn_id).get(engine.FORM_PROPERTY)
-        return self.forms.get(name) or EMPTY_FORM
+        return self.forms.get(name or "") or EMPTY_FORM
 
 
 class ModelCache:
@@ -204,6 +206,8 @@ class ModelCache:
         found = self._published.get(version_id)
         if found is None:
             row = session.get(ProcessVersion, version_id)
+            # ids come from a foreign key or from the table itself, and versions are never deleted
+            assert row is not None
             found = Published(row.id, row.name, row.version, row.title, row.forms, row.lane_roles, row.meta,
                               engine.ProcessModel(row.process_id, row.spec_json, row.elements))
             self._published[version_id] = found
@@ -216,4 +220,6 @@ class ModelCache:
         return len(self._published)
 
     def get(self, version: ProcessVersion) -> engine.ProcessModel:
-        return self.published(object_session(version), version.id).model
+        session = object_session(version)
+        assert session is not None  # a version handed here was loaded by, and is still in, a session
+        return self.published(session, version.id).model

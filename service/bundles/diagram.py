@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html import escape
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 from service.engine import safexml
 
@@ -112,9 +112,9 @@ def render(bpmn_files: dict[str, str], marks: Mapping[str, str] | None = None) -
 
 def _draw(tree: etree._ElementTree, plane: etree._Element, marks: Mapping[str, str] | None) -> Diagram:
     elements = {e.get("id"): e for e in tree.iter() if isinstance(e.tag, str) and e.get("id")}
-    shapes = [(s, elements.get(s.get("bpmnElement")), _bounds(s.find("dc:Bounds", NS)))
-              for s in plane.findall("bpmndi:BPMNShape", NS)]
-    shapes = [(s, e, b) for s, e, b in shapes if e is not None and b is not None]
+    found = [(s, elements.get(s.get("bpmnElement")), _bounds(s.find("dc:Bounds", NS)))
+             for s in plane.findall("bpmndi:BPMNShape", NS)]
+    shapes = [(s, e, b) for s, e, b in found if e is not None and b is not None]
     edges = [(s, elements.get(s.get("bpmnElement"))) for s in plane.findall("bpmndi:BPMNEdge", NS)]
 
     stretch = _Stretch([(b.x, POOL_BAND if _kind(e) == "participant" else LANE_BAND)
@@ -167,6 +167,7 @@ def _draw(tree: etree._ElementTree, plane: etree._Element, marks: Mapping[str, s
         svg.append(group(element, _arrow(points)))
         name = (element.get("name") or "").strip() if element is not None else ""
         if name:
+            assert element is not None  # a name is only read from an element
             label_bounds = _bounds(edge.find("bpmndi:BPMNLabel/dc:Bounds", NS))
             if label_bounds is not None:
                 labels.append(Label("flow", name, *_xywh(stretch.bounds(label_bounds)), element.get("id")))
@@ -242,7 +243,8 @@ def _gateway(b: _Bounds, kind: str, marker: bool) -> str:
     elif kind == "parallelGateway":
         parts.append(_line(cx, cy - d * 1.3, cx, cy + d * 1.3, 4) + _line(cx - d * 1.3, cy, cx + d * 1.3, cy, 4))
     elif kind == "inclusiveGateway":
-        parts.append(f'<circle cx="{cx:g}" cy="{cy:g}" r="{d * 1.2:g}" fill="none" stroke="{STROKE}" stroke-width="3"/>')
+        parts.append(f'<circle cx="{cx:g}" cy="{cy:g}" r="{d * 1.2:g}" fill="none" stroke="{STROKE}"'
+                     ' stroke-width="3"/>')
     return "".join(parts)
 
 

@@ -3,7 +3,7 @@ lanes, forms, what the engine runs."""
 
 from __future__ import annotations
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 from service import engine
 

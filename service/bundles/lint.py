@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 from service import engine
 from service.bundles import catalog, elements, samples
@@ -74,7 +74,7 @@ def check(files: dict[str, bytes], default_name: str | None = None) -> Checked:
         except UnicodeDecodeError:
             problems.append(finding(name, None, "not_utf8"))
     trees: dict[str, etree._ElementTree] = {}
-    for name, text in texts.items():
+    for name in texts:
         if name.endswith(".bpmn"):
             tree = _safe_tree(name, files[name], problems)
             if tree is not None:
@@ -233,8 +233,9 @@ def _lint_container(name: str, container, process_ids: set[str]) -> list[Finding
         problems.append(finding(name, container.sourceline, "no_start_event", where=elements.where(container)))
     for child in children:
         if elements.local(child) in UNSUPPORTED:
-            problems.append(finding(name, child.sourceline, "unsupported", element=elements.local(child), where=elements.where(child),
-                                    why_th=UNSUPPORTED[elements.local(child)][0], why_en=UNSUPPORTED[elements.local(child)][1]))
+            problems.append(finding(name, child.sourceline, "unsupported", element=elements.local(child),
+                                    where=elements.where(child), why_th=UNSUPPORTED[elements.local(child)][0],
+                                    why_en=UNSUPPORTED[elements.local(child)][1]))
         for definition in child:
             if isinstance(definition.tag, str) and elements.local(definition) in UNSUPPORTED:
                 why = UNSUPPORTED[elements.local(definition)]

@@ -26,7 +26,10 @@ ACTIVITIES = (*USER_TASKS, "scriptTask", "task", "subProcess", "callActivity")
 
 
 def outline(bundle: Bundle) -> Outline:
-    tasks, lanes, timers, branches = {}, {}, {}, []
+    tasks: dict[str, dict[str, Any]] = {}
+    lanes: dict[str, str | None] = {}
+    timers: dict[str, dict[str, Any]] = {}
+    branches: list[tuple[str, str]] = []
     for text in bundle.bpmn_files.values():
         tree = safexml.parse(text.encode("utf-8"))
         lane_of = lanes_of(tree)

@@ -4,7 +4,7 @@ the dry run completes tasks with."""
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from service.taskforms import validation
@@ -19,7 +19,7 @@ START_DATA = {"organization_code": "sample", "organization_name": "องค์�
 def sample(schema: Any, today: datetime | None = None, choose: dict[str, Any] | None = None) -> Any:
     """Small valid data for a JSON Schema: every property filled, the first choice of each
     enum unless ``choose`` names another; the schema's own first example wins."""
-    today = today or datetime.now(timezone.utc)
+    today = today or datetime.now(UTC)
     if not isinstance(schema, dict):
         return None
     if isinstance(schema.get("examples"), list) and schema["examples"]:

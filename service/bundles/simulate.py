@@ -141,7 +141,7 @@ def _simulate(checked: Checked, variant: _Variant, decisions: dict[str, list[Any
 def decision_fields(bundle: Bundle) -> dict[str, list[Any]]:
     """Closed-list form fields that some gateway condition reads: the dry run tries each value."""
     enums = samples.enums(bundle.forms)
-    names = set()
+    names: set[str] = set()
     for text in bundle.bpmn_files.values():
         tree = safexml.parse(text.encode("utf-8"))
         for expression in tree.iterfind(".//bpmn:conditionExpression", NS):

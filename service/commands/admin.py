@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -158,11 +158,12 @@ def load_demo(ctx: Context, demo: dict) -> list[tuple[str, str, list[str], str]]
     if exists:
         raise Conflict(f"มีข้อมูลตัวอย่างขององค์กร {org['code']} อยู่แล้ว")
     add_organization(ctx, org["code"], org["name"], org.get("province", ""))
-    created = []
+    created: list[tuple[str, str, list[str], str]] = []
     for user in demo["users"]:
         password = secrets.token_urlsafe(9)
         token = add_user(ctx, user["username"], org["code"], user["roles"], password,
                          user.get("display_name", ""), with_token=True)
+        assert token is not None  # asked for with_token
         created.append((user["username"], password, user["roles"], token))
     return created
 
@@ -179,7 +180,7 @@ def set_clock(ctx: Context, at: datetime | None) -> None:
             if row:
                 session.delete(row)
             return
-        real = datetime.now(timezone.utc)
+        real = datetime.now(UTC)
         if row is None:
             session.add(ClockOverride(id=1, set_to=at, set_at=real))
         else:

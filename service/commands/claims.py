@@ -73,5 +73,7 @@ def _open_task(session: Session, actor: Actor, task_id: str) -> OpenTask:
 def _hand_over(session: Session, ctx: Context, actor: Actor, row: OpenTask, to: str | None, kind: str) -> None:
     before, row.claimed_by = row.claimed_by, to
     role = row.role if row.role in actor.roles_in(row.organization_id) else ADMIN
-    append_event(session, session.get(Plan, row.plan_id), ctx.clock.now(), actor.username, role, kind,
+    plan = session.get(Plan, row.plan_id)  # locked by _open_task, so in the session: no query
+    assert plan is not None
+    append_event(session, plan, ctx.clock.now(), actor.username, role, kind,
                  {"from": before, "to": to}, task=row.name, task_id=row.id)

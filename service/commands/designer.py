@@ -47,7 +47,8 @@ class Report:
         }
 
 
-def validate(ctx: Context, files: dict[str, bytes], default_name: str | None = None) -> tuple[Report, lint.Checked | None]:
+def validate(ctx: Context, files: dict[str, bytes],
+             default_name: str | None = None) -> tuple[Report, lint.Checked | None]:
     """Every check and the dry run, and the diff against the latest version; stores nothing."""
     try:
         checked = lint.check(files, default_name)
@@ -73,6 +74,7 @@ def deploy(ctx: Context, actor: Actor, files: dict[str, bytes], default_name: st
     report, checked = validate(ctx, files, default_name)
     if not report.ok:
         return report
+    assert checked is not None  # a report is ok only for a bundle that passed the checks
     with ctx.db.write() as session:
         current = catalog.latest(session, checked.bundle.name)
         if expected_version is not None and (current.version if current else 0) != expected_version:
@@ -112,8 +114,9 @@ def migrate_plan(ctx: Context, actor: Actor, plan_id: int, to_version: int | Non
         try:
             instance.migrate(published.model, now)
         except engine.MigrationRefused as err:
-            reasons = [{"field": b.bpmn_id, "message": f"ขั้นตอน «{b.name or b.bpmn_id}» ซึ่ง{labels.STEP_STATES.get(b.state, b.state)}"
-                        f" {_CHANGES[b.change]}ในฉบับที่ {target.version}"} for b in err.blockers]
+            reasons = [{"field": b.bpmn_id,
+                        "message": f"ขั้นตอน «{b.name or b.bpmn_id}» ซึ่ง{labels.STEP_STATES.get(b.state, b.state)}"
+                                   f" {_CHANGES[b.change]}ในฉบับที่ {target.version}"} for b in err.blockers]
             raise Conflict(f"ย้ายแผนไปฉบับที่ {target.version} ไม่ได้: ฉบับใหม่แก้ไขขั้นตอนที่แผนดำเนินการถึงหรือผ่านมาแล้ว",
                            reasons) from err
         except engine.ScriptFailed as err:
@@ -128,13 +131,15 @@ def migrate_plan(ctx: Context, actor: Actor, plan_id: int, to_version: int | Non
 
 
 # --- Drafts (the in-browser modeler) ------------------------------------------------------
-def save_draft(ctx: Context, actor: Actor, name: str, files: dict[str, str], based_on: int | None = None) -> dict[str, Any]:
+def save_draft(ctx: Context, actor: Actor, name: str, files: dict[str, str],
+               based_on: int | None = None) -> dict[str, Any]:
     """Keep the modeler's files as a new draft of process ``name``. A draft may still have problems
     (validate and publish check it); only its file names and sizes are held to the limits here.
     :raise Invalid: a bad process name, file name or size."""
     require_designer(actor)
     if not lint.NAME_PATTERN.match(name):
-        raise Invalid(finding("", None, "bad_name", name=name).message(), [{"field": "name", "message": "ชื่อกระบวนงานใช้ไม่ได้"}])
+        raise Invalid(finding("", None, "bad_name", name=name).message(),
+                      [{"field": "name", "message": "ชื่อกระบวนงานใช้ไม่ได้"}])
     problems = intake.check_files({filename: text.encode("utf-8") for filename, text in files.items()})
     if problems:
         raise Invalid("บันทึกร่างไม่ได้: " + " ".join(p.message() for p in problems),

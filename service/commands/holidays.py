@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -112,7 +112,7 @@ def view(row: Holiday) -> dict[str, Any]:
 
 
 def _utc(instant: datetime) -> str:
-    return instant.astimezone(timezone.utc).isoformat()
+    return instant.astimezone(UTC).isoformat()
 
 
 def _keep(session: Session, by: str, day: date, name: str, now: datetime) -> Holiday:

@@ -5,7 +5,7 @@ in one transaction."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import select, true
 from sqlalchemy.orm import Session, contains_eager
@@ -53,6 +53,7 @@ def start_plan(ctx: Context, actor: Actor, body: dict[str, Any]) -> int:
                 errors.extend(err.errors)
         if errors:
             raise Invalid("ข้อมูลสำหรับเริ่มแผนไม่ถูกต้อง", errors)
+        assert org is not None and version is not None  # each way to None said so in ``errors``
         if not actor.roles_in(org.id) & catalog.starter_roles(version):
             raise Forbidden("ท่านไม่มีสิทธิ์เริ่มจัดทำแผนขององค์กรนี้")
         earlier = session.scalars(select(Plan.id).where(
@@ -98,7 +99,7 @@ def complete_task(ctx: Context, actor: Actor, task_id: str, data: Any) -> dict[s
         with ctx.db.write() as session:
             plan, rows = _plan_of_open_task(session, task_id)
             row = rows.get(task_id)
-            if row is None:
+            if plan is None or row is None:
                 _raise_for_closed_task(session, actor, task_id)
             refusal = completion_refusal(actor, row.role, row.organization_id, row.claimed_by)
             if refusal:
@@ -135,11 +136,11 @@ def _plan_of_open_task(session: Session, task_id: str) -> tuple[Plan | None, dic
     return (found[0][0] if found else None), {task.id: task for _, task in found}
 
 
-def _raise_for_closed_task(session: Session, actor: Actor, task_id: str) -> None:
+def _raise_for_closed_task(session: Session, actor: Actor, task_id: str) -> NoReturn:
     event = session.scalars(select(Event).where(Event.task_id == task_id)).first()
     if event is not None:
         plan = session.get(Plan, event.plan_id)
-        if actor.can_see(plan.organization_id):
+        if plan is not None and actor.can_see(plan.organization_id):
             raise Conflict("งานนี้ดำเนินการเสร็จไปแล้ว")
     raise NotFound("ไม่พบงานนี้")
 

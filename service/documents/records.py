@@ -171,7 +171,8 @@ class Group:
 
 def projects_of(data: dict[str, Any]) -> tuple[list[Project], list[Project]]:
     """(development projects for ผด.02, equipment not tied to a project for ผด.02/1)."""
-    projects, equipment = [], []
+    projects: list[Project] = []
+    equipment: list[Project] = []
     for item in data.get("projects") or []:
         project = Project(
             name=item.get("name", ""), activities=item.get("activities", ""),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import SpiffWorkflow.task as _spiff_task_module
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer_module
@@ -17,14 +17,14 @@ _engine_now: ContextVar[datetime | None] = ContextVar("engine_now", default=None
 
 
 def _current_instant() -> datetime:
-    return _engine_now.get() or datetime.now(timezone.utc)
+    return _engine_now.get() or datetime.now(UTC)
 
 
 class _EngineDatetime(datetime):
     @classmethod
     def now(cls, tz=None):
         at = _current_instant()
-        return at.astimezone(tz) if tz else at.astimezone(timezone.utc).replace(tzinfo=None)
+        return at.astimezone(tz) if tz else at.astimezone(UTC).replace(tzinfo=None)
 
 
 class _EngineTime:

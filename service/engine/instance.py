@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -209,9 +209,9 @@ class Instance:
         return [name for task_id, name in waiting.items() if task_id not in still]
 
     def next_timer_at(self) -> datetime | None:
-        instants = [_parse_instant(t._get_internal_data("event_value")) for t in self._timer_tasks()
-                    if t.state == TaskState.WAITING]
-        instants = [i for i in instants if i is not None]
+        parsed = [_parse_instant(t._get_internal_data("event_value")) for t in self._timer_tasks()
+                  if t.state == TaskState.WAITING]
+        instants = [i for i in parsed if i is not None]
         return min(instants) if instants else None
 
     def waiting_timers(self) -> list[tuple[str, str, datetime | None]]:
@@ -259,7 +259,8 @@ class Instance:
                 continue
             for task in diff.removed + diff.changed:
                 if not task.has_state(TaskState.PREDICTED_MASK | TaskState.FUTURE):
-                    blockers.append(Blocker(task.task_spec.bpmn_id or task.task_spec.name, task.task_spec.bpmn_name or "",
+                    blockers.append(Blocker(task.task_spec.bpmn_id or task.task_spec.name,
+                                            task.task_spec.bpmn_name or "",
                                             TaskState.get_name(task.state).lower(),
                                             "removed" if task in diff.removed else "changed"))
         if blockers:
@@ -417,7 +418,7 @@ def _attached_task(timer_task):
 def _finished_at(task) -> datetime | None:
     if task is None or task.state != TaskState.COMPLETED:
         return None
-    return datetime.fromtimestamp(task.last_state_change, timezone.utc)
+    return datetime.fromtimestamp(task.last_state_change, UTC)
 
 
 def _extension(timer_task, field_name: str | None) -> str | None:
@@ -440,4 +441,4 @@ def _parse_instant(value: Any) -> datetime | None:
         instant = TimerEventDefinition.get_datetime(value)
     except ValueError:
         return None
-    return datetime.fromtimestamp(instant.timestamp(), timezone.utc)
+    return datetime.fromtimestamp(instant.timestamp(), UTC)

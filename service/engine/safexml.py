@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import IO
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 MAX_XML_BYTES = 2 * 1024 * 1024
 #: A DOCTYPE or an entity declaration: it could read files or the network, or expand without end.

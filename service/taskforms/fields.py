@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -56,7 +56,7 @@ class Form:
 
 
 # --- Schema -> fields -----------------------------------------------------------------
-def build(schema: Mapping[str, Any], data: Any, errors: list[dict[str, str]] = ()) -> Form:
+def build(schema: Mapping[str, Any], data: Any, errors: Sequence[Mapping[str, str]] = ()) -> Form:
     """The fields of ``schema`` filled with ``data``, each with the errors whose pointer is its own."""
     pending: dict[str, list[str]] = {}
     for error in errors:

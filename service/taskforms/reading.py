@@ -255,7 +255,8 @@ def _match_header(text: Any, known: list[Column]) -> Column | None:
     exact = [c for c in known if _loose(c.header) == wanted]
     if exact:
         return exact[0]
-    starts = [c for c in known if c.kind != "number_of_row" and len(wanted) >= 3 and _loose(c.header).startswith(wanted)]
+    starts = [c for c in known
+              if c.kind != "number_of_row" and len(wanted) >= 3 and _loose(c.header).startswith(wanted)]
     if len(starts) == 1:
         return starts[0]  # "งบประมาณ" for "งบประมาณ (บาท)", "ครุภัณฑ์" for a longer title
     longer = [c for c in known if c.kind not in ("number_of_row", "option") and wanted.startswith(_loose(c.header))]
@@ -481,7 +482,8 @@ def _date_parts(pointer: str, value: Any) -> dict[str, str]:
     if isinstance(value, datetime):
         value = value.date()
     if isinstance(value, date):
-        return {f"{pointer}#d": str(value.day), f"{pointer}#m": str(value.month), f"{pointer}#y": str(value.year + BE_OFFSET)}
+        return {f"{pointer}#d": str(value.day), f"{pointer}#m": str(value.month),
+                f"{pointer}#y": str(value.year + BE_OFFSET)}
     text = str(value).strip().translate(fields.THAI_DIGITS)
     if m := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text):
         year = int(m.group(1))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
-from jsonschema.exceptions import SchemaError
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators  # type: ignore[import-untyped]
+from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
 
 from service.errors import Invalid
 
@@ -38,7 +39,7 @@ def schema_problems(schema: Any) -> list[str]:
     return []
 
 
-def validate(schema: dict[str, Any], data: Any) -> dict[str, Any]:
+def validate(schema: Mapping[str, Any], data: Any) -> dict[str, Any]:
     """The data, if valid; otherwise raise Invalid listing every field and what is wrong."""
     if not isinstance(data, dict):
         raise Invalid("ข้อมูลที่ส่งต้องเป็นชุดข้อมูล (JSON object)", [{"field": "", "message": "ต้องเป็นชุดข้อมูล"}])

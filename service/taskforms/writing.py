@@ -8,7 +8,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -23,7 +23,7 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
 
 
-def write_xlsx(item_schema: Mapping[str, Any], items: list[Mapping[str, Any]], sheet_title: str = "รายการ",
+def write_xlsx(item_schema: Mapping[str, Any], items: Sequence[Mapping[str, Any]], sheet_title: str = "รายการ",
                guide: bool = False) -> bytes:
     """The rows as an .xlsx in the layout of ``columns``; with ``guide``, a second sheet explains
     each column and choice columns get a drop-down (the template)."""
@@ -59,7 +59,7 @@ def write_xlsx(item_schema: Mapping[str, Any], items: list[Mapping[str, Any]], s
     return out.getvalue()
 
 
-def write_csv(item_schema: Mapping[str, Any], items: list[Mapping[str, Any]]) -> bytes:
+def write_csv(item_schema: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> bytes:
     """The rows as CSV in UTF-8 with a BOM (so Excel shows Thai), text guarded against formulas."""
     layout = columns(item_schema)
     out = io.StringIO(newline="")

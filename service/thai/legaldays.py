@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,7 +49,7 @@ def last_day(start: date | str, days: int, holidays: Collection[date] = (),
 def end_of_day(day: date) -> datetime:
     """The last instant of a day in Bangkok, as aware UTC: a timer set to it fires as the
     next day begins (SpiffWorkflow fires a timer once the clock is strictly past it)."""
-    return datetime.combine(day, time.max, BANGKOK).astimezone(timezone.utc)
+    return datetime.combine(day, time.max, BANGKOK).astimezone(UTC)
 
 
 def day_of(instant: datetime) -> date:
@@ -77,7 +77,7 @@ def timer_helpers(holidays: Collection[date]) -> dict:
 #: change: every process reads the holidays at most this often, so each command's count is the
 #: one an auditor's replay at that command's instant reproduces.
 HOLIDAY_CHANGE_DELAY = timedelta(seconds=60)
-ALWAYS = datetime(1970, 1, 1, tzinfo=timezone.utc)  # kept before changes were dated
+ALWAYS = datetime(1970, 1, 1, tzinfo=UTC)  # kept before changes were dated
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
-from flask import Flask
+from flask import Blueprint, Flask
 
 from service.thai import dates
 from service.web import audit, auth, designer, documents, inbox, plans, tasks
@@ -24,7 +24,7 @@ def session_config() -> dict:
     }
 
 
-def init_app(app: Flask, exempt: tuple = ()) -> None:
+def init_app(app: Flask, exempt: tuple[Blueprint, ...] = ()) -> None:
     """Sessions, CSRF (``exempt``: blueprints of programs, which carry bearer tokens), log-in and
     the page blueprints."""
     auth.login_manager.init_app(app)
@@ -36,5 +36,5 @@ def init_app(app: Flask, exempt: tuple = ()) -> None:
     app.jinja_env.filters.update(thai_date=dates.short, thai_datetime=_thai_datetime)
 
 
-def _thai_datetime(value) -> str:
+def _thai_datetime(value: str | datetime) -> str:
     return dates.short_datetime(datetime.fromisoformat(value) if isinstance(value, str) else value)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from service import audit, eventlog, labels, queries
@@ -80,13 +81,14 @@ def _organization(code: str) -> tuple[dict[str, Any], Actor]:
     """The organization of this code and the user as its auditor. :raise 404: :raise 403:"""
     organization_id = queries.organization_id(ctx(), code)
     auditor = _audit_organization(organization_id)
-    return {**next(o for o in queries.organizations(ctx(), auditor) if o["code"] == code), "id": organization_id}, auditor
+    found = next(o for o in queries.organizations(ctx(), auditor) if o["code"] == code)
+    return {**found, "id": organization_id}, auditor
 
 
 # --- Pages -----------------------------------------------------------------------------
 @bp.get("/")
 @login_required
-def index():
+def index() -> ResponseReturnValue:
     """The plans of one audited organization (the first unless ?organization=), each verified now.
     :raise 403: the user audits no organization; 404: an organization not among the user's."""
     organizations = queries.organizations(ctx(), _auditor())
@@ -102,7 +104,7 @@ def index():
 
 @bp.get("/plans/<int:plan_id>")
 @login_required
-def plan(plan_id: int):
+def plan(plan_id: int) -> ResponseReturnValue:
     """A plan's history at ?step=N (the last step by default), verified now.
     :raise 404: no such plan or step among the audited organizations; 403: not audited by the user."""
     auditor = _audit_plan(plan_id)
@@ -113,7 +115,7 @@ def plan(plan_id: int):
 
 @bp.get("/plans/<int:plan_id>/steps/<int:step>")
 @login_required
-def step(plan_id: int, step: int):
+def step(plan_id: int, step: int) -> ResponseReturnValue:
     """The step panel alone, for the slider to swap in. :raise 404: :raise 403:"""
     auditor = _audit_plan(plan_id)
     return render_template("audit/_step.html", **_step_page(plan_id, auditor, step))
@@ -121,7 +123,7 @@ def step(plan_id: int, step: int):
 
 @bp.get("/plans/<int:plan_id>/verification")
 @login_required
-def verification(plan_id: int):
+def verification(plan_id: int) -> ResponseReturnValue:
     """Verify the plan now and explain the result. :raise 404: :raise 403:"""
     auditor = _audit_plan(plan_id)
     return render_template("audit/verification.html", verification=_verification(plan_id, auditor),
@@ -130,7 +132,7 @@ def verification(plan_id: int):
 
 @bp.get("/plans/<int:plan_id>/export")
 @login_required
-def export(plan_id: int):
+def export(plan_id: int) -> ResponseReturnValue:
     """The self-contained bundle to verify offline (phaen audit verify-bundle). :raise 404: :raise 403:"""
     body = audit.export_bundle(ctx(), plan_id, _audit_plan(plan_id))
     return attachment(body, "application/json", f"plan-{plan_id}.json")
@@ -138,7 +140,7 @@ def export(plan_id: int):
 
 @bp.get("/plans/<int:plan_id>/events.csv")
 @login_required
-def events_csv(plan_id: int):
+def events_csv(plan_id: int) -> ResponseReturnValue:
     """:raise 404: :raise 403:"""
     body = audit.events_csv(ctx(), plan_id, _audit_plan(plan_id)).encode("utf-8")
     return attachment(body, "text/csv", f"plan-{plan_id}-events.csv")
@@ -146,7 +148,7 @@ def events_csv(plan_id: int):
 
 @bp.get("/compliance")
 @login_required
-def compliance():
+def compliance() -> ResponseReturnValue:
     """Every legal deadline of an organization's plans of a fiscal year. :raise 404: :raise 403:"""
     report = _compliance()
     return render_template("audit/compliance.html", report=report, states=labels.DEADLINE_STATES)
@@ -154,7 +156,7 @@ def compliance():
 
 @bp.get("/compliance.csv")
 @login_required
-def compliance_csv():
+def compliance_csv() -> ResponseReturnValue:
     """:raise 404: :raise 403:"""
     report = _compliance()
     name = f"compliance-{report['organization']['code']}-{report['fiscal_year']}.csv"
@@ -198,9 +200,10 @@ def _described(events: list[dict[str, Any]], plan_id: int) -> list[dict[str, Any
         what = labels.EVENT_KINDS.get(e["kind"], e["kind"])
         described.append({
             **e, "at": at, "what": what, "step": steps.get(e["task"], e["task"]) if e["task"] else "",
-            "who": f"{labels.SYSTEM_ACTOR} (ครบกำหนดเวลา)" if e["actor"] == SYSTEM.username else names.get(e["actor"], e["actor"]),
+            "who": f"{labels.SYSTEM_ACTOR} (ครบกำหนดเวลา)" if e["actor"] == SYSTEM.username
+            else names.get(e["actor"], e["actor"]),
             "role_name": roles.get(e["role"], e["role"]) if e["role"] else "",
-            "to": names.get((e["data"] or {}).get("to"), "") if e["kind"] == eventlog.TASK_REASSIGNED else "",
+            "to": names.get((e["data"] or {}).get("to") or "", "") if e["kind"] == eventlog.TASK_REASSIGNED else "",
         })
     return described
 

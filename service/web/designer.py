@@ -8,6 +8,7 @@ import base64
 import json
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_from_directory, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from service import queries
@@ -30,7 +31,7 @@ BPMN_JS_FILES = {"bpmn-modeler.production.min.js", "assets/diagram-js.css", "ass
 
 @bp.get("/")
 @login_required
-def index():
+def index() -> ResponseReturnValue:
     """:raise 403: the user is no process designer."""
     require_designer(actor())
     return render_template("designer/index.html", processes=queries.processes(ctx()), drafts=queries.drafts(ctx()))
@@ -38,7 +39,7 @@ def index():
 
 @bp.post("/check")
 @login_required
-def check():
+def check() -> ResponseReturnValue:
     """Check an upload and show the problems, or the diff and the dry run with a confirm button."""
     require_designer(actor())
     try:
@@ -50,7 +51,7 @@ def check():
     return _report_page(report, files)
 
 
-def _report_page(report: designer.Report, files: dict[str, bytes]):
+def _report_page(report: designer.Report, files: dict[str, bytes]) -> ResponseReturnValue:
     """The problems, or the diff and the dry run with the checked files carried to the confirm button."""
     carried = base64.b64encode(json.dumps({k: base64.b64encode(v).decode() for k, v in files.items()})
                                .encode()).decode() if report.ok else ""
@@ -60,7 +61,7 @@ def _report_page(report: designer.Report, files: dict[str, bytes]):
 
 @bp.post("/publish")
 @login_required
-def publish():
+def publish() -> ResponseReturnValue:
     """Publish the bundle the designer has just seen checked (every check runs again)."""
     require_designer(actor())
     try:
@@ -80,7 +81,7 @@ def publish():
 # --- The modeler ------------------------------------------------------------------------------
 @bp.get("/modeler/<name>")
 @login_required
-def modeler(name: str):
+def modeler(name: str) -> ResponseReturnValue:
     """Open the latest version of a process (``?version=N`` an older one, ``?draft=ID`` a draft).
     :raise 404: no such process, version or draft."""
     require_designer(actor())
@@ -105,7 +106,7 @@ def _latest_version(name: str) -> int | None:
 
 
 @bp.get("/vendor/bpmn-js/<path:filename>")
-def bpmn_js(filename: str):
+def bpmn_js(filename: str) -> ResponseReturnValue:
     """The bpmn-js Modeler bundle and its style sheets, nothing else of node_modules.
     :raise 404: another file, or bpmn-js not installed."""
     if filename not in BPMN_JS_FILES or not (BPMN_JS_DIST / filename).is_file():
@@ -124,7 +125,7 @@ def _modeler_files() -> dict[str, str]:
 
 @bp.post("/modeler/<name>/validate")
 @login_required
-def modeler_validate(name: str):
+def modeler_validate(name: str) -> ResponseReturnValue:
     """The same checks and dry run as deploy, on the modeler's files; stores nothing."""
     require_designer(actor())
     report, _ = designer.validate(ctx(), {k: v.encode("utf-8") for k, v in _modeler_files().items()}, name)
@@ -133,7 +134,7 @@ def modeler_validate(name: str):
 
 @bp.post("/modeler/<name>/drafts")
 @login_required
-def save_draft(name: str):
+def save_draft(name: str) -> ResponseReturnValue:
     """Save the modeler's files as a new draft (not published, not run)."""
     require_designer(actor())
     body = request.get_json(silent=True) or {}
@@ -145,7 +146,7 @@ def save_draft(name: str):
 
 @bp.post("/drafts/<int:draft_id>/check")
 @login_required
-def check_draft(draft_id: int):
+def check_draft(draft_id: int) -> ResponseReturnValue:
     """A draft through the upload's check → diff → confirm flow. :raise 404: no such draft."""
     saved = queries.draft(ctx(), actor(), draft_id)
     files = {k: v.encode("utf-8") for k, v in saved["files"].items()}

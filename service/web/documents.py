@@ -4,6 +4,7 @@ or a program (an API bearer token), of the plan's organization or an auditor of 
 from __future__ import annotations
 
 from flask import Blueprint, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from service import documents, http
@@ -18,7 +19,7 @@ NAMES = {"operational-plan": "plan", "announcement": "announcement", "posting-ce
 
 
 @bp.get("/plans/<int:plan_id>/<name>.pdf")
-def download(plan_id: int, name: str):
+def download(plan_id: int, name: str) -> ResponseReturnValue:
     """One of the plan's documents as PDF (a frozen one as stored, its SHA-256 as ETag), for a
     signed-in user or a program with a bearer token (answered as the API answers it).
 

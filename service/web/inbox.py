@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from service import queries
@@ -14,7 +15,7 @@ bp = Blueprint("inbox", __name__)
 
 @bp.get("/")
 @login_required
-def index():
+def index() -> ResponseReturnValue:
     tasks = queries.inbox(ctx(), actor())
     plan_choices = sorted({(t["plan_id"], t["fiscal_year"]) for t in tasks}, key=lambda p: (-p[1], p[0]))
     step_choices = sorted({(t["name"], t["title"]) for t in tasks}, key=lambda s: s[1])

@@ -4,12 +4,13 @@ deadlines with their basis, history; and the page that starts a plan."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from service import eventlog, labels, queries
-from service.auth import ADMIN
 from service.bundles import diagram
 from service.commands import plans
 from service.errors import Conflict, Forbidden, Invalid
@@ -28,24 +29,16 @@ _drawings: dict[str, diagram.Diagram | None] = {}  # by process version digest: 
 
 @bp.get("/plans/<int:plan_id>")
 @login_required
-def show(plan_id: int):
+def show(plan_id: int) -> ResponseReturnValue:
     """:raise 404: no such plan in the user's organizations."""
-    plan = queries.plan(ctx(), actor(), plan_id)
-    events = queries.history(ctx(), actor(), plan_id)
-    people = {e["actor"] for e in events} | {t["claimed_by"] for t in plan["tasks"]} | \
-             {e["data"].get("to") for e in events if e["kind"] == eventlog.TASK_REASSIGNED}
-    organization_id = queries.plan_organization(ctx(), plan_id)
-    is_admin = ADMIN in actor().roles_in(organization_id)
-    steps = queries.step_titles(ctx(), plan_id)
+    page = queries.plan_page(ctx(), actor(), plan_id)
+    plan, events, steps = page["plan"], page["events"], page["steps"]
     return render_template(
-        "plan.html", plan=plan, events=list(reversed(events)), status=labels.PLAN_STATUS, deadline_states=labels.DEADLINE_STATES,
-        kinds=labels.EVENT_KINDS, steps=steps, roles=queries.role_titles(ctx()),
+        "plan.html", plan=plan, events=list(reversed(events)), status=labels.PLAN_STATUS,
+        deadline_states=labels.DEADLINE_STATES, kinds=labels.EVENT_KINDS, steps=steps, roles=page["roles"],
         drawing=_drawing(plan_id), scale=DIAGRAM_SCALE, open_steps={t["title"] for t in plan["tasks"]},
         done_steps={steps.get(e["task"], e["task"]) for e in events if e["kind"] == eventlog.TASK_COMPLETED},
-        names=queries.display_names(ctx(), people), is_admin=is_admin,
-        bases=queries.due_bases(ctx(), plan["tasks"], ctx().clock.now()),
-        members={t["role"]: queries.role_members(ctx(), organization_id, t["role"]) for t in plan["tasks"]}
-        if is_admin else {},
+        names=page["names"], is_admin=page["is_admin"], bases=page["bases"], members=page["members"],
     )
 
 
@@ -63,13 +56,14 @@ def _drawing(plan_id: int) -> diagram.Diagram | None:
 # --- Starting a plan -------------------------------------------------------------------
 @bp.route("/plans/new", methods=["GET", "POST"])
 @login_required
-def new():
+def new() -> ResponseReturnValue:
     """The start form of the default process, for the user's own organization.
     :raise 403: the user holds no role that may start a plan there."""
     start = queries.startable(ctx(), actor())
     if start is None:
         raise Forbidden("ท่านไม่มีสิทธิ์เริ่มจัดทำแผนขององค์กร (เฉพาะบทบาทที่กระบวนงานกำหนดให้เริ่มแผนได้)")
-    year_text, data, errors, message = str(_coming_fiscal_year()), {}, [], ""
+    data: dict[str, Any] = {}
+    year_text, errors, message = str(_coming_fiscal_year()), [], ""
     if request.method == "POST":
         year_text = request.form.get("fiscal_year", "").strip()
         data, problems = fields.parse(start.schema, request.form)
@@ -79,8 +73,9 @@ def new():
         errors = merged(problems, schema_errors(start.schema, data))
         if not errors:
             try:
-                plan_id = plans.start_plan(ctx(), actor(), {"organization": start.organization_code,
-                                                               "fiscal_year": int(year), "process": start.process, **data})
+                body = {"organization": start.organization_code, "fiscal_year": int(year), "process": start.process,
+                        **data}
+                plan_id = plans.start_plan(ctx(), actor(), body)
             except Invalid as err:
                 errors, message = err.errors, err.message
             except Conflict as err:

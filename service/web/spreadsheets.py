@@ -5,8 +5,12 @@ and the list. Nested in the tasks blueprint: /tasks/<id>/spreadsheet/<list>/..."
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from service.errors import Invalid
@@ -18,54 +22,54 @@ bp = Blueprint("spreadsheets", __name__, url_prefix="/tasks/<task_id>/spreadshee
 EXPORTS = {"xlsx": (writing.write_xlsx, writing.XLSX_TYPE), "csv": (writing.write_csv, writing.CSV_TYPE)}
 
 
-def _page_and_table(task_id: str, name: str):
-    """The open task's page and the JSON Schema of its list ``name``, or where to go instead.
-    :raise 404: no such task or list."""
-    page = open_task(task_id)
-    if isinstance(page, str):
-        return page, None
-    schema = page["task"]["form"]["schema"]
-    if name not in dict(columns.tables(schema)):
-        abort(404)
-    return page, schema["properties"][name]
+def of_a_list(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
+    """A view of one list ``name`` of an open task: called with the task's page and the list's JSON
+    Schema, or redirected where the task went once it is no longer open. :raise 404: no such
+    task or list."""
+    @wraps(view)
+    def wrapper(task_id: str, name: str, **kwargs: Any) -> ResponseReturnValue:
+        page = open_task(task_id)
+        if isinstance(page, str):
+            return redirect(page)
+        schema = page["task"]["form"]["schema"]
+        if name not in dict(columns.tables(schema)):
+            abort(404)
+        return view(page, schema["properties"][name], name, **kwargs)
+
+    return wrapper
 
 
 @bp.get("/template.xlsx")
 @login_required
-def template(task_id: str, name: str):
+@of_a_list
+def template(page: dict[str, Any], table: dict[str, Any], name: str) -> ResponseReturnValue:
     """An empty sheet with the list's columns and a sheet explaining them. :raise 404:"""
-    page, table = _page_and_table(task_id, name)
-    if table is None:
-        return redirect(page)
     content = writing.write_xlsx(table["items"], [], table.get("title", name), guide=True)
     return attachment(content, writing.XLSX_TYPE, f"แม่แบบ-{table.get('title', name)}.xlsx")
 
 
 @bp.route("/export.<kind>", methods=["GET", "POST"])
 @login_required
-def export(task_id: str, name: str, kind: str):
+@of_a_list
+def export(page: dict[str, Any], table: dict[str, Any], name: str, kind: str) -> ResponseReturnValue:
     """The list as the task holds it (GET), or as typed in the form (POST from its export button).
     :raise 404: no such task, list or file kind."""
     if kind not in EXPORTS:
         abort(404)
-    page, table = _page_and_table(task_id, name)
-    if table is None:
-        return redirect(page)
     task = page["task"]
     data = fields.parse(task["form"]["schema"], request.form)[0] if request.method == "POST" else task["data"]
     write, mimetype = EXPORTS[kind]
-    content = write(table["items"], columns.items_of(data, name), *(() if kind == "csv" else (table.get("title", name),)))
+    items = columns.items_of(data, name)
+    content = write(table["items"], items, *(() if kind == "csv" else (table.get("title", name),)))
     return attachment(content, mimetype, f"{table.get('title', name)}-ปีงบประมาณ-{task['fiscal_year']}.{kind}")
 
 
 @bp.post("")
 @login_required
-def upload(task_id: str, name: str):
+@of_a_list
+def upload(page: dict[str, Any], table: dict[str, Any], name: str) -> ResponseReturnValue:
     """Read the file and show every row with its errors; nothing is taken into the form yet.
     :raise 403: the user may not complete the task."""
-    page, table = _page_and_table(task_id, name)
-    if table is None:
-        return redirect(page)
     task = page["task"]
     require_can_complete(page)
     file = request.files.get("file")
@@ -82,12 +86,10 @@ def upload(task_id: str, name: str):
 
 @bp.post("/apply")
 @login_required
-def apply(task_id: str, name: str):
+@of_a_list
+def apply(page: dict[str, Any], table: dict[str, Any], name: str) -> ResponseReturnValue:
     """Put the rows of a checked file into the task's form, replacing the list; not yet saved.
     :raise 400: the rows are not the list's rows (not from the preview); 403: as for completing."""
-    page, table = _page_and_table(task_id, name)
-    if table is None:
-        return redirect(page)
     task = page["task"]
     require_can_complete(page)
     try:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import flash, render_template, url_for
@@ -42,7 +43,7 @@ def require_can_complete(page: dict[str, Any]) -> None:
         raise Forbidden(page["refusal"])
 
 
-def render(page: dict[str, Any], data: dict[str, Any], errors=(), message: str = "") -> str:
+def render(page: dict[str, Any], data: dict[str, Any], errors: Sequence[dict[str, str]] = (), message: str = "") -> str:
     task = page["task"]
     return render_template(
         "task.html", task=task, form=fields.build(task["form"]["schema"], data, list(errors)),

@@ -3,7 +3,12 @@ completed through the same service call as the API; claim, release and reassign.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint, flash, redirect, request, url_for
+from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from service.commands import claims, plans
@@ -19,7 +24,7 @@ bp.register_blueprint(spreadsheets.bp)
 
 
 @bp.record_once
-def _allow_long_lists(state) -> None:
+def _allow_long_lists(state: BlueprintSetupState) -> None:
     """A list of 2,000 projects in Thai is several MB as a submitted form; Flask allows 500 kB."""
     config = state.app.config
     if config.get("MAX_FORM_MEMORY_SIZE") is not None and config.get("MAX_CONTENT_LENGTH"):
@@ -28,7 +33,7 @@ def _allow_long_lists(state) -> None:
 
 @bp.get("/tasks/<task_id>")
 @login_required
-def show(task_id: str):
+def show(task_id: str) -> ResponseReturnValue:
     """:raise 404: no such open task in the user's organizations."""
     page = open_task(task_id)
     if isinstance(page, str):
@@ -38,7 +43,7 @@ def show(task_id: str):
 
 @bp.post("/tasks/<task_id>")
 @login_required
-def submit(task_id: str):
+def submit(task_id: str) -> ResponseReturnValue:
     """Complete the task, or add/remove/move a table row and show the form again.
     :raise 403: the task belongs to another role or is held by someone else."""
     page = open_task(task_id)
@@ -69,26 +74,26 @@ def submit(task_id: str):
 
 @bp.post("/tasks/<task_id>/claim")
 @login_required
-def claim(task_id: str):
+def claim(task_id: str) -> ResponseReturnValue:
     return _hand_over(task_id, lambda: claims.claim(ctx(), actor(), task_id),
                       "รับงานนี้แล้ว ผู้อื่นจะบันทึกงานนี้ไม่ได้จนกว่าท่านจะคืนงาน")
 
 
 @bp.post("/tasks/<task_id>/release")
 @login_required
-def release(task_id: str):
+def release(task_id: str) -> ResponseReturnValue:
     return _hand_over(task_id, lambda: claims.release(ctx(), actor(), task_id),
                       "คืนงานแล้ว สมาชิกในบทบาทเดียวกันรับงานนี้ต่อได้")
 
 
 @bp.post("/tasks/<task_id>/reassign")
 @login_required
-def reassign(task_id: str):
+def reassign(task_id: str) -> ResponseReturnValue:
     username = request.form.get("username", "")
     return _hand_over(task_id, lambda: claims.reassign(ctx(), actor(), task_id, username), "มอบหมายงานแล้ว")
 
 
-def _hand_over(task_id: str, command, done: str):
+def _hand_over(task_id: str, command: Callable[[], None], done: str) -> ResponseReturnValue:
     try:
         command()
     except (Conflict, Invalid) as err:
@@ -98,10 +103,11 @@ def _hand_over(task_id: str, command, done: str):
     else:
         flash(done, "success")
     back = request.form.get("next", "")
-    return redirect(back if back.startswith("/") and not back.startswith("//") else url_for("tasks.show", task_id=task_id))
+    safe = back.startswith("/") and not back.startswith("//")
+    return redirect(back if safe else url_for("tasks.show", task_id=task_id))
 
 
-def schema_errors(schema, data) -> list[dict]:
+def schema_errors(schema: dict[str, Any], data: Any) -> list[dict]:
     try:
         validation.validate(schema, data)
     except Invalid as err:

@@ -13,10 +13,10 @@ from service.commands import admin
 from service.commands import plans as commands
 from service.models import OpenTask, User
 
+from ..integration.procedure import SAMPLES
 from .browser import PASSWORD, needs_chromium, playwright_api, serving
 
 pytestmark = needs_chromium
-from ..integration.procedure import SAMPLES
 
 
 @pytest.fixture

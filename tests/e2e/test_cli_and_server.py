@@ -75,7 +75,8 @@ def test_the_clock_can_be_set_only_where_allowed_and_timers_obey_it(env):
     server = Server(env).start()
     try:
         status, plan = server.call("POST", "/api/v1/plans", support_token,
-                                   {"organization": "kradangnga", "fiscal_year": 2564, "budget_announced_on": "2020-09-20"})
+                                   {"organization": "kradangnga", "fiscal_year": 2564,
+                                    "budget_announced_on": "2020-09-20"})
         assert status == 201
         assert "no timer due" in phaen(env, "timers", "tick").stdout
         phaen(env, "clock", "set", "2020-10-21T00:00:01+07:00")  # day 30 (20 Oct) has ended

@@ -218,7 +218,8 @@ def test_a_deleted_claim_and_release_at_the_end_of_the_log_is_caught_by_the_head
     pid = run.start()["id"]
     task = run.open_task(pid, "collect_projects")
     for action in ("claim", "release"):
-        assert client.post(f"/api/v1/tasks/{task['id']}/{action}", headers=org.headers("support_committee")).status_code == 200
+        assert client.post(f"/api/v1/tasks/{task['id']}/{action}",
+                           headers=org.headers("support_committee")).status_code == 200
     verified = audit.verify_plan(ctx, pid)
     assert verified.ok and verified.events == 3
     tamper(ctx, delete(Event).where(Event.plan_id == pid, Event.seq >= 2))
@@ -346,7 +347,8 @@ def legal_last_day(start: str, days: int, working_day: bool = True) -> str:
 
 
 def test_compliance_lists_every_deadline_met_missed_or_pending(ctx, client, org, other_org, clock):
-    on_time, late_posting, late_plan = Procedure(client, other_org), Procedure(client, other_org), Procedure(client, org)
+    on_time, late_posting, late_plan = (Procedure(client, other_org), Procedure(client, other_org),
+                                        Procedure(client, org))
     a = on_time.start(fiscal_year=2564, budget_announced_on="2020-09-20")["id"]
     on_time.through_announcement(a)  # 21 Sep; announced_on 1 Oct
     b = late_posting.start(fiscal_year=2565, budget_announced_on="2020-09-20")["id"]

@@ -125,7 +125,8 @@ def test_zip_upload_and_designers_only(ctx, client, org, designer_headers):
     response = client.post("/api/v1/processes", headers=designer_headers,
                            data={"files": (io.BytesIO(zipped(files)), "v2.zip")}, content_type="multipart/form-data")
     assert response.status_code == 201 and response.get_json()["version"] == 2
-    raw = client.post("/api/v1/processes?validate_only=1", headers={**designer_headers, "Content-Type": "application/zip"},
+    raw = client.post("/api/v1/processes?validate_only=1",
+                      headers={**designer_headers, "Content-Type": "application/zip"},
                       data=zipped(files, ""))
     assert raw.status_code == 200 and raw.get_json()["diff"]["against_version"] == 2
 

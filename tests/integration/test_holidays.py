@@ -4,7 +4,7 @@ after each change, and replayed by auditors over the holidays that counted at ea
 from __future__ import annotations
 
 import json
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -39,7 +39,7 @@ def test_a_holiday_on_the_last_day_moves_a_limit_from_a_minute_after_it_was_kept
     assert response.status_code == 200
     kept = response.get_json()
     assert kept["day"] == DAY_27 and kept["counts_until"] is None and kept["added_by"] == "dla-admin"
-    assert kept["counts_from"] == (clock.now() + timedelta(minutes=1)).astimezone(timezone.utc).isoformat()
+    assert kept["counts_from"] == (clock.now() + timedelta(minutes=1)).astimezone(UTC).isoformat()
 
     run = Procedure(client, org)
     early = run.start()["id"]  # 0 s after: the holiday does not count yet

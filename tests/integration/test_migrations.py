@@ -51,7 +51,8 @@ def test_upgrading_a_database_with_plans_fills_in_each_plans_log_head(ctx, clien
     run.complete(plans[0], "collect_projects")
     with ctx.db.read() as session:
         before = {p.id: (p.event_seq, p.event_hash, p.state_digest) for p in session.scalars(select(Plan))}
-        heads = {plan_id: session.execute(select(Event.seq, Event.hash, Event.state_digest).where(Event.plan_id == plan_id)
+        heads = {plan_id: session.execute(select(Event.seq, Event.hash, Event.state_digest)
+                                          .where(Event.plan_id == plan_id)
                                           .order_by(Event.seq.desc())).first() for plan_id in plans}
     assert before == {plan_id: tuple(head) for plan_id, head in heads.items()}
     assert before[plans[0]][0] == 2 and before[plans[1]][0] == 1

@@ -26,7 +26,8 @@ def test_healthz_is_ok_on_a_migrated_database(client):
 
 
 def test_healthz_is_503_when_migrations_are_pending(tmp_path, empty_database_url, clock):
-    context = Context.create(Settings.from_env({}, instance_path=tmp_path / "i", database_url=empty_database_url), clock)
+    context = Context.create(Settings.from_env({}, instance_path=tmp_path / "i", database_url=empty_database_url),
+                             clock)
     response = create_app(context=context).test_client().get("/healthz")
     assert response.status_code == 503 and response.get_json()["migrations"] == "pending"
     context.db.dispose()
@@ -47,7 +48,8 @@ def test_each_request_and_command_is_one_structured_log_line(client, org, caplog
     lines = [r.fields for r in caplog.records if hasattr(r, "fields")]
     commands = [f for f in lines if f["event"] == "command"]
     requests = [f for f in lines if f["event"] == "request"]
-    assert [(c["kind"], c["plan"], c["user"]) for c in commands] == [("plan_started", plan["id"], "kradangnga-support_committee")]
+    assert [(c["kind"], c["plan"], c["user"]) for c in commands] == [
+        ("plan_started", plan["id"], "kradangnga-support_committee")]
     assert [(r["method"], r["status"], r["user"]) for r in requests] == [
         ("POST", 201, "kradangnga-support_committee"), ("GET", 200, "kradangnga-support_committee")]
     assert requests[1]["plan"] == plan["id"] and requests[1]["ms"] >= 0

@@ -1,5 +1,6 @@
 """BPMN files are parsed safely, and their code is checked before anything runs."""
 
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,8 @@ def test_the_shipped_process_parses():
 
 
 def test_a_doctype_is_refused():
-    xml = b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>' + HEAD.split(b"?>" if False else "?>", 1)[1].encode()
+    xml = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+           + HEAD.split(b"?>" if False else "?>", 1)[1].encode())
     with pytest.raises(engine.InvalidProcess) as caught:
         engine.parse_process({"evil.bpmn": xml + b"</bpmn:definitions>"})
     assert "DOCTYPE" in str(caught.value) and "evil.bpmn" in str(caught.value)
@@ -51,20 +53,20 @@ def test_a_file_that_is_not_xml_is_refused_with_its_line():
 
 
 def test_a_safe_script_runs_in_the_sandbox():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     model = engine.parse_process({"ok.bpmn": process_with("total = sum([1, 2, 3])")})
-    instance = engine.Instance.start(model, {}, datetime(2020, 1, 1, tzinfo=timezone.utc), {})
+    instance = engine.Instance.start(model, {}, datetime(2020, 1, 1, tzinfo=UTC), {})
     assert instance.completed and instance.final_data["total"] == 6
 
 
 def test_the_state_digest_is_reproducible_and_sensitive_to_data():
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from service.thai.legaldays import timer_helpers
 
     model = engine.parse_process({PROCESS.name: PROCESS.read_bytes()})
-    start = datetime(2020, 9, 21, 2, tzinfo=timezone.utc)
+    start = datetime(2020, 9, 21, 2, tzinfo=UTC)
 
     def run(projects_note: str) -> list[str]:
         instance = engine.Instance.start(model, {"budget_announced_on": "2020-09-20"}, start, timer_helpers(()))
@@ -85,7 +87,7 @@ def test_the_state_digest_is_reproducible_and_sensitive_to_data():
 def test_many_instances_migrate_to_the_same_version():
     """The serializer consumes the dictionaries it restores: a second migration to the same
     model once failed because the first had eaten its spec."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from service.bundles import catalog
     from service.thai.legaldays import timer_helpers
@@ -93,7 +95,7 @@ def test_many_instances_migrate_to_the_same_version():
     root = PROCESS.parents[2]
     version_1 = catalog.check(catalog.read_bundle(root / "processes" / "operational_plan", root / "forms"))
     version_2 = catalog.check(catalog.read_bundle(root / "tests" / "fixtures" / "operational_plan_v2", root / "forms"))
-    start = datetime(2020, 9, 21, 2, tzinfo=timezone.utc)
+    start = datetime(2020, 9, 21, 2, tzinfo=UTC)
     digests = set()
     for _ in range(3):
         instance = engine.Instance.start(version_1, {"budget_announced_on": "2020-09-20"}, start, timer_helpers(()))

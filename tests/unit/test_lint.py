@@ -39,5 +39,6 @@ def test_diff_of_the_shipped_process_against_version_two():
     assert ("review_posting", "added") in {(c["key"], c["change"]) for c in changes["tasks"]}
     assert [c["key"] for c in changes["timers"]] == ["posting_deadline"]
     assert "expression" in changes["timers"][0]["fields"]
-    assert outline.diff(outline.outline(v1), outline.outline(v1)) == {"tasks": [], "lanes": [], "forms": [], "timers": []}
+    assert outline.diff(outline.outline(v1), outline.outline(v1)) == {"tasks": [], "lanes": [], "forms": [],
+                                                                       "timers": []}
     assert {c["change"] for c in outline.diff(None, outline.outline(v1))["tasks"]} == {"added"}

@@ -1,5 +1,5 @@
-"""service.taskforms (columns, reading, writing): columns from the schema, reading .xlsx/.csv with Thai errors, hostile files,
-templates and exports. Big and hostile files are generated here, not stored."""
+"""service.taskforms (columns, reading, writing): columns from the schema, reading .xlsx/.csv with Thai errors,
+hostile files, templates and exports. Big and hostile files are generated here, not stored."""
 
 from __future__ import annotations
 

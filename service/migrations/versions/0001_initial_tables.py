@@ -1,7 +1,7 @@
 """initial tables
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-26 12:54:31.681321
 """
 import sqlalchemy as sa

@@ -8,7 +8,7 @@ Holidays kept before this revision counted always.
 Revision ID: 0008
 Revises: 0007
 """
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -18,7 +18,7 @@ down_revision = '0007'
 branch_labels = None
 depends_on = None
 
-ALWAYS = datetime(1970, 1, 1, tzinfo=timezone.utc)
+ALWAYS = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def upgrade() -> None:
@@ -37,7 +37,8 @@ def upgrade() -> None:
     old = sa.table('holidays', sa.column('day', sa.Date()), sa.column('name', sa.String()))
     new = sa.table('kept_holidays', sa.column('day', sa.Date()), sa.column('name', sa.String()),
                    sa.column('effective_at', sa.DateTime(timezone=True)), sa.column('added_by', sa.String()))
-    rows = [{"day": r.day, "name": r.name, "effective_at": ALWAYS, "added_by": ""} for r in bind.execute(sa.select(old))]
+    rows = [{"day": r.day, "name": r.name, "effective_at": ALWAYS, "added_by": ""}
+            for r in bind.execute(sa.select(old))]
     if rows:
         bind.execute(sa.insert(new), rows)
     op.drop_table('holidays')
