@@ -30,9 +30,10 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
     if isinstance(app.json, DefaultJSONProvider):
         app.json.ensure_ascii = False  # Thai as Thai, not \u escapes
     app.extensions["phaen"] = context
+    context.db.check_at_start()  # a damaged SQLite file answers 503 from the first /healthz
 
     oplog.init_app(app)
-    http.init_app(app)  # one error policy for pages and API
+    http.init_app(app)  # one error policy, the security headers and bounded <int:> ids, before any route
     app.register_blueprint(api.health_bp)
     app.register_blueprint(api.bp)
     web.init_app(app, exempt=(api.bp,))  # the pages, sessions and CSRF; the API keeps its bearer tokens

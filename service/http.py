@@ -1,23 +1,28 @@
 """What the pages and the JSON API share about requests and answers: the context of the running
 app, the one table of Thai titles for HTTP statuses, the one error policy (a problem document
-for programs, the Thai error page for people), the bearer token, uploads and attachments."""
+for programs, the Thai error page for people), the security headers of every answer, the bounded
+integers of URLs and query strings, local redirect targets, the bearer token, uploads and
+attachments."""
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from service import oplog
 from service.auth import Actor, actor_for_token
 from service.bundles import intake
 from service.bundles.findings import BundleRejected, finding
 from service.context import Context
-from service.errors import ServiceError
+from service.errors import Invalid, ServiceError
 
 #: Every status the system answers with, in the words shown to people and programs alike.
 TITLES = {
@@ -31,6 +36,8 @@ DETAILS = {
     405: "ไม่รองรับการเรียกหน้านี้ด้วยวิธีนี้", 413: "ไฟล์หรือข้อมูลที่ส่งมีขนาดใหญ่เกินไป",
 }
 UNEXPECTED = "ระบบขัดข้อง ยังไม่ได้บันทึกสิ่งใด กรุณาลองใหม่ หรือแจ้งผู้ดูแลระบบ"
+DATABASE_FAILED = ("ฐานข้อมูลของระบบขัดข้องหรือติดต่อไม่ได้ ยังไม่ได้บันทึกสิ่งใด "
+                   "กรุณาลองใหม่ภายหลัง หรือแจ้งผู้ดูแลระบบ")
 CSRF_FAILED = ("แบบฟอร์มนี้หมดอายุหรือไม่ได้ส่งมาจากหน้าของระบบ จึงยังไม่ได้บันทึกสิ่งใด "
                "กรุณากลับไปเปิดหน้าเดิมใหม่แล้วลองอีกครั้ง")
 
@@ -43,6 +50,156 @@ def title(status: int) -> str:
     return TITLES.get(status, "คำขอไม่สำเร็จ")
 
 
+# --- Integers from outside ----------------------------------------------------------------
+#: The largest id, number or year a request may name: PostgreSQL's ``integer`` (SQLite's is wider),
+#: the type of every id and counter column. A larger one names nothing that exists; passed on, it
+#: would overflow the driver (a 500) instead of finding nothing.
+MAX_INTEGER = 2**31 - 1
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` in every route: ASCII digits only (``\\d`` also matches Thai and other scripts'
+    digits) and at most MAX_INTEGER, so /plans/99999999999999999999999 is a 404, not an overflow."""
+
+    regex = r"[0-9]+"
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_INTEGER,
+                 signed: bool = False) -> None:  # werkzeug's parameter names: routes may pass them by name
+        super().__init__(map, fixed_digits, min, max, signed)
+
+    def to_python(self, value: str) -> Any:
+        if len(value) > len(str(MAX_INTEGER)):  # never int() a long string: its cost grows with its length
+            raise ValidationError()
+        return super().to_python(value)
+
+
+def integer(text: str | None, low: int = 0, high: int = MAX_INTEGER) -> int | None:
+    """``text`` as an integer in [low, high]; None when it is not one. ASCII digits only: a superscript
+    ``²`` passes str.isdigit() and then fails int(), and Thai digits are for the forms to translate."""
+    if not text or len(text) > len(str(high)) or not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if low <= number <= high else None
+
+
+def query_integer(name: str, low: int, high: int, message: str, source: Any = None) -> int | None:
+    """The integer query parameter ``name`` (``source``: request.values to read forms too); None
+    when absent. :raise Invalid: present but not a whole number in [low, high] (``message`` says
+    what it should be, in Thai)."""
+    text = (request.args if source is None else source).get(name)
+    if text is None or text == "":
+        return None
+    number = integer(text, low, high)
+    if number is None:
+        raise Invalid(message, [{"field": name, "message": message}])
+    return number
+
+
+# --- JSON from outside ---------------------------------------------------------------------
+#: Deeper than any form of ours (a list of records of lists is 4), far below Python's recursion limit:
+#: every later step (validation, storing, hashing) walks the data recursively.
+MAX_JSON_DEPTH = 32
+#: Digits of the longest integer read: every number the system keeps fits in 64 bits (19 digits);
+#: Python refuses to int() more than 4,300 digits, and costs grow with the length before that.
+MAX_JSON_INTEGER_DIGITS = 20
+NOT_JSON = "ข้อมูลที่ส่งไม่ใช่ JSON ที่ถูกต้อง"
+
+
+class _Refused:
+    """A value the parser met that no field may hold (a too-long integer, NaN, Infinity): kept as a
+    marker so that the walk below can say where it was."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+
+def _json_integer(text: str) -> int | _Refused:
+    if len(text.lstrip("-")) > MAX_JSON_INTEGER_DIGITS:
+        return _Refused(f"ตัวเลขยาวเกินไป (ไม่เกิน {MAX_JSON_INTEGER_DIGITS} หลัก)")
+    return int(text)
+
+
+def _json_number(text: str) -> float | _Refused:
+    value = float(text)
+    return value if math.isfinite(value) else _Refused("ตัวเลขมีค่าเกินขอบเขตที่รับได้")
+
+
+def _json_constant(name: str) -> _Refused:
+    return _Refused(f"{name} ไม่ใช่ตัวเลขที่ JSON กำหนด")
+
+
+def parse_json(data: bytes | str) -> Any:
+    """JSON from outside (an API body, a form's JSON field), as every later step can take it: the
+    one guard of the pages and the API.
+    :raise Invalid: not UTF-8 JSON; nested deeper than MAX_JSON_DEPTH; an integer longer than
+        MAX_JSON_INTEGER_DIGITS, a number beyond a float, NaN or Infinity; a string with a lone UTF-16
+        surrogate (``"\\ud800"`` parses, and then cannot be encoded to store or show it)."""
+    try:
+        body = json.loads(data, parse_int=_json_integer, parse_float=_json_number, parse_constant=_json_constant)
+    except RecursionError as err:  # the parser's own limit, far deeper than ours: the same answer
+        raise _json_invalid("", f"ข้อมูลซ้อนกันเกิน {MAX_JSON_DEPTH} ชั้น") from err
+    except (UnicodeDecodeError, ValueError) as err:  # JSONDecodeError is a ValueError
+        raise Invalid(NOT_JSON, [{"field": "", "message": "ไม่ใช่ JSON ที่ถูกต้อง"}]) from err
+    _check_json(body)
+    return body
+
+
+def _check_json(body: Any) -> None:
+    """Walk the parsed body without recursion; the first value refused, with its JSON pointer."""
+    stack: list[tuple[Any, str, int]] = [(body, "", 0)]
+    while stack:
+        value, pointer, depth = stack.pop()
+        if isinstance(value, _Refused):
+            raise _json_invalid(pointer, value.message)
+        if isinstance(value, str):
+            if not _json_encodable(value):
+                raise _json_invalid(pointer, "ข้อความมีอักขระที่ไม่ถูกต้อง (surrogate ที่ไม่มีคู่)")
+        elif isinstance(value, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                raise _json_invalid(pointer, f"ข้อมูลซ้อนกันเกิน {MAX_JSON_DEPTH} ชั้น")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                child = f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
+                if isinstance(key, str) and not _json_encodable(key):
+                    raise _json_invalid(pointer, "ชื่อช่องมีอักขระที่ไม่ถูกต้อง (surrogate ที่ไม่มีคู่)")
+                stack.append((item, child, depth + 1))
+
+
+def _json_encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _json_invalid(pointer: str, message: str) -> Invalid:
+    return Invalid(NOT_JSON if pointer == "" else "ข้อมูลที่ส่งมีค่าที่ระบบรับไม่ได้", [{"field": pointer,
+                                                                                      "message": message}])
+
+
+# --- Redirects within the site -------------------------------------------------------------
+def local_path(target: str | None) -> str | None:
+    """``target`` when it is a path on this site, else None: never a Location a browser (or a proxy
+    that decodes it) reads as another host: ``//host``, ``/\\host``, ``/%2F/host``, a scheme, or
+    control characters and spaces, which browsers drop (``/\\t/host`` becomes ``//host``)."""
+    if not target or len(target) > 2048:
+        return None
+    seen = target
+    for _ in range(3):  # a target encoded twice still says what it says
+        if (not seen.startswith("/") or seen.startswith("//") or "\\" in seen
+                or any(ch.isspace() or ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in seen)):
+            return None
+        parts = urlsplit(seen)
+        if parts.scheme or parts.netloc:
+            return None
+        decoded = unquote(seen)
+        if decoded == seen:
+            return target
+        seen = decoded
+    return None  # encoded more than three times: no page of ours needs that
+
+
 # --- Who is calling ----------------------------------------------------------------------
 def bearer_token() -> str | None:
     """The token of an ``Authorization: Bearer`` header; None without one."""
@@ -52,7 +209,7 @@ def bearer_token() -> str | None:
 
 def bearer_actor(token: str) -> Actor | None:
     with ctx().db.read() as session:
-        return actor_for_token(session, token)
+        return actor_for_token(session, token, ctx().clock.now())
 
 
 def wants_problem() -> bool:
@@ -116,8 +273,36 @@ def uploaded_files() -> dict[str, bytes]:
     return files
 
 
+# --- Security headers of every answer -------------------------------------------------------
+#: Pages load only their own scripts and styles (/static, the designer's bpmn-js under
+#: /designer/vendor); no inline script or event handler exists, so none may run. Style attributes
+#: stay allowed (style-src-attr): the plan and audit diagrams place their labels with computed
+#: positions; <style> elements do not. data: images and fonts are bpmn-js's icons and font.
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "style-src-attr 'unsafe-inline'",
+    "img-src 'self' data:", "font-src 'self' data:", "connect-src 'self'", "object-src 'none'",
+    "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+))
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate it
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",  # plan and task ids in our URLs stay ours
+}
+
+
+def _secure(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
 # --- The one error policy ----------------------------------------------------------------
 def init_app(app: Flask) -> None:
+    """The error policy and the security headers; ``int`` in routes becomes BoundedIntConverter
+    (call before any blueprint is registered: a rule takes its converter when it is added)."""
+    app.url_map.converters["int"] = BoundedIntConverter
+    app.after_request(_secure)
     app.register_error_handler(ServiceError, _service_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -148,4 +333,6 @@ def _unexpected_error(err: Exception) -> ResponseReturnValue:
     if isinstance(err, HTTPException):
         return _http_error(err)
     oplog.logger.exception("unexpected error", extra={"fields": {"event": "error", "path": request.path}})
+    if ctx().db.unavailable(err):  # unreachable or damaged: the same 503 as /healthz, not a bug of ours
+        return problem(503, DATABASE_FAILED) if wants_problem() else error_page(503, DATABASE_FAILED)
     return problem(500, UNEXPECTED) if wants_problem() else error_page(500, UNEXPECTED)

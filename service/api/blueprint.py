@@ -4,7 +4,6 @@ are answered by service/http.py's policy as problem documents."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -14,7 +13,7 @@ from flask import Blueprint, Response, g, request
 
 from service import http
 from service.auth import Actor
-from service.errors import Invalid, Unauthorized
+from service.errors import Unauthorized
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 OPENAPI = Path(__file__).with_name("openapi.json")
@@ -39,10 +38,9 @@ def caller() -> Actor:
 
 
 def json_body() -> Any:
-    try:
-        return json.loads(request.get_data(cache=False) or b"null")
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise Invalid("ข้อมูลที่ส่งไม่ใช่ JSON ที่ถูกต้อง", [{"field": "", "message": "ไม่ใช่ JSON ที่ถูกต้อง"}]) from err
+    """The request's JSON body (null when empty), as every later step can take it.
+    :raise Invalid: see http.parse_json (not UTF-8 JSON, too deep, too long a number, a lone surrogate)."""
+    return http.parse_json(request.get_data(cache=False) or b"null")
 
 
 @bp.get("/openapi.json")

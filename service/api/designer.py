@@ -38,14 +38,12 @@ def deploy() -> ResponseReturnValue:
     except BundleRejected as err:
         report = designer.Report("", False, err.findings)
     else:
-        expected = request.values.get("expected_version")
-        if expected is not None and not expected.isdigit():
-            raise Invalid("expected_version ต้องเป็นเลขฉบับ", [{"field": "expected_version", "message": "ต้องเป็นตัวเลข"}])
+        expected = http.query_integer("expected_version", 0, http.MAX_INTEGER,
+                                      "expected_version ต้องเป็นเลขฉบับ (ตัวเลข 0 ขึ้นไป)", request.values)
         if request.values.get("validate_only") in ("1", "true"):
             report, _ = designer.validate(http.ctx(), files, request.values.get("name"))
         else:
-            report = designer.deploy(http.ctx(), caller(), files, request.values.get("name"),
-                                     int(expected) if expected is not None else None)
+            report = designer.deploy(http.ctx(), caller(), files, request.values.get("name"), expected)
     if not report.ok:
         return http.problem(422, f"{len(report.problems)} problem(s)" if language == "en" else
                             f"พบปัญหา {len(report.problems)} รายการ กรุณาแก้ไขแล้วส่งใหม่",
@@ -61,6 +59,7 @@ def migrate(plan_id: int) -> ResponseReturnValue:
     :raise 409: a step the plan has reached or passed was changed (reasons listed)."""
     body = json_body() or {}
     version = body.get("version") if isinstance(body, dict) else None
-    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
-        raise Invalid("version ต้องเป็นเลขฉบับ", [{"field": "/version", "message": "ต้องเป็นจำนวนเต็ม"}])
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)
+                                or not 1 <= version <= http.MAX_INTEGER):  # 0 would mean "the latest"
+        raise Invalid("version ต้องเป็นเลขฉบับ", [{"field": "/version", "message": "ต้องเป็นจำนวนเต็มตั้งแต่ 1 ขึ้นไป"}])
     return jsonify(designer.migrate_plan(http.ctx(), caller(), plan_id, version))

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from service import engine, eventlog
 from service.auth import Actor
 from service.bundles.catalog import Bundle, Published
 from service.context import Context, kept_holidays
-from service.errors import NotFound
+from service.errors import NotFound, ServiceError
 from service.eventlog import CLAIM_KINDS, GENESIS, UNCHANGED_STATE_KINDS, VERSION_MIGRATED, event_hash
 from service.models import Event, OpenTask, Plan, ProcessVersion
 from service.thai import legaldays
@@ -61,6 +62,12 @@ class Verification:
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "plan_id": self.plan_id, "events": self.events, "head": self.head,
                 "first_divergence": self.first_divergence.as_dict() if self.first_divergence else None}
+
+
+class DatabaseDamaged(ServiceError):
+    """The database is damaged beyond reading even which plans it holds."""
+
+    status = 503
 
 
 class Diverged(Exception):
@@ -130,20 +137,88 @@ def _earlier_versions(session: Session, events: list[Event]) -> dict[str, dict[s
 
 # --- Verification ------------------------------------------------------------------------
 def verify_plan(ctx: Context, plan_id: int, actor: Actor | None = None) -> Verification:
-    """Verify one plan in place. :raise NotFound:"""
-    with ctx.db.read() as session:
-        record = load_record(session, plan_id, actor)
-        return verify_record(record, _published(ctx, session, record).model)
+    """Verify one plan in place; a plan whose record cannot be read or parsed fails verification
+    ("unreadable"), it does not raise. :raise NotFound: (and a database that cannot be reached, or
+    whose plan row an actor's scope cannot be checked on, raises as it is)."""
+    if actor is not None:
+        with ctx.db.read() as session:  # scope first: an unreadable record is reported only to who may see it
+            organization_id = session.scalar(select(Plan.organization_id).where(Plan.id == plan_id))
+        if organization_id is None or not actor.can_see(organization_id):
+            raise NotFound("ไม่พบแผนนี้")
+    return _verified(ctx, plan_id, listed=False)
 
 
 def verify_all(ctx: Context) -> Iterator[Verification]:
-    """Verify every plan, one read transaction each."""
-    with ctx.db.read() as session:
-        plan_ids = list(session.scalars(select(Plan.id).order_by(Plan.id)))
-    for plan_id in plan_ids:
+    """Verify every plan, one read transaction each; a damaged plan is a failed verification with
+    its reason, and the next plan is verified all the same. :raise DatabaseDamaged: not even the
+    list of plans can be read (neither from the plans table nor from the events)."""
+    for plan_id in _plan_ids(ctx):
+        yield _verified(ctx, plan_id, listed=True)
+
+
+def _plan_ids(ctx: Context) -> list[int]:
+    """Every plan the database knows of: the plans table's ids and those the events name (a plan
+    whose row is lost still has a history to report). Each source on its own: a damaged one does
+    not hide the other."""
+    found: set[int] = set()
+    failures: list[Exception] = []
+    for query in (select(Plan.id), select(Event.plan_id).distinct()):
+        try:
+            with ctx.db.read() as session:
+                found.update(session.scalars(query))
+        except OperationalError as err:
+            if not _damage(err):
+                raise  # not reached: the CLI says so
+            failures.append(err)
+        except DBAPIError as err:
+            failures.append(err)
+    if len(failures) == 2:
+        raise DatabaseDamaged(f"ฐานข้อมูลเสียหาย อ่านรายการแผนไม่ได้ ({_first_line(failures[0])}) "
+                              "กรุณากู้คืนจากสำเนาสำรอง") from failures[0]
+    return sorted(found)
+
+
+def _verified(ctx: Context, plan_id: int, listed: bool) -> Verification:
+    """One plan verified; whatever stops its record from being read or parsed (a damaged page, a
+    value its column type cannot decode, a stored process that no longer parses) is the plan's
+    failure, not the caller's exception. A database that cannot be reached still raises, and so
+    does NotFound unless the plan was ``listed`` (by its events: its row is gone)."""
+    try:
         with ctx.db.read() as session:
             record = load_record(session, plan_id)
-            yield verify_record(record, _published(ctx, session, record).model)
+            model = _published(ctx, session, record).model
+            try:
+                return verify_record(record, model)  # in the session: the events load as they are read
+            except Exception as err:  # a record so damaged that the checks themselves stumble on it
+                if isinstance(err, OperationalError) and not _damage(err):
+                    raise
+                return _unreadable(plan_id, "unreadable", f"the plan's record cannot be checked: {_first_line(err)}",
+                                   len(record.events))
+    except NotFound:
+        if not listed:
+            raise
+        return _unreadable(plan_id, "missing", "the plan's row is missing, though its events remain")
+    except OperationalError as err:
+        if not _damage(err):
+            raise
+        return _unreadable(plan_id, "unreadable", f"the plan's record cannot be read: {_first_line(err)}")
+    except Exception as err:  # any failure to read one plan is that plan's, reported with its cause
+        return _unreadable(plan_id, "unreadable", f"the plan's record cannot be read or parsed: {_first_line(err)}")
+
+
+def _unreadable(plan_id: int, reason: str, detail: str, events: int = 0) -> Verification:
+    return Verification(plan_id, events, None, Divergence(None, None, reason, None, None, detail))
+
+
+def _damage(err: OperationalError) -> bool:
+    """SQLite reports some damage as an operational error (a truncated file: "disk I/O error")."""
+    text = str(err.orig or err).lower()
+    return any(word in text for word in ("malformed", "disk i/o", "not a database", "corrupt"))
+
+
+def _first_line(err: BaseException) -> str:
+    cause = getattr(err, "orig", None) or err
+    return f"{type(cause).__name__}: {(str(cause).strip().splitlines() or [''])[0]}"[:300]
 
 
 def _published(ctx: Context, session: Session, record: PlanRecord) -> Published:

@@ -3,21 +3,22 @@ on its diagram, verification in Thai, downloads and the deadline-compliance repo
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from service import audit, eventlog, labels, queries
-from service.auth import AUDITOR, SYSTEM, Actor
+from service.audit import access
+from service.auth import SYSTEM, Actor
 from service.bundles import diagram
 from service.bundles.catalog import START_FORM_KEY
+from service.commands.plans import FISCAL_YEARS
 from service.documents.render import LABEL_UNITS
-from service.errors import Forbidden, Invalid, NotFound
-from service.http import attachment, ctx
+from service.errors import Invalid, NotFound
+from service.http import attachment, ctx, integer
 from service.thai import dates
 from service.web.auth import actor
 
@@ -47,30 +48,25 @@ DIVERGENCES = {
     "claims_mismatch": "ผู้รับงานที่จัดเก็บไว้ไม่ตรงกับการรับและคืนงานในประวัติ",
     "head_mismatch": "เหตุการณ์ล่าสุดที่แผนบันทึกไว้ไม่ใช่เหตุการณ์สุดท้ายของประวัติ "
                      "(เหตุการณ์ท้ายสุดถูกลบ หรือมีเหตุการณ์ถูกเพิ่มนอกระบบ)",
+    "unreadable": "อ่านบันทึกของแผนนี้จากฐานข้อมูลไม่ได้ ข้อมูลในฐานข้อมูลเสียหาย "
+                  "กรุณาแจ้งผู้ดูแลระบบให้ตรวจสอบและกู้คืนจากสำเนาสำรอง",
+    "missing": "ไม่พบข้อมูลหลักของแผนนี้ในฐานข้อมูล แต่ยังมีประวัติเหตุการณ์ของแผนอยู่ (ข้อมูลถูกลบหรือเสียหาย)",
 }
+FISCAL_YEAR_MESSAGE = f"ปีงบประมาณต้องเป็นปี พ.ศ. ระหว่าง {FISCAL_YEARS.start} ถึง {FISCAL_YEARS[-1]} เช่น 2564"
 #: How the diagram marks an element, by where the plan stood (engine.Instance.element_states).
 ELEMENT_MARKS = {"completed": "done", "started": "active", "ready": "current", "waiting": "waiting"}
 
 
-# --- Access ----------------------------------------------------------------------------
+# --- Access: the rule of service/audit/access.py, as the API applies it ---------------------
 def _auditor() -> Actor:
     """The signed-in user as an auditor only: the service answers for audited organizations alone.
     :raise 403: the user audits no organization."""
-    me = actor()
-    memberships = frozenset(m for m in me.memberships if m[1] == AUDITOR)
-    if not memberships:
-        raise Forbidden("หน้านี้สำหรับผู้ตรวจสอบ ท่านไม่ได้รับบทบาทผู้ตรวจสอบในองค์กรใด")
-    return dataclasses.replace(me, memberships=memberships)
+    return access.auditor(actor())
 
 
 def _audit_organization(organization_id: int | None) -> Actor:
     """:raise 404: not an organization the user may see; 403: one the user sees but does not audit."""
-    auditor = _auditor()
-    if organization_id is None or not actor().can_see(organization_id):
-        abort(404)
-    if not auditor.can_see(organization_id):
-        raise Forbidden("ท่านเป็นผู้ตรวจสอบขององค์กรอื่น ไม่มีสิทธิ์ตรวจสอบแผนขององค์กรนี้")
-    return auditor
+    return access.auditor_of(actor(), organization_id)
 
 
 def _audit_plan(plan_id: int) -> Actor:
@@ -212,8 +208,10 @@ def _step_page(plan_id: int, auditor: Actor, step: int | None = None) -> dict[st
     """Everything the timeline shows at one step: the event, its data, the diagram, where the plan stood."""
     events = _described(_history(plan_id, auditor), plan_id)
     if step is None:
-        raw = request.args.get("step", "")
-        step = int(raw) if raw.isdigit() else len(events)
+        raw = request.args.get("step")  # none: the plan as it stands
+        step = integer(raw) if raw else len(events)
+        if step is None:
+            raise NotFound(f"แผนนี้มีประวัติ {len(events)} ลำดับ ไม่มีลำดับที่ {raw[:20] if raw else ''}")
     if not 1 <= step <= len(events):
         raise NotFound(f"แผนนี้มีประวัติ {len(events)} ลำดับ ไม่มีลำดับที่ {step}")
     replayed = audit.replay_to(ctx(), plan_id, step, auditor)
@@ -313,8 +311,7 @@ def _text(spec: dict[str, Any], value: Any) -> str:
 
 def _compliance() -> dict[str, Any]:
     organization, auditor = _organization(request.args.get("organization", ""))
-    year = request.args.get("fiscal_year", "")
-    if not year.isdigit():
-        raise Invalid("ปีงบประมาณต้องเป็นปี พ.ศ. เช่น 2564",
-                      [{"field": "fiscal_year", "message": "ปีงบประมาณต้องเป็นปี พ.ศ. เช่น 2564"}])
-    return audit.compliance(ctx(), organization["code"], int(year), auditor)
+    year = integer(request.args.get("fiscal_year"), FISCAL_YEARS.start, FISCAL_YEARS[-1])
+    if year is None:
+        raise Invalid(FISCAL_YEAR_MESSAGE, [{"field": "fiscal_year", "message": FISCAL_YEAR_MESSAGE}])
+    return audit.compliance(ctx(), organization["code"], year, auditor)

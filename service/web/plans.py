@@ -14,7 +14,7 @@ from service import eventlog, labels, queries
 from service.bundles import diagram
 from service.commands import plans
 from service.errors import Conflict, Forbidden, Invalid
-from service.http import ctx
+from service.http import ctx, integer
 from service.taskforms import fields
 from service.thai.dates import BE_OFFSET
 from service.thai.legaldays import BANGKOK
@@ -67,13 +67,15 @@ def new() -> ResponseReturnValue:
     if request.method == "POST":
         year_text = request.form.get("fiscal_year", "").strip()
         data, problems = fields.parse(start.schema, request.form)
-        year = year_text.translate(fields.THAI_DIGITS)
-        if not year.isdigit():
+        # Thai digits are digits here; any other script's (or a superscript ², which isdigit() accepts)
+        # is not a year. Its range is the command's to check, with the message the API gives.
+        year = integer(year_text.translate(fields.THAI_DIGITS))
+        if year is None:
             problems.append({"field": "/fiscal_year", "message": "กรุณากรอกปีงบประมาณเป็นปี พ.ศ. เช่น 2564"})
         errors = merged(problems, schema_errors(start.schema, data))
         if not errors:
             try:
-                body = {"organization": start.organization_code, "fiscal_year": int(year), "process": start.process,
+                body = {"organization": start.organization_code, "fiscal_year": year, "process": start.process,
                         **data}
                 plan_id = plans.start_plan(ctx(), actor(), body)
             except Invalid as err:

@@ -13,7 +13,7 @@ from flask_login import login_required
 
 from service.commands import claims, plans
 from service.errors import Conflict, Invalid, NotFound
-from service.http import ctx
+from service.http import ctx, local_path
 from service.taskforms import fields, validation
 from service.web import spreadsheets
 from service.web.auth import actor
@@ -102,9 +102,8 @@ def _hand_over(task_id: str, command: Callable[[], None], done: str) -> Response
         return redirect(closed(task_id) or url_for("inbox.index"))
     else:
         flash(done, "success")
-    back = request.form.get("next", "")
-    safe = back.startswith("/") and not back.startswith("//")
-    return redirect(back if safe else url_for("tasks.show", task_id=task_id))
+    # back where the button was (the inbox, the plan page), never to another site
+    return redirect(local_path(request.form.get("next")) or url_for("tasks.show", task_id=task_id))
 
 
 def schema_errors(schema: dict[str, Any], data: Any) -> list[dict]:
