@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -76,11 +77,6 @@ def password_matches(user: User, password: str) -> bool:
     return bool(user.password_hash and check_password_hash(user.password_hash, password))
 
 
-def password_mark(password_hash: str | None) -> str:
-    """A short digest of the stored password hash, named by a session: it ends with the password."""
-    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
-
-
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -91,18 +87,32 @@ def new_token() -> tuple[str, str]:
     return token, token_digest(token)
 
 
+def token_hint(token: str) -> str:
+    """What is kept to tell a token among one's own: its last four characters (of 256 random bits)."""
+    return token[-4:]
+
+
+def new_session_key() -> tuple[str, str]:
+    """A web session's random key (in the signed cookie) and the digest the server keeps."""
+    key = secrets.token_urlsafe(32)
+    return key, token_digest(key)
+
+
 def actor_of(user: User) -> Actor:
     return Actor(user.id, user.username, user.organization_id,
                  frozenset((m.organization_id, m.role) for m in user.memberships))
 
 
-def actor_for_token(session: Session, token: str) -> Actor | None:
-    """The actor a token stands for (one query), or None for an unknown, revoked or inactive one."""
+def actor_for_token(session: Session, token: str, now: datetime) -> Actor | None:
+    """The actor a token stands for (one query), or None for an unknown, revoked, expired (at
+    ``now``, the application clock) or inactive one."""
+    condition = [ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None),
+                 ApiToken.expires_at > now, User.is_active.is_(True)]
     rows = session.execute(
         select(User.id, User.username, User.organization_id, RoleMembership.organization_id, RoleMembership.role)
         .join(ApiToken, ApiToken.user_id == User.id)
         .outerjoin(RoleMembership, RoleMembership.user_id == User.id)
-        .where(ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None), User.is_active.is_(True))
+        .where(*condition)
     ).all()
     if not rows:
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
@@ -11,6 +12,16 @@ SOURCE_ROOT = Path(__file__).resolve().parent.parent
 
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _whole(env: dict[str, str], name: str, default: int, least: int) -> int:
+    """A whole-number setting; a bad one stops the start-up with its name rather than being guessed."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9 or int(raw) < least:
+        raise ValueError(f"{name} must be a whole number of at least {least}, not {raw!r}")
+    return int(raw)
 
 
 @dataclass
@@ -21,6 +32,14 @@ class Settings:
     forms_dir: Path
     allow_clock_override: bool = False
     secret_key: str | None = None
+    #: how long an API token is valid from its issue (each token stores its own expiry)
+    token_lifetime: timedelta = timedelta(days=90)
+    #: failed log-ins one client address may make per window before the log-in page answers 429
+    login_throttle_failures: int = 30
+    login_throttle_window: timedelta = timedelta(minutes=15)
+    #: reverse proxies in front of the web nodes whose X-Forwarded-For is believed (0: none, the
+    #: peer address is the client); behind one load balancer, 1
+    trusted_proxies: int = 0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -33,6 +52,10 @@ class Settings:
             forms_dir=Path(env.get("PHAEN_FORMS_DIR") or SOURCE_ROOT / "forms"),
             allow_clock_override=_flag(env.get("PHAEN_ALLOW_CLOCK_OVERRIDE")),
             secret_key=env.get("PHAEN_SECRET_KEY"),
+            token_lifetime=timedelta(days=_whole(env, "PHAEN_TOKEN_DAYS", 90, 1)),
+            login_throttle_failures=_whole(env, "PHAEN_LOGIN_THROTTLE_FAILURES", 30, 1),
+            login_throttle_window=timedelta(minutes=_whole(env, "PHAEN_LOGIN_THROTTLE_MINUTES", 15, 1)),
+            trusted_proxies=_whole(env, "PHAEN_TRUSTED_PROXIES", 0, 0),
         )
         for key, value in overrides.items():
             setattr(settings, key, value)

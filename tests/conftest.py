@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -75,7 +75,9 @@ def empty_database_url(tmp_path, postgres):
 
 @pytest.fixture
 def settings(tmp_path, database_url):
-    return Settings.from_env({}, instance_path=tmp_path / "instance", database_url=database_url)
+    # tokens issued at the fixed clock's 2020 live as long as the tests move the clock on (years)
+    return Settings.from_env({}, instance_path=tmp_path / "instance", database_url=database_url,
+                             token_lifetime=timedelta(days=36500))
 
 
 @pytest.fixture

@@ -1,14 +1,14 @@
-"""Administration through the API: organizations, and the official holidays national admins keep."""
+"""Administration through the API: organizations, the official holidays national admins keep, and
+the caller's own API tokens."""
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from service import http, queries
 from service.api.blueprint import authenticated, bp, caller, json_body
 from service.commands import admin, holidays
-from service.errors import Invalid
 
 
 @bp.get("/organizations")
@@ -27,10 +27,7 @@ def create_organization() -> ResponseReturnValue:
 @bp.get("/holidays")
 @authenticated
 def list_holidays() -> ResponseReturnValue:
-    year = request.args.get("year")
-    if year is not None and not year.isdigit():
-        raise Invalid("ปีไม่ถูกต้อง", [{"field": "year", "message": "ปีต้องเป็นตัวเลข (ค.ศ. หรือ พ.ศ.)"}])
-    number = int(year) if year else None
+    number = http.query_integer("year", 2000, 2200 + 543, "ปีต้องเป็นปี ค.ศ. 2000–2200 หรือ พ.ศ. 2543–2743")
     return jsonify({"holidays": holidays.listing(http.ctx(), number - 543 if number and number > 2400 else number)})
 
 
@@ -50,3 +47,18 @@ def remove_holiday(day: str) -> ResponseReturnValue:
     """:raise 403: not a national admin. :raise 404: no such holiday kept."""
     holidays.require_admin(caller())
     return jsonify(holidays.remove(http.ctx(), caller().username, holidays.parse_day(day, "day")))
+
+
+@bp.get("/tokens")
+@authenticated
+def list_tokens() -> ResponseReturnValue:
+    """The caller's own tokens, without their secret."""
+    return jsonify({"tokens": admin.tokens(http.ctx(), caller())})
+
+
+@bp.delete("/tokens/<token_id>")
+@authenticated
+def revoke_token(token_id: str) -> ResponseReturnValue:
+    """Revoke one of the caller's tokens (a national admin: anyone's). :raise 404: no such token,
+    not a token id, or another user's."""
+    return jsonify(admin.revoke_token(http.ctx(), caller(), token_id))

@@ -3,20 +3,42 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
-from service.auth import SYSTEM_ROLES, Actor, hash_password, new_token, password_matches, require_national_admin
+from service.auth import (
+    ADMIN,
+    SYSTEM_ROLES,
+    Actor,
+    hash_password,
+    new_session_key,
+    new_token,
+    password_matches,
+    require_national_admin,
+    token_digest,
+    token_hint,
+)
 from service.bundles import catalog
 from service.context import Context
 from service.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from service.models import ApiToken, ClockOverride, Organization, RoleMembership, User
+from service.models import (
+    ApiToken,
+    ClockOverride,
+    LoginFailure,
+    LoginThrottle,
+    Organization,
+    RoleMembership,
+    User,
+    WebSession,
+)
 from service.thai.dates import short_datetime
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
@@ -63,11 +85,13 @@ def add_user(ctx: Context, username: str, org_code: str | None, roles: list[str]
     new API token if asked for."""
     with ctx.db.write() as session:
         org = _organization(session, org_code) if org_code is not None else None
-        return _add_user(session, ctx.clock.now(), username, org, roles, password, display_name, with_token)
+        return _add_user(session, ctx.clock.now(), username, org, roles, password, display_name,
+                         ctx.settings.token_lifetime if with_token else None)
 
 
 def _add_user(session: Session, now: datetime, username: str, org: Organization | None, roles: list[str],
-              password: str | None, display_name: str, with_token: bool) -> str | None:
+              password: str | None, display_name: str, token_lifetime: timedelta | None) -> str | None:
+    """The user, and a token of ``token_lifetime`` if one is given."""
     if not USERNAME_PATTERN.match(username or ""):
         raise Invalid("ชื่อผู้ใช้ใช้ได้เฉพาะตัวอักษรอังกฤษ ตัวเลข และ _ . @ - ไม่เกิน 64 ตัว",
                       [{"field": "/username", "message": "ชื่อผู้ใช้ไม่ถูกต้อง"}])
@@ -83,7 +107,7 @@ def _add_user(session: Session, now: datetime, username: str, org: Organization 
                         for role in dict.fromkeys(roles)]
     session.add(user)
     session.flush()
-    return _issue_token(session, user, now) if with_token else None
+    return _issue_token(session, user, now, token_lifetime) if token_lifetime else None
 
 
 def grant_role(ctx: Context, username: str, org_code: str | None, role: str) -> None:
@@ -124,23 +148,130 @@ def create_organization(ctx: Context, actor: Actor, body: Any) -> dict[str, Any]
         org = _add_organization(session, now, body["code"], body["name"], str(body.get("province", "")))
         created = [{"username": user["username"], "roles": user["roles"],
                     "token": _add_user(session, now, user["username"], org, user["roles"], None,
-                                       str(user.get("display_name", "")), with_token=True)}
+                                       str(user.get("display_name", "")), ctx.settings.token_lifetime)}
                    for user in users]
         return {"organization": {"code": org.code, "name": org.name, "province": org.province}, "users": created}
 
 
-def issue_token(ctx: Context, username: str) -> str:
+# --- API tokens ----------------------------------------------------------------------------
+MAX_TOKEN_DAYS = 3650
+BAD_TOKEN = "กรุณาส่ง Authorization: Bearer <token> ที่ถูกต้อง"  # as the API answers an unknown token
+NO_SUCH_TOKEN = "ไม่พบโทเค็นหมายเลขนี้ของท่าน"
+
+
+def issue_token(ctx: Context, username: str, days: int | None = None) -> str:
+    """A new API token for the user, valid ``days`` (default: the token_lifetime setting); printed
+    once, only its digest is kept."""
+    if days is not None and not 1 <= days <= MAX_TOKEN_DAYS:
+        raise Invalid(f"อายุโทเค็นต้องอยู่ระหว่าง 1 ถึง {MAX_TOKEN_DAYS} วัน",
+                      [{"field": "/days", "message": f"ระบุ 1–{MAX_TOKEN_DAYS} วัน"}])
+    lifetime = timedelta(days=days) if days is not None else ctx.settings.token_lifetime
     with ctx.db.write() as session:
-        user = session.scalars(select(User).where(User.username == username)).first()
-        if user is None:
-            raise NotFound(f"ไม่พบผู้ใช้ {username}")
-        return _issue_token(session, user, ctx.clock.now())
+        return _issue_token(session, _user_named(session, username), ctx.clock.now(), lifetime)
 
 
-def _issue_token(session: Session, user: User, now: datetime) -> str:
+def _issue_token(session: Session, user: User, now: datetime, lifetime: timedelta) -> str:
     token, digest = new_token()
-    session.add(ApiToken(user_id=user.id, token_hash=digest, created_at=now))
+    session.add(ApiToken(user_id=user.id, token_hash=digest, hint=token_hint(token), created_at=now,
+                         expires_at=now + lifetime))
     return token
+
+
+def tokens(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
+    """The actor's own tokens, newest first, without their secret: what tells them apart."""
+    if actor.user_id is None:
+        return []
+    with ctx.db.read() as session:
+        return _token_list(session, actor.user_id, ctx.clock.now())
+
+
+def tokens_of(ctx: Context, username: str) -> list[dict[str, Any]]:
+    """A user's tokens, for the operator at the console. :raise NotFound: no such user."""
+    with ctx.db.read() as session:
+        return _token_list(session, _user_named(session, username).id, ctx.clock.now())
+
+
+def _token_list(session: Session, user_id: int, now: datetime) -> list[dict[str, Any]]:
+    rows = session.scalars(select(ApiToken).where(ApiToken.user_id == user_id)
+                           .order_by(ApiToken.created_at.desc(), ApiToken.id.desc()))
+    return [_token_entry(row, now) for row in rows]
+
+
+def _token_entry(row: ApiToken, now: datetime) -> dict[str, Any]:
+    state = "revoked" if row.revoked_at else "expired" if row.expires_at <= now else "active"
+    return {"id": row.id, "hint": row.hint, "created_at": _utc(row.created_at), "expires_at": _utc(row.expires_at),
+            "revoked_at": _utc(row.revoked_at) if row.revoked_at else None, "revoked_by": row.revoked_by,
+            "state": state}
+
+
+def _utc(instant: datetime) -> str:
+    """As the API gives every instant (a row just written still holds the clock's own offset)."""
+    return instant.astimezone(UTC).isoformat()
+
+
+def revoke_token(ctx: Context, actor: Actor, token_id: str | int) -> dict[str, Any]:
+    """End one of the actor's own tokens (a national admin: anyone's). Revoking a revoked token
+    changes nothing. :raise NotFound: no such token, or another user's (never a 403: that would
+    tell a token exists)."""
+    number = _token_number(token_id)
+    now = ctx.clock.now()
+    with ctx.db.write() as session:
+        row = session.get(ApiToken, number) if number is not None else None
+        if row is None or (row.user_id != actor.user_id and ADMIN not in actor.national_roles):
+            raise NotFound(NO_SUCH_TOKEN)
+        if row.revoked_at is None:
+            row.revoked_at, row.revoked_by = now, actor.username
+        return _token_entry(row, now)
+
+
+def revoke_tokens_of(ctx: Context, username: str, token_id: str | int | None = None,
+                     by: str = "operator") -> list[dict[str, Any]]:
+    """The operator ends one token of a user (``token_id``) or, without one, every token still
+    valid; the tokens ended. :raise NotFound: no such user, or no such token of theirs."""
+    now = ctx.clock.now()
+    with ctx.db.write() as session:
+        user = _user_named(session, username)
+        if token_id is not None:
+            number = _token_number(token_id)
+            row = session.get(ApiToken, number) if number is not None else None
+            if row is None or row.user_id != user.id:
+                raise NotFound(f"ไม่พบโทเค็นหมายเลข {token_id} ของ {username}")
+            rows = [row] if row.revoked_at is None else []
+        else:
+            rows = list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                               ApiToken.revoked_at.is_(None))))
+        for row in rows:
+            row.revoked_at, row.revoked_by = now, by
+        return [_token_entry(row, now) for row in rows]
+
+
+def _token_number(token_id: str | int) -> int | None:
+    """A token id as the database can take it; None for anything that cannot be one (so it is
+    answered 404, not a database error for a number out of range)."""
+    text = str(token_id)
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        return None
+    return int(text)
+
+
+def _user_named(session: Session, username: str, lock: bool = False) -> User:
+    query = select(User).where(User.username == username)
+    user = session.scalars(query.with_for_update() if lock else query).first()
+    if user is None:
+        raise NotFound(f"ไม่พบผู้ใช้ {username}")
+    return user
+
+
+def _end_credentials(session: Session, user_id: int, now: datetime, by: str) -> None:
+    """Every web session and every API token of the user ends (a new password, a deactivation)."""
+    _end_sessions(session, user_id, now)
+    session.execute(update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+                    .values(revoked_at=now, revoked_by=by))
+
+
+def _end_sessions(session: Session, user_id: int, now: datetime) -> None:
+    session.execute(update(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
+                    .values(ended_at=now))
 
 
 def _organization(session: Session, code: str) -> Organization:
@@ -188,54 +319,168 @@ def set_clock(ctx: Context, at: datetime | None) -> None:
 
 
 
-# --- Web log-in and passwords --------------------------------------------------------------
+# --- Web log-in, sessions and passwords ----------------------------------------------------
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=5)
+#: a typed name's wrong passwords are forgotten this long after the last one, so the table of
+#: names (most of them unknown, under a spray) stays small
+FORGET_FAILURES_AFTER = timedelta(days=1)
+#: a user's open browser sessions beyond this many end, oldest first (abandoned browsers never log out)
+MAX_OPEN_SESSIONS = 10
 MIN_PASSWORD_LENGTH = 8
 WRONG_PASSWORD = "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง กรุณาลองใหม่"
 
 
-def authenticate(ctx: Context, username: str, password: str) -> int:
-    """The id of the user whose password this is. After MAX_FAILED_LOGINS wrong passwords in a
-    row the account refuses every password for LOCKOUT; the counters live in the database so
-    every web node sees them. :raise Unauthorized: with a message to show on the log-in page."""
+class TooManyAttempts(Unauthorized):
+    """Too many failed log-ins from one client address: the page answers 429."""
+
+    status = 429
+
+
+def sign_in(ctx: Context, username: str, password: str, address: str) -> tuple[int, str]:
+    """Open a web session for the user whose password this is: (user id, the session's key for
+    the cookie). Every answer but success depends on the name typed and the client address only,
+    never on whether a user has that name: wrong passwords are counted per typed name (an unknown
+    name counts and locks exactly like a known one, a deactivated user like an unknown one), and
+    after ``login_throttle_failures`` failures from one address in ``login_throttle_window`` that
+    address is refused whatever it sends. The counters live in the database so every web node
+    sees them. :raise Unauthorized: with the message to show on the log-in page.
+    :raise TooManyAttempts: the address is throttled."""
     now = ctx.clock.now()
-    refusal = None
+    name = (username or "").strip()
+    address_key = _digest("address", address)
+    name_key = _digest("name", name)
     with ctx.db.write() as session:  # commits the counters even when the log-in is refused
-        user = session.scalars(select(User).where(User.username == (username or "").strip())).first()
-        if user is None or not user.is_active:
-            check_password_hash(_unknown_user_hash(), password or "")  # as slow as a wrong password
-            refusal = WRONG_PASSWORD
-        elif user.locked_until is not None and user.locked_until > now:
-            refusal = _locked_message(user.locked_until)
-        elif not password_matches(user, password or ""):
-            user.failed_logins = (user.failed_logins or 0) + 1
-            if user.failed_logins >= MAX_FAILED_LOGINS:
-                user.failed_logins, user.locked_until = 0, now + LOCKOUT
-                refusal = _locked_message(user.locked_until)
-            else:
-                left = MAX_FAILED_LOGINS - user.failed_logins
-                refusal = f"{WRONG_PASSWORD} (หากผิดอีก {left} ครั้ง บัญชีจะถูกระงับชั่วคราว {_minutes(LOCKOUT)} นาที)"
+        throttle = session.get(LoginThrottle, address_key)
+        if throttle is not None and _window_failures(throttle, ctx, now) >= ctx.settings.login_throttle_failures:
+            refusal: Unauthorized = TooManyAttempts(_throttled_message(throttle.window_started_at
+                                                                       + ctx.settings.login_throttle_window))
         else:
-            user.failed_logins, user.locked_until = 0, None
-            return user.id
-    raise Unauthorized(refusal)
+            counted = session.get(LoginFailure, name_key)
+            if counted is not None and counted.locked_until is not None and counted.locked_until > now:
+                refusal = Unauthorized(_locked_message(counted.locked_until))
+            else:
+                # Locked against a concurrent password change: the new password's transaction ends
+                # every session, so a session opened with the old one must not commit after it.
+                user = session.scalars(select(User).where(User.username == name).with_for_update()).first() \
+                    if USERNAME_PATTERN.match(name) else None
+                if user is not None and user.is_active and user.password_hash:
+                    if password_matches(user, password or ""):
+                        if counted is not None:
+                            session.delete(counted)
+                        return user.id, _open_session(session, user.id, now)
+                else:  # no one to check against (no such user, deactivated, no password): as slow
+                    check_password_hash(_unknown_user_hash(), password or "")
+                refusal = Unauthorized(_count_wrong_password(session, name_key, now))
+        if not isinstance(refusal, TooManyAttempts):
+            _count_address_failure(session, ctx, address_key, now)
+    raise refusal
 
 
-def set_password(ctx: Context, username: str, password: str) -> None:
-    """Change a user's password; it also lifts a log-in lock-out and ends the user's web sessions."""
+def sign_out(ctx: Context, user_id: int, key: str) -> None:
+    """End one web session on the server: its cookie, replayed, no longer signs anyone in."""
+    with ctx.db.write() as session:
+        session.execute(update(WebSession).where(WebSession.user_id == user_id,
+                                                 WebSession.key_hash == token_digest(key),
+                                                 WebSession.ended_at.is_(None))
+                        .values(ended_at=ctx.clock.now()))
+
+
+def sign_out_everywhere(ctx: Context, actor: Actor) -> None:
+    """End every web session of the actor (every browser), this one too; tokens stay."""
+    if actor.user_id is None:
+        return
+    with ctx.db.write() as session:
+        _end_sessions(session, actor.user_id, ctx.clock.now())
+
+
+def _open_session(session: Session, user_id: int, now: datetime) -> str:
+    key, digest = new_session_key()
+    session.execute(delete(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_not(None)))
+    surplus = session.scalars(select(WebSession.id).where(WebSession.user_id == user_id,
+                                                          WebSession.ended_at.is_(None))
+                              .order_by(WebSession.id.desc()).offset(MAX_OPEN_SESSIONS - 1)).all()
+    if surplus:
+        session.execute(update(WebSession).where(WebSession.id.in_(surplus)).values(ended_at=now))
+    session.add(WebSession(user_id=user_id, key_hash=digest, created_at=now))
+    return key
+
+
+def _count_wrong_password(session: Session, name_key: str, now: datetime) -> str:
+    """Count one more wrong password for the typed name; the message to show."""
+    session.execute(delete(LoginFailure).where(LoginFailure.last_failed_at < now - FORGET_FAILURES_AFTER))
+    row = _counter(session, LoginFailure, LoginFailure.name_hash, name_key,
+                   {"failures": 0, "last_failed_at": now})
+    if row.last_failed_at < now - FORGET_FAILURES_AFTER:
+        row.failures = 0
+    row.failures, row.last_failed_at = row.failures + 1, now
+    if row.failures >= MAX_FAILED_LOGINS:
+        row.failures, row.locked_until = 0, now + LOCKOUT
+        return _locked_message(row.locked_until)
+    left = MAX_FAILED_LOGINS - row.failures
+    return f"{WRONG_PASSWORD} (หากผิดอีก {left} ครั้ง บัญชีจะถูกระงับชั่วคราว {_minutes(LOCKOUT)} นาที)"
+
+
+def _count_address_failure(session: Session, ctx: Context, address_key: str, now: datetime) -> None:
+    window = ctx.settings.login_throttle_window
+    session.execute(delete(LoginThrottle).where(LoginThrottle.window_started_at <= now - window))
+    row = _counter(session, LoginThrottle, LoginThrottle.address_hash, address_key,
+                   {"failures": 0, "window_started_at": now})
+    if row.window_started_at + window <= now or row.window_started_at > now:  # a new window (or a clock set back)
+        row.window_started_at, row.failures = now, 0
+    row.failures += 1
+
+
+def _window_failures(row: LoginThrottle, ctx: Context, now: datetime) -> int:
+    return row.failures if row.window_started_at <= now < row.window_started_at + ctx.settings.login_throttle_window \
+        else 0
+
+
+def _counter(session: Session, model: Any, key_column: Any, key: str, initial: dict[str, Any]) -> Any:
+    """The counter row of ``key``, created if missing and locked (FOR UPDATE on PostgreSQL), so
+    concurrent failures on two web nodes neither collide on the key nor lose a count."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(model).values({key_column.key: key, **initial}).on_conflict_do_nothing())
+    return session.scalars(select(model).where(key_column == key).with_for_update()
+                           .execution_options(populate_existing=True)).one()
+
+
+def _digest(kind: str, text: str) -> str:
+    return hashlib.sha256(f"{kind}:{text}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def set_password(ctx: Context, username: str, password: str, by: str = "operator") -> None:
+    """Change a user's password; it lifts a log-in lock-out of the name and ends every web session
+    and every API token of the user (whoever held the old password may hold those too)."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise Invalid(f"รหัสผ่านต้องยาวอย่างน้อย {MIN_PASSWORD_LENGTH} ตัวอักษร")
+    now = ctx.clock.now()
     with ctx.db.write() as session:
-        user = session.scalars(select(User).where(User.username == username)).first()
-        if user is None:
-            raise NotFound(f"ไม่พบผู้ใช้ {username}")
+        user = _user_named(session, username, lock=True)
         user.password_hash = hash_password(password)
-        user.failed_logins, user.locked_until = 0, None
+        session.execute(delete(LoginFailure).where(LoginFailure.name_hash == _digest("name", user.username)))
+        _end_credentials(session, user.id, now, by)
+
+
+def set_active(ctx: Context, username: str, active: bool, by: str = "operator") -> None:
+    """Deactivate a user (every session and token ends; they cannot log in) or activate them again
+    (ended tokens stay ended: issue new ones)."""
+    now = ctx.clock.now()
+    with ctx.db.write() as session:
+        user = _user_named(session, username, lock=True)
+        user.is_active = active
+        if not active:
+            _end_credentials(session, user.id, now, by)
 
 
 def _locked_message(until: datetime) -> str:
     return (f"บัญชีนี้ถูกระงับชั่วคราวเพราะใส่รหัสผ่านผิดหลายครั้ง "
+            f"กรุณาลองใหม่หลัง {short_datetime(until)} หรือติดต่อผู้ดูแลระบบ")
+
+
+def _throttled_message(until: datetime) -> str:
+    return (f"มีการเข้าสู่ระบบไม่สำเร็จจากเครื่องนี้หลายครั้งเกินไป "
             f"กรุณาลองใหม่หลัง {short_datetime(until)} หรือติดต่อผู้ดูแลระบบ")
 
 

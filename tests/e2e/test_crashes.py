@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -28,7 +29,8 @@ def prepared(tmp_path, env):
     """A migrated database with one organization, its support committee's token and a plan
     started on 21 Sep 2020 (so by today's clock its ข้อ 27 timer is long due)."""
     context = Context.create(Settings.from_env({}, instance_path=tmp_path / "instance",
-                                               database_url=env["PHAEN_DATABASE_URL"]),
+                                               database_url=env["PHAEN_DATABASE_URL"],
+                                               token_lifetime=timedelta(days=36500)),  # used on today's clock
                              FixedClock(bangkok(2020, 9, 21, 9)))
     context.db.migrate()
     admin.register_processes(context)
