@@ -177,9 +177,57 @@ def user_grant(username: str, org_code: str | None, national: bool, role: str) -
 
 @user.command("token", help="Issue a new API token for a user (printed as the last line).")
 @click.argument("username")
+@click.option("--days", type=int, help="Valid this many days (default: PHAEN_TOKEN_DAYS, 90)")
 @reports_errors
-def user_token(username: str) -> None:
-    click.echo(admin.issue_token(_context(), username))
+def user_token(username: str, days: int | None) -> None:
+    click.echo(admin.issue_token(_context(), username, days))
+
+
+@user.command("tokens", help="A user's API tokens: id, issued, expires, state, last characters (never the secret).")
+@click.argument("username")
+@reports_errors
+def user_tokens(username: str) -> None:
+    listed = admin.tokens_of(_context(), username)
+    if not listed:
+        click.echo(f"{username} has no API token")
+    for token in listed:
+        click.echo(_token_line(token))
+
+
+@user.command("revoke", help="End API tokens of a user: phaen user revoke USERNAME --token ID | --all")
+@click.argument("username")
+@click.option("--token", "token_id", help="The token's id (see phaen user tokens)")
+@click.option("--all", "every", is_flag=True, help="Every token of the user still valid")
+@reports_errors
+def user_revoke(username: str, token_id: str | None, every: bool) -> None:
+    if every == (token_id is not None):
+        raise click.UsageError("give either --token ID or --all")
+    ended = admin.revoke_tokens_of(_context(), username, token_id)
+    for token in ended:
+        click.echo(_token_line(token))
+    click.echo(f"{len(ended)} token(s) of {username} revoked")
+
+
+def _token_line(token: dict) -> str:
+    revoked = f" at {_bangkok(token['revoked_at'])} by {token['revoked_by']}" if token["revoked_at"] else ""
+    return (f"{token['id']}\t...{token['hint'] or '????'}\tissued {_bangkok(token['created_at'])}\t"
+            f"expires {_bangkok(token['expires_at'])}\t{token['state']}{revoked}")
+
+
+@user.command("deactivate", help="Deactivate a user: every web session and API token ends, log-in is refused.")
+@click.argument("username")
+@reports_errors
+def user_deactivate(username: str) -> None:
+    admin.set_active(_context(), username, False)
+    click.echo(f"user {username} deactivated; every session and token ended")
+
+
+@user.command("activate", help="Let a deactivated user log in again (their old tokens stay revoked).")
+@click.argument("username")
+@reports_errors
+def user_activate(username: str) -> None:
+    admin.set_active(_context(), username, True)
+    click.echo(f"user {username} active")
 
 
 @user.command("passwd", help="Set a user's password: read from standard input, or prompted for on a terminal.")
@@ -191,7 +239,7 @@ def user_passwd(username: str) -> None:
     else:
         password = sys.stdin.readline().rstrip("\n")
     admin.set_password(_context(), username, password)
-    click.echo(f"password of {username} changed")
+    click.echo(f"password of {username} changed; every session and token of theirs ended")
 
 
 @main.command(help="Load the demo organization and one user per role; prints their passwords and tokens.")
@@ -262,6 +310,16 @@ def timers_run(interval: float) -> None:
         except OperationalError as err:  # the database is away: say so, and try again next sweep
             oplog.log("timer_sweep_failed", error=_first_line(err.orig or err))
         stopping.wait(interval)
+
+
+@timers.command("incidents", help="Plans the sweep could not move on: open incidents (--all: resolved ones too).")
+@click.option("--all", "every", is_flag=True, help="Resolved incidents too")
+@reports_errors
+def timers_incidents(every: bool) -> None:
+    for item in queries.incidents(_context(), None, open_only=not every):
+        state = f"resolved {item['resolved_at']}" if item["resolved_at"] else f"retry {item['retry_at']}"
+        click.echo(f"plan {item['plan_id']} ({item['organization']})\t{item['failures']}x since {item['first_at']}"
+                   f"\t{state}\t{item['message']}")
 
 
 @main.group(help="The application clock (settable only where PHAEN_ALLOW_CLOCK_OVERRIDE=1).")

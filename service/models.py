@@ -68,8 +68,6 @@ class User(Base):
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # consecutive wrong passwords
-    locked_until: Mapped[datetime | None]  # web log-in refused until then
 
     organization: Mapped[Organization | None] = relationship()
     memberships: Mapped[list[RoleMembership]] = relationship(back_populates="user", cascade="all, delete-orphan")
@@ -92,12 +90,49 @@ class RoleMembership(Base):
 class ApiToken(Base):
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256, never the token
+    hint: Mapped[str] = mapped_column(String(8), default="", server_default="")  # its last characters, to tell it
     created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]  # refused from then on, like an unknown token
     revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User] = relationship()
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie names a random key whose digest is kept here, so the server
+    can end one session (log-out) or all of a user's (password change, deactivation) even though
+    the cookie itself stays valid until it times out."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the key in the cookie
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class LoginFailure(Base):
+    """Wrong passwords given for one typed user name, whether or not a user has it: an unknown
+    name counts and locks exactly like a known one, so the answers never tell them apart. The
+    name is kept as a digest (people type passwords into the name field)."""
+
+    __tablename__ = "login_failures"
+    name_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # in a row, since the last good log-in
+    locked_until: Mapped[datetime | None]
+    last_failed_at: Mapped[datetime] = mapped_column(index=True)  # forgotten a while after
+
+
+class LoginThrottle(Base):
+    """Failed log-ins from one client address in the current window (every web node counts here)."""
+
+    __tablename__ = "login_throttle"
+    address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column(index=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ProcessVersion(Base):
@@ -236,3 +271,22 @@ class FrozenDocument(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     frozen_at: Mapped[datetime]
+
+
+class Incident(Base):
+    """A plan the timer sweep could not move on (its process failed on it): kept so that admins
+    see it, retried with a growing pause, resolved by the first sweep that moves the plan on.
+    One open incident per plan: a repeat counts on it."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_open", "resolved_at", "plan_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # timer_failed
+    message: Mapped[str] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(Integer, default=1)
+    first_at: Mapped[datetime]
+    last_at: Mapped[datetime]
+    retry_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]

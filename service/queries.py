@@ -12,12 +12,23 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, defer, joinedload
 
 from service import engine, eventlog, labels
-from service.auth import ADMIN, Actor, actor_of, completion_refusal, password_mark, require_designer
+from service.auth import ADMIN, Actor, actor_of, completion_refusal, require_designer, token_digest
 from service.bundles import catalog
 from service.bundles.catalog import Published
 from service.context import Context
 from service.errors import NotFound
-from service.models import Draft, Event, OpenTask, Organization, Plan, ProcessVersion, RoleMembership, User
+from service.models import (
+    Draft,
+    Event,
+    Incident,
+    OpenTask,
+    Organization,
+    Plan,
+    ProcessVersion,
+    RoleMembership,
+    User,
+    WebSession,
+)
 from service.thai.legaldays import day_of
 
 
@@ -326,17 +337,21 @@ class SignedIn:
     actor: Actor
     display_name: str
     organization_name: str
-    password_mark: str  # changes with the password: a session naming another one has ended
 
 
-def signed_in(ctx: Context, user_id: int) -> SignedIn | None:
-    """The active user of this id, or None (no such user, or deactivated)."""
+def signed_in(ctx: Context, user_id: int, session_key: str) -> SignedIn | None:
+    """The active user of this id, signed in by the web session of this key; None when there is
+    no such user, they were deactivated, or the session has ended (logged out, a new password)."""
     with ctx.db.read() as session:
-        user = session.get(User, user_id)
-        if user is None or not user.is_active:
+        user = session.scalars(
+            select(User).join(WebSession, WebSession.user_id == User.id)
+            .where(User.id == user_id, User.is_active.is_(True), WebSession.key_hash == token_digest(session_key),
+                   WebSession.ended_at.is_(None))
+            .options(joinedload(User.organization))).first()
+        if user is None:
             return None
         return SignedIn(actor_of(user), user.display_name or user.username,
-                        user.organization.name if user.organization else "", password_mark(user.password_hash))
+                        user.organization.name if user.organization else "")
 
 
 def actor_named(ctx: Context, username: str) -> Actor:
@@ -381,6 +396,24 @@ def plans_of(ctx: Context, organization_id: int, actor: Actor) -> list[dict[str,
                           "started_at": plan.started_at, "completed_at": plan.completed_at,
                           "process": {"title": version.title, "version": version.version}})
         return found
+
+
+def incidents(ctx: Context, actor: Actor | None, open_only: bool = True) -> list[dict[str, Any]]:
+    """The plans the timer sweep could not move on, newest first, in the organizations an admin sees
+    (``actor`` None: the operator at the console, every organization)."""
+    query = (select(Incident, Organization.code).join(Organization, Organization.id == Incident.organization_id)
+             .order_by(Incident.last_at.desc(), Incident.id.desc()))
+    if open_only:
+        query = query.where(Incident.resolved_at.is_(None))
+    visible = actor.visible_organizations() if actor is not None else None
+    if visible is not None:
+        query = query.where(Incident.organization_id.in_(visible))
+    with ctx.db.read() as session:
+        return [{"plan_id": i.plan_id, "organization": code, "kind": i.kind, "message": i.message,
+                 "failures": i.failures, "first_at": i.first_at.isoformat(), "last_at": i.last_at.isoformat(),
+                 "retry_at": i.retry_at.isoformat(),
+                 "resolved_at": i.resolved_at.isoformat() if i.resolved_at else None}
+                for i, code in session.execute(query)]
 
 
 # --- Processes and drafts ----------------------------------------------------------------

@@ -28,6 +28,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
                       'roles.json must look like {{"lanes": {{"lane name": "role"}}}}'),
     "bad_role": ('บทบาท "{role}" ของเลน "{lane}" ใช้ไม่ได้: ใช้ตัวอักษรอังกฤษตัวเล็ก ตัวเลข และ _ เช่น planning_office',
                  'role "{role}" of lane "{lane}" must be lower-case letters, digits and _ (e.g. planning_office)'),
+    "system_role_lane": ('เลน "{lane}" ใช้บทบาท "{role}" ไม่ได้: บทบาทนี้เป็นบทบาทของระบบ (ผู้ดูแลระบบ ผู้ตรวจสอบ '
+                         'ผู้ออกแบบกระบวนงาน) ซึ่งไม่ทำงานในขั้นตอนของแผน ให้ตั้งบทบาทของผู้ปฏิบัติงาน เช่น planning_office',
+                         'lane "{lane}" may not map to the system role "{role}": use a role of the people who do the '
+                         'work, such as planning_office'),
+    "invisible_name": ("ชื่อ {name} มีอักขระที่มองไม่เห็น (เช่น zero-width space) หรือเว้นวรรคหัวท้าย ให้พิมพ์ชื่อใหม่",
+                       "the name {name} holds characters no one sees (such as a zero-width space) or spaces at its "
+                       "ends: type it again"),
+    "lookalike_names": ('ชื่อเลน "{name}" อ่านแล้วเหมือนกับ "{other}" ให้ตั้งชื่อที่ต่างกันชัดเจน',
+                        'lane "{name}" reads the same as "{other}": give lanes names that differ'),
+    "default_taken": ('มีกระบวนงานเริ่มต้น (default) อยู่แล้ว คือ "{other}" จะมีได้เพียงหนึ่งกระบวนงาน '
+                      'ให้ลบ "default": true ออกจาก process.json หรือยกเลิกที่กระบวนงานเดิมก่อน',
+                      'there is a default process already, "{other}": only one may be the default'),
+    "meta_type": ('ค่า "{key}" ใน process.json ต้องเป็น{expected}', '"{key}" in process.json must be {expected}'),
     "meta_invalid": ("process.json ต้องเป็นชุดข้อมูล JSON (object)", "process.json must be a JSON object"),
     "no_name": ('process.json ต้องระบุ "name" ของกระบวนงาน', 'process.json must give the process "name"'),
     "bad_name": ('ชื่อกระบวนงาน "{name}" ใช้ไม่ได้: ใช้ตัวอักษรอังกฤษตัวเล็ก ตัวเลข และ _ เช่น operational_plan',
@@ -71,6 +84,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      '{where} uses "{name}", which no form of the process has: check the spelling or add the field'),
     "expression_failed": ("คำนวณนิพจน์ของ {where} กับข้อมูลตัวอย่างไม่ได้: {detail}",
                           "the expression of {where} fails on sample data: {detail}"),
+    "timer_cycle": ("{where} ใช้รอบเวลา (timeCycle) ซึ่งระบบยังไม่รองรับ: ให้ใช้วันเวลา (timeDate) หรือช่วงเวลา "
+                    "(timeDuration) แทน", "{where} uses a repeating timer (timeCycle), which is not supported: "
+                    "use timeDate or timeDuration"),
+    "boundary_not_on_activity": ("เหตุการณ์ขอบ {where} ติดอยู่กับ {host} ซึ่งไม่ใช่งานหรือกระบวนงานย่อย "
+                                 "ให้ย้ายไปติดกับงานที่ต้องการจับเวลา",
+                                 "boundary event {where} is attached to {host}, which is not a task or subprocess"),
+    "loop_unbounded": ("จำนวนรอบของ {where} ต้องเป็นตัวเลขคงที่ไม่เกิน {limit} รอบ",
+                       "the loop count of {where} must be a constant of at most {limit}"),
     "timer_bad_value": ("นิพจน์เวลาของ {where} ให้ค่า {value} ซึ่งไม่ใช่{expected_th}ตามมาตรฐาน ISO 8601",
                         "the timer expression of {where} gives {value}, which is not an ISO 8601 {expected_en}"),
     "gateway_no_outgoing": ("ทางแยก {where} ไม่มีทางออก ให้เพิ่มเส้นลำดับงานขาออก", "gateway {where} has no way out"),

@@ -10,12 +10,14 @@ import copy
 import itertools
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped]
 
 from service import engine
+from service.auth import SYSTEM_ROLES
 from service.bundles import catalog, elements, samples
 from service.bundles.elements import BPMN, NS, TIMER_KINDS, USER_TASKS
 from service.bundles.findings import BundleRejected, Finding, finding
@@ -26,6 +28,9 @@ from service.taskforms import validation
 from service.thai import legaldays
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
+MAX_LOOP = 100  # instances of one multi-instance activity
+ACTIVITIES_WITH_BOUNDARIES = {"userTask", "manualTask", "scriptTask", "task", "subProcess", "callActivity"}
+BPMN_ID_SPACES = {BPMN, "http://www.omg.org/spec/BPMN/20100524/DI", "http://www.omg.org/spec/DD/20100524/DI"}
 ROLE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 FLOW_NODES = {  # what this engine runs
     "startEvent", "endEvent", "userTask", "manualTask", "scriptTask", "task", "exclusiveGateway",
@@ -137,10 +142,30 @@ def _lane_roles(data: Any, problems: list[Finding]) -> dict[str, str]:
     if not isinstance(lanes, dict) or not all(isinstance(v, str) for v in lanes.values()):
         problems.append(finding(catalog.ROLE_MAP_FILE, None, "roles_invalid"))
         return {}
+    seen: dict[str, str] = {}
     for lane, role in lanes.items():
         if not ROLE_PATTERN.match(role):
             problems.append(finding(catalog.ROLE_MAP_FILE, None, "bad_role", lane=lane, role=role))
+        elif role in SYSTEM_ROLES:
+            problems.append(finding(catalog.ROLE_MAP_FILE, None, "system_role_lane", lane=lane, role=role))
+        if invisible(lane):
+            problems.append(finding(catalog.ROLE_MAP_FILE, None, "invisible_name", name=repr(lane)))
+        elif normalised(lane) in seen:
+            problems.append(finding(catalog.ROLE_MAP_FILE, None, "lookalike_names", name=lane,
+                                    other=seen[normalised(lane)]))
+        seen.setdefault(normalised(lane), lane)
     return lanes
+
+
+def invisible(name: str) -> bool:
+    """A name holding characters no one sees (zero-width, controls, bidirectional marks): two such
+    names look the same on screen and map to different roles."""
+    return any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name) or name != name.strip()
+
+
+def normalised(name: str) -> str:
+    """A name as people read it: NFKC, spaces collapsed, case folded."""
+    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
 
 
 def _meta(data: Any, default_name: str | None, problems: list[Finding]) -> dict[str, Any]:
@@ -153,7 +178,24 @@ def _meta(data: Any, default_name: str | None, problems: list[Finding]) -> dict[
         problems.append(finding(catalog.META_FILE, None, "no_name"))
     elif not isinstance(meta["name"], str) or not NAME_PATTERN.match(meta["name"]):
         problems.append(finding(catalog.META_FILE, None, "bad_name", name=str(meta["name"])))
+    for key, (kinds, shown) in META_TYPES.items():
+        value = meta.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, kinds) or isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            problems.append(finding(catalog.META_FILE, None, "meta_type", key=key, expected=shown))
     return meta
+
+
+#: process.json's keys and what each must hold (None is always allowed: the key is left out).
+META_TYPES: dict[str, tuple[tuple[type, ...], tuple[str, str]]] = {
+    "title": ((str,), ("ข้อความ", "a text")), "regulation": ((str,), ("ข้อความ", "a text")),
+    "change_note": ((str,), ("ข้อความ", "a text")), "effective_on": ((str,), ("วันที่ (ข้อความ)", "a date as text")),
+    "process_id": ((str,), ("ข้อความ", "a text")), catalog.START_FORM_KEY: ((str,), ("ชื่อไฟล์", "a file name")),
+    catalog.DEFAULT_KEY: ((bool,), ("true หรือ false", "true or false")),
+    catalog.ONE_PER_YEAR_KEY: ((bool,), ("true หรือ false", "true or false")),
+    catalog.STARTER_ROLES_KEY: ((list,), ("รายการชื่อบทบาท", "a list of role names")),
+}
 
 
 def _used_forms(trees: dict[str, etree._ElementTree], meta: dict[str, Any]) -> set[str]:
@@ -185,6 +227,8 @@ def _lint_trees(trees, forms, lane_roles, meta, files) -> list[Finding]:
             holds_tasks = any(elements.local(node) in USER_TASKS for node in _lane_nodes(tree, lane))
             if not lane.get("name"):
                 problems.append(finding(name, lane.sourceline, "lane_no_name", where=elements.where(lane)))
+            elif invisible(lane.get("name")):
+                problems.append(finding(name, lane.sourceline, "invisible_name", name=repr(lane.get("name"))))
             elif holds_tasks and lane.get("name") not in lane_roles:
                 problems.append(finding(name, lane.sourceline, "lane_no_role", lane=lane.get("name")))
         for task in tree.iter(*(f"{{{BPMN}}}{tag}" for tag in USER_TASKS)):
@@ -204,16 +248,24 @@ def _lint_trees(trees, forms, lane_roles, meta, files) -> list[Finding]:
 
 
 def _duplicate_ids(name: str, tree) -> list[Finding]:
+    """BPMN ids are unique among the model's and the diagram's elements. Vendor extension elements
+    (Camunda, Zeebe, Signavio ...) may repeat ids among themselves, but not take a BPMN id:
+    SpiffWorkflow looks elements up by id and would read the extension as the task."""
     first: dict[str, int] = {}
     problems = []
+    vendor = []
     for element in tree.iter():
-        element_id = element.get("id") if isinstance(element.tag, str) else None
-        if element_id is None:
+        if not isinstance(element.tag, str) or element.get("id") is None:
             continue
-        if element_id in first:
-            problems.append(finding(name, element.sourceline, "duplicate_id", id=element_id, first=first[element_id]))
+        if etree.QName(element).namespace not in BPMN_ID_SPACES:
+            vendor.append(element)
+        elif element.get("id") in first:
+            problems.append(finding(name, element.sourceline, "duplicate_id", id=element.get("id"),
+                                    first=first[element.get("id")]))
         else:
-            first[element_id] = element.sourceline
+            first[element.get("id")] = element.sourceline
+    problems += [finding(name, e.sourceline, "duplicate_id", id=e.get("id"), first=first[e.get("id")])
+                 for e in vendor if e.get("id") in first]
     return problems
 
 
@@ -241,6 +293,15 @@ def _lint_container(name: str, container, process_ids: set[str]) -> list[Finding
                 why = UNSUPPORTED[elements.local(definition)]
                 problems.append(finding(name, definition.sourceline, "unsupported", element=elements.local(definition),
                                         where=elements.where(child), why_th=why[0], why_en=why[1]))
+        if elements.local(child) == "boundaryEvent":
+            host = nodes.get(child.get("attachedToRef"))
+            if host is not None and elements.local(host) not in ACTIVITIES_WITH_BOUNDARIES:
+                problems.append(finding(name, child.sourceline, "boundary_not_on_activity", where=elements.where(child),
+                                        host=elements.where(host)))
+        loop = child.find("bpmn:multiInstanceLoopCharacteristics/bpmn:loopCardinality", NS)
+        if loop is not None and not _small_count((loop.text or "").strip()):
+            problems.append(finding(name, loop.sourceline, "loop_unbounded", where=elements.where(child),
+                                    limit=MAX_LOOP))
         if elements.local(child) == "callActivity" and child.get("calledElement") not in process_ids:
             problems.append(finding(name, child.sourceline, "call_missing", where=elements.where(child),
                                     ref=child.get("calledElement") or ""))
@@ -255,6 +316,12 @@ def _lint_container(name: str, container, process_ids: set[str]) -> list[Finding
                 problems.append(finding(name, flow.sourceline, "dangling_flow", flow=flow.get("id"), attr=attr,
                                         ref=flow.get(attr) or ""))
     return problems
+
+
+def _small_count(text: str) -> bool:
+    """A multi-instance count the engine can expand: a constant of at most MAX_LOOP (the count of a
+    list in the data is bounded by the form's list limit instead: use loopDataInputRef for it)."""
+    return text.isascii() and text.isdigit() and int(text) <= MAX_LOOP
 
 
 # --- Code: scripts, conditions, timers -----------------------------------------------------
@@ -276,6 +343,11 @@ def _thai_reason(reason: str) -> tuple[str, str]:
     detail = re.sub(r"^[Ll]ine \d+: ", "", reason)
     patterns = [
         (r"import is not allowed", "ห้ามใช้ import ในโค้ดของกระบวนงาน"),
+        (r"'except' must name", "except ต้องระบุชนิดข้อผิดพลาดที่จัดการ เช่น except ValueError: "
+                                "(except เปล่าจะหยุดการจำกัดเวลาของโค้ดได้)"),
+        (r"'\*\*' needs a constant exponent of at most (\d+)", "การยกกำลัง (**) ต้องใช้เลขชี้กำลังคงที่ไม่เกิน {0}"),
+        (r"a constant factor above ([\d,]+)", "การคูณด้วยค่าคงที่เกิน {0} ทำไม่ได้ในโค้ดของกระบวนงาน"),
+        (r"'<<' is not allowed", "ห้ามใช้ << ในโค้ดของกระบวนงาน"),
         (r"'(\w+)' is not allowed", "ห้ามใช้ {0} ในโค้ดของกระบวนงาน"),
         (r'"(\w+)" is an invalid (attribute|variable) name because it starts with "_"',
          'ห้ามใช้ชื่อที่ขึ้นต้นด้วย _ เช่น {0} (ใช้หลบออกจาก sandbox ได้)'),
@@ -296,6 +368,9 @@ def _lint_code(name: str, tree, sample_data: dict[str, Any]) -> list[Finding]:
         kind = elements.local(element)
         owner = _owner(element)
         where = elements.where(owner) if owner is not None else kind
+        if kind == "timeCycle":  # SpiffWorkflow would wait on it and never schedule it: a stuck plan
+            problems.append(finding(name, element.sourceline, "timer_cycle", where=where))
+            continue
         if kind in TIMER_KINDS and _UNQUOTED_ISO.match(text):
             problems.append(finding(name, element.sourceline, "timer_unquoted", where=where, expr=text))
             continue
@@ -333,8 +408,8 @@ def _lint_gateway(name: str, tree, gateway, sample_data, enums) -> list[Finding]
     where = elements.where(gateway)
     if not outgoing:
         return [finding(name, gateway.sourceline, "gateway_no_outgoing", where=where)]
-    if gateway.get("default") or elements.local(gateway) != "exclusiveGateway":
-        return []
+    if gateway.get("default") or elements.local(gateway) != "exclusiveGateway" or len(outgoing) == 1:
+        return []  # a single way out (a converging gateway, a merge) needs no condition
     problems = []
     conditions = {}
     for flow in outgoing:

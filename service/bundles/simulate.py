@@ -101,6 +101,7 @@ def _simulate(checked: Checked, variant: _Variant, decisions: dict[str, list[Any
         return samples.sample(schema, now, choose)
 
     start_data = {**samples.START_DATA, **data_for(bundle.meta.get(START_FORM_KEY), "(start)")}
+    acting = "เริ่มกระบวนงาน"  # what the run was doing: named when a script fails and the engine does not say
     try:
         instance = engine.Instance.start(model, start_data, now, helpers)
         while len(run.steps) < MAX_DRY_RUN_STEPS:
@@ -114,6 +115,7 @@ def _simulate(checked: Checked, variant: _Variant, decisions: dict[str, list[Any
             due = [t[2] for t in (early or ([] if open_tasks else waiting)) if t[2] is not None]
             if due:
                 now = max(now, min(due) + timedelta(seconds=1))
+                acting = ", ".join(t[1] for t in waiting if t[2] is not None and t[2] < now) or "กำหนดเวลา"
                 names = instance.fire_due_timers(now)
                 fired = {t[0] for t in waiting} - {t[0] for t in instance.waiting_timers()}
                 run.fired.update(fired)
@@ -126,13 +128,13 @@ def _simulate(checked: Checked, variant: _Variant, decisions: dict[str, list[Any
             task = open_tasks[0]
             data = data_for(task.properties.get(engine.FORM_PROPERTY), task.spec_name)
             visits[task.spec_name] = visits.get(task.spec_name, 0) + 1
+            acting = task.title or task.spec_name
             instance.complete(task.id, data, now)
             run.steps.append({"kind": "task", "id": task.spec_name, "name": task.title, "lane": task.lane,
                               "role": bundle.lane_roles.get(task.lane or ""), "at": now.isoformat()})
             now += timedelta(hours=1)
     except engine.ScriptFailed as err:
-        run.steps.append({"kind": "error", "name": run.steps[-1]["name"] if run.steps else "เริ่มกระบวนงาน",
-                          "problem": str(err)})
+        run.steps.append({"kind": "error", "name": err.step or acting, "problem": str(err)})
         return run
     run.transitions = instance.transitions()
     return run

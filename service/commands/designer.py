@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from service import engine, eventlog, labels, oplog
-from service.auth import ADMIN, Actor, require_designer
+from service.auth import ADMIN, DESIGNER, Actor, require_designer
 from service.bundles import catalog, intake, lint, outline
 from service.bundles.findings import BundleRejected, Finding, finding
 from service.bundles.simulate import Run, dry_run
@@ -61,6 +62,7 @@ def validate(ctx: Context, files: dict[str, bytes],
         current = catalog.latest(session, checked.bundle.name)
         old = outline.outline(catalog.bundle_of(current)) if current is not None else None
         against = current.version if current is not None else None
+        problems += _default_taken(session, checked.bundle)
     return Report(checked.bundle.name, not problems, problems, warnings, outline.diff(old, checked.outline), against,
                   runs), checked
 
@@ -68,8 +70,12 @@ def validate(ctx: Context, files: dict[str, bytes],
 def deploy(ctx: Context, actor: Actor, files: dict[str, bytes], default_name: str | None = None,
            expected_version: int | None = None) -> Report:
     """Validate and, if nothing is wrong, publish as the next version. ``expected_version`` is the
-    version the designer saw the diff against: if another was published meanwhile, refuse."""
+    version the designer saw the diff against: if another was published meanwhile, refuse.
+    A process applies to every organization, so only a national designer publishes one."""
     require_designer(actor)
+    if DESIGNER not in actor.national_roles:
+        raise Forbidden("กระบวนงานที่เผยแพร่ใช้กับทุกองค์กร จึงเผยแพร่ได้เฉพาะผู้ออกแบบกระบวนงานระดับประเทศ "
+                        "ผู้ออกแบบขององค์กรตรวจสอบและบันทึกร่างได้")
     started = time.perf_counter()
     report, checked = validate(ctx, files, default_name)
     if not report.ok:
@@ -79,19 +85,33 @@ def deploy(ctx: Context, actor: Actor, files: dict[str, bytes], default_name: st
         current = catalog.latest(session, checked.bundle.name)
         if expected_version is not None and (current.version if current else 0) != expected_version:
             raise Conflict("มีผู้เผยแพร่กระบวนงานนี้ฉบับใหม่ไปก่อนแล้ว กรุณาตรวจความแตกต่างอีกครั้ง")
+        taken = _default_taken(session, checked.bundle)
+        if taken:  # another default was published since the check
+            raise Conflict(taken[0].message())
         version, created = catalog.publish(session, checked.bundle, actor.username, ctx.clock.now(), checked.model)
         report.version, report.published = version.version, created
     oplog.command("process_published", started, process=report.name, version=report.version, user=actor.username)
     return report
 
 
+def _default_taken(session: Session, bundle: catalog.Bundle) -> list[Finding]:
+    """A second default process would leave starting a plan without one: every start would fail."""
+    if not bundle.meta.get(catalog.DEFAULT_KEY):
+        return []
+    others = [v.name for v in catalog.default_versions(session) if v.name != bundle.name]
+    return [finding(catalog.META_FILE, None, "default_taken", other=others[0])] if others else []
+
+
 # --- Migration ------------------------------------------------------------------------------
 _CHANGES = {"changed": "ถูกแก้ไข", "removed": "ถูกลบ"}
+MAX_VERSION = 2**31 - 1  # the database's integer
 
 
 def migrate_plan(ctx: Context, actor: Actor, plan_id: int, to_version: int | None = None) -> dict[str, Any]:
     """Move a running plan to a newer version of its process (the latest by default), recorded in
     its event log. :raise Conflict: when a step the plan has reached or passed was changed."""
+    if to_version is not None and not 1 <= to_version <= MAX_VERSION:
+        raise Invalid("เลขฉบับไม่ถูกต้อง", [{"field": "/version", "message": f"ต้องเป็นเลขฉบับ 1 ถึง {MAX_VERSION:,}"}])
     started, now = time.perf_counter(), ctx.clock.now()
     with ctx.db.write() as session:
         plan = session.get(Plan, plan_id)
@@ -103,7 +123,7 @@ def migrate_plan(ctx: Context, actor: Actor, plan_id: int, to_version: int | Non
             raise Conflict("แผนนี้เสร็จสิ้นกระบวนงานแล้ว จึงย้ายฉบับไม่ได้")
         current = ctx.models.published(session, plan.process_version_id)
         query = select(ProcessVersion).where(ProcessVersion.name == current.name)
-        target = session.scalars(query.where(ProcessVersion.version == to_version) if to_version else
+        target = session.scalars(query.where(ProcessVersion.version == to_version) if to_version is not None else
                                  query.order_by(ProcessVersion.version.desc()).limit(1)).first()
         if target is None:
             raise NotFound(f"ไม่พบกระบวนงาน {current.name} ฉบับที่ {to_version}")

@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from service import engine, eventlog, oplog, queries
 from service.auth import SYSTEM, Actor, completion_refusal
 from service.bundles import catalog
+from service.commands import incidents
 from service.commands.documents import freeze_after
 from service.commands.recording import record
 from service.context import Context
@@ -147,26 +148,39 @@ def _raise_for_closed_task(session: Session, actor: Actor, task_id: str) -> NoRe
 
 # --- Timers ------------------------------------------------------------------------------
 def fire_due_timers(ctx: Context, batch: int | None = None) -> list[tuple[int, list[str]]]:
-    """Fire every timer due now, one plan per transaction; which plans fired what."""
+    """Fire every timer due now, one plan per transaction; which plans fired what. A plan whose
+    process fails is an incident on that plan (commands/incidents.py), and the sweep goes on."""
     now = ctx.clock.now()
     fired_all: list[tuple[int, list[str]]] = []
     seen: set[int] = set()
     while True:
         started = time.perf_counter()
-        with ctx.db.write() as session:
-            plan = session.scalars(
-                select(Plan).where(Plan.next_timer_at <= now, Plan.id.not_in(seen) if seen else true())
-                .order_by(Plan.next_timer_at).limit(1).with_for_update(skip_locked=True)
-            ).first()
-            if plan is None:
-                return fired_all
-            seen.add(plan.id)
-            published = ctx.models.published(session, plan.process_version_id)
-            instance = engine.Instance.restore(published.model, plan.state_json, ctx.timer_helpers(session, now))
-            fired = instance.fire_due_timers(now)
-            record(session, plan, instance, published, now, SYSTEM, role=None, kind=eventlog.TIMER_FIRED,
-                   data={"timers": fired})
-            fired_all.append((plan.id, fired))
-        oplog.command("timer_fired", started, plan=plan.id, timers=fired)
+        plan_id: int | None = None
+        try:
+            with ctx.db.write() as session:
+                plan = session.scalars(
+                    select(Plan).where(Plan.next_timer_at <= now, Plan.id.not_in(seen) if seen else true())
+                    .order_by(Plan.next_timer_at).limit(1).with_for_update(skip_locked=True)
+                ).first()
+                if plan is None:
+                    return fired_all
+                plan_id = plan.id
+                seen.add(plan_id)
+                published = ctx.models.published(session, plan.process_version_id)
+                instance = engine.Instance.restore(published.model, plan.state_json,
+                                                   ctx.timer_helpers(session, now))
+                fired = instance.fire_due_timers(now)
+                record(session, plan, instance, published, now, SYSTEM, role=None, kind=eventlog.TIMER_FIRED,
+                       data={"timers": fired})
+                incidents.resolve(session, plan_id, now)
+                fired_all.append((plan_id, fired))
+        except StaleDataError:
+            continue  # a person's command saved the plan meanwhile; the next sweep sees it as it is now
+        except Exception as err:
+            if plan_id is None:
+                raise  # no plan in hand: the database itself failed, and the worker waits for it
+            incidents.record_failure(ctx, plan_id, err, now)
+            continue
+        oplog.command("timer_fired", started, plan=plan_id, timers=fired)
         if batch is not None and len(seen) >= batch:
             return fired_all

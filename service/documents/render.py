@@ -52,7 +52,10 @@ LABEL_UNITS = {"pool": 30, "lane": 34, "task": 27, "subprocess": 28, "event": 26
 def operational_plan(file: PlanFile) -> bytes:
     projects, equipment = projects_of(file.data)
     strategies = by_strategy(projects)
-    flowchart = diagram.render(file.bpmn_files)
+    try:
+        flowchart: dict[str, Any] | None = _flowchart(diagram.render(file.bpmn_files))
+    except diagram.NoDiagram:  # a process made without diagram interchange: the plan still prints
+        flowchart = None
     return render("operational_plan.html", file, {
         "strategies": strategies,
         "project_count": len(projects),
@@ -61,7 +64,7 @@ def operational_plan(file: PlanFile) -> bytes:
         "equipment_count": len(equipment),
         "equipment_total": sum((p.budget for p in equipment), Decimal(0)),
         "months": dates.fiscal_months(file.fiscal_year),
-        "flowchart": _flowchart(flowchart),
+        "flowchart": flowchart,
         "regulation": file.meta.get("regulation", ""),
     })
 

@@ -20,7 +20,6 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from service.engine import sandbox
@@ -79,7 +78,19 @@ class MigrationRefused(ValueError):
 
 
 class ScriptFailed(RuntimeError):
-    """A script, condition or timer expression of the process failed while running."""
+    """A script, condition or timer expression of the process failed while running; ``step``: the
+    name of the step it failed at, when SpiffWorkflow says."""
+
+    def __init__(self, message: str, step: str | None = None):
+        super().__init__(message)
+        self.step = step
+
+
+def _failed(err: Exception) -> ScriptFailed:
+    task = getattr(err, "task", None)  # SpiffWorkflow's WorkflowTaskException names the task
+    spec = getattr(task, "task_spec", None)
+    step = (getattr(spec, "bpmn_name", None) or getattr(spec, "bpmn_id", None)) if spec is not None else None
+    return ScriptFailed(first_line(err), step)
 
 
 @dataclass
@@ -195,8 +206,8 @@ class Instance:
             task.data.update(copy.deepcopy(data))
             try:
                 task.run()
-            except SpiffWorkflowException as err:
-                raise ScriptFailed(first_line(err)) from err
+            except Exception as err:  # SpiffWorkflow's own errors, and whatever designer code raised
+                raise _failed(err) from err
             self._advance()
 
     def fire_due_timers(self, now: datetime) -> list[str]:
@@ -293,8 +304,8 @@ class Instance:
             self.workflow.do_engine_steps()
             self.workflow.refresh_timers()
             self.workflow.do_engine_steps()
-        except SpiffWorkflowException as err:
-            raise ScriptFailed(first_line(err)) from err
+        except Exception as err:  # a timer past its bounds, a script's error: the process failed, not us
+            raise _failed(err) from err
 
     def _ready_task(self, task_id: str):
         try:

@@ -13,6 +13,7 @@ from lxml import etree  # type: ignore[import-untyped]
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.none_task import NoneTask
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
 
@@ -80,8 +81,10 @@ class ProcessModel:
     def fresh_specs(self) -> tuple[Any, dict[str, Any]]:
         """New spec objects (the serializer consumes the dictionaries it restores: give it copies)."""
         specs = copy.deepcopy(self.spec_dict)
-        return (SERIALIZER.from_dict(specs["spec"]),
-                {name: SERIALIZER.from_dict(sub) for name, sub in specs["subprocess_specs"].items()})
+        spec = SERIALIZER.from_dict(specs["spec"])
+        subprocesses = {name: SERIALIZER.from_dict(sub) for name, sub in specs["subprocess_specs"].items()}
+        _pass_through_plain_tasks(spec, subprocesses)
+        return spec, subprocesses
 
     @property
     def lanes(self) -> list[str]:
@@ -144,6 +147,7 @@ def parse_process(files: dict[str, bytes], process_id: str | None = None) -> Pro
     except Exception as err:
         raise InvalidProcess([Problem(getattr(err, "file_name", "") or ", ".join(files),
                                       getattr(err, "line_number", None) or None, first_line(err))]) from err
+    _pass_through_plain_tasks(spec, subprocesses)
     workflow = BpmnWorkflow(spec, subprocesses)
     state = SERIALIZER.to_dict(workflow)
     spec_json = json.dumps({"spec": state["spec"], "subprocess_specs": state["subprocess_specs"]})
@@ -182,9 +186,22 @@ def timer_value_problem(kind: str, value: Any) -> str | None:
             TimerEventDefinition.parse_iso_duration(value)
         else:
             TimerEventDefinition.parse_iso_recurring_interval(value)
-    except Exception:  # the parsers raise ValueError, AttributeError or a bare Exception
+    except ValueError as err:
+        if "century" in str(err) or "between the years" in str(err):  # engine/clock.py's bounds
+            return str(err)
+        return f"'{value}' is not a valid ISO 8601 value for {kind}"
+    except Exception:  # the parsers raise AttributeError, OverflowError or a bare Exception
         return f"'{value}' is not a valid ISO 8601 value for {kind}"
     return None
+
+
+def _pass_through_plain_tasks(spec: Any, subprocesses: dict[str, Any]) -> None:
+    """A plain ``bpmn:task`` names a step without saying who does it; as in Camunda and bpmn.io's
+    own engines it passes through. SpiffWorkflow would wait for a person on it, and with no lane
+    no one could ever complete it: the plan would be stuck."""
+    for task_spec in _all_task_specs(spec, subprocesses):
+        if isinstance(task_spec, NoneTask):
+            task_spec.manual = False
 
 
 def _all_task_specs(spec, subprocesses) -> Iterator[Any]:

@@ -4,6 +4,14 @@ RestrictedPython compiles the code (no underscore attributes, guarded item and a
 access), a lint refuses imports and dangerous builtins at load time with the line they are
 on, and a trace function stops code that runs longer than its time limit. Plain ``exec``
 with trimmed builtins is not a sandbox: ``().__class__.__base__.__subclasses__()`` escapes it.
+
+The time limit cannot be switched off from inside: the trace function stops the code with an
+exception the code cannot catch (no handler may name BaseException or catch everything), and
+whatever a script raises reaches SpiffWorkflow as an ordinary error, so a script's SystemExit
+never ends a web worker or the timer sweep. Work done inside one C call is not traced, so what
+can make one call huge is refused before it runs: large constant powers and repetitions,
+math.factorial/comb/perm and pow. Limits on memory and on C calls with data-sized arguments need a
+separate process (see the issue notes).
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import math
 import operator
 import sys
 import time
+import types
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,18 +39,26 @@ from RestrictedPython.Guards import (
 FORBIDDEN_NAMES = frozenset({
     "open", "exec", "eval", "compile", "__import__", "input", "breakpoint", "globals",
     "locals", "vars", "getattr", "setattr", "delattr", "help", "exit", "quit", "memoryview",
-    "type", "object", "super", "classmethod", "staticmethod", "property",
+    "type", "object", "super", "classmethod", "staticmethod", "property", "pow",
 })
+#: Exceptions a handler may not name: catching them would catch the time limit too.
+UNCATCHABLE = frozenset({"BaseException", "SystemExit", "KeyboardInterrupt", "GeneratorExit"})
+MAX_CONSTANT_POWER = 64  # x ** 64 of a small number is already beyond any budget figure
+MAX_CONSTANT_REPEAT = 10_000  # "-" * 10_000 is a long line; "-" * 10**9 is a gigabyte
+#: math functions that run in C for as long as their arguments ask
+SLOW_MATH = frozenset({"factorial", "comb", "perm", "prod", "lcm", "gcd", "isqrt", "pow"})
 
 _ALLOWED_BUILTINS = {
     name: value for name, value in safe_builtins.items()
-    if name not in FORBIDDEN_NAMES and name not in {"__build_class__", "id", "hash"}
+    if name not in FORBIDDEN_NAMES and name not in UNCATCHABLE and name not in {"__build_class__", "id", "hash"}
 }
+_SAFE_MATH = types.SimpleNamespace(**{name: getattr(math, name) for name in dir(math)
+                                      if not name.startswith("_") and name not in SLOW_MATH})
 _ALLOWED_BUILTINS.update({
     "list": list, "dict": dict, "tuple": tuple, "set": set, "frozenset": frozenset,
     "min": min, "max": max, "sum": sum, "sorted": sorted, "any": any, "all": all,
     "enumerate": enumerate, "zip": zip, "map": map, "filter": filter, "reversed": reversed,
-    "math": math,
+    "math": _SAFE_MATH,
 })
 
 MAX_RANGE = 100_000
@@ -74,7 +91,15 @@ class ScriptRejected(ValueError):
 
 
 class ScriptTimeout(RuntimeError):
-    pass
+    """The code ran past its time limit (raised to the caller, outside the code)."""
+
+
+class ScriptStopped(RuntimeError):
+    """The code raised an exception that is not an error (SystemExit, KeyboardInterrupt ...)."""
+
+
+class _Stop(BaseException):
+    """Raised inside the code by the trace function: no handler the sandbox allows catches it."""
 
 
 def check(source: str, mode: str = "eval") -> list[str]:
@@ -89,10 +114,50 @@ def check(source: str, mode: str = "eval") -> list[str]:
             problems.append(f"line {node.lineno}: import is not allowed in a script")
         elif isinstance(node, ast.Name) and node.id in FORBIDDEN_NAMES:
             problems.append(f"line {node.lineno}: '{node.id}' is not allowed in a script")
+        elif isinstance(node, ast.ExceptHandler) and (
+                node.type is None or {n.id for n in ast.walk(node.type) if isinstance(n, ast.Name)} & UNCATCHABLE):
+            problems.append(f"line {node.lineno}: 'except' must name the errors it handles, such as ValueError")
+        elif isinstance(node, ast.Attribute) and node.attr in SLOW_MATH:
+            problems.append(f"line {node.lineno}: '{node.attr}' is not allowed in a script")
+        elif isinstance(node, ast.BinOp) and (reason := _unbounded(node)):
+            problems.append(f"line {node.lineno}: {reason}")
     compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
     result = compiler(source)
     problems.extend(result.errors)
     return sorted(set(problems))
+
+
+def _storable(value: Any, depth: int = 0) -> bool:
+    """Whether a value can be kept in a plan's state (JSON), so that every later step can load it."""
+    if value is None or isinstance(value, (str, bool)):
+        return True
+    if isinstance(value, int):
+        return abs(value) < 10**18  # JSON readers lose precision beyond, and Python refuses 4,300 digits
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if depth > 20:
+        return False
+    if isinstance(value, (list, tuple)):
+        return all(_storable(item, depth + 1) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _storable(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def _unbounded(node: ast.BinOp) -> str | None:
+    """Why one operation would make a huge number or text in a single C call (None: it would not)."""
+    right = node.right.value if isinstance(node.right, ast.Constant) else None
+    left = node.left.value if isinstance(node.left, ast.Constant) else None
+    if isinstance(node.op, ast.Pow):
+        if not isinstance(right, (int, float)) or isinstance(right, bool) or abs(right) > MAX_CONSTANT_POWER:
+            return f"'**' needs a constant exponent of at most {MAX_CONSTANT_POWER}"
+    if isinstance(node.op, ast.Mult):
+        for count in (left, right):
+            if isinstance(count, int) and not isinstance(count, bool) and count > MAX_CONSTANT_REPEAT:
+                return f"a constant factor above {MAX_CONSTANT_REPEAT:,} in '*' is not allowed in a script"
+    if isinstance(node.op, ast.LShift):
+        return "'<<' is not allowed in a script"
+    return None
 
 
 @functools.lru_cache(maxsize=2048)
@@ -139,19 +204,30 @@ class Sandbox:
         for name, value in env.items():
             if name in reserved or name.startswith("_") or callable(value):
                 continue
+            if not _storable(value):
+                raise ValueError(f"the script set {name} to a {type(value).__name__}, which a plan cannot keep: "
+                                 "use text, numbers, true/false, lists and objects of them")
             data[name] = value
 
     def _run(self, call):
         deadline = time.monotonic() + self.time_limit
 
         def tracer(frame, event, arg):
+            # every opcode, not every line: a one-line loop (while True: pass) makes no line events
+            frame.f_trace_opcodes = True
             if time.monotonic() > deadline:
-                raise ScriptTimeout(f"script ran longer than {self.time_limit} s")
+                raise _Stop
             return tracer
 
         previous = sys.gettrace()
         sys.settrace(tracer)
         try:
             return call()
+        except _Stop:
+            raise ScriptTimeout(f"script ran longer than {self.time_limit} s") from None
+        except Exception:
+            raise
+        except BaseException as err:  # a script's SystemExit must not end the process that runs it
+            raise ScriptStopped(f"the script raised {type(err).__name__}") from None
         finally:
             sys.settrace(previous)

@@ -1,15 +1,32 @@
-"""Validates submitted form data against a task's JSON Schema, with Thai messages per field."""
+"""Validates submitted form data against a task's JSON Schema, with Thai messages per field.
+
+A form is designer data, so it is held to what can be checked safely and in bounded time: its
+``$ref``s resolve inside the form only (never over the network or from the file system), its
+``pattern``s run on RE2 (linear time: no catastrophic backtracking), and the data checked against
+it is bounded in list length, text length and depth whatever the form says."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import re2  # type: ignore[import-untyped]
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators  # type: ignore[import-untyped]
 from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
+from referencing import Registry
+from referencing.exceptions import NoSuchResource, Unresolvable
 
 from service.errors import Invalid
+
+#: What any submitted data may hold, whatever its form says (a form may only say less).
+MAX_ITEMS = 5000  # rows in one list (the spreadsheets allow 2,000 projects)
+MAX_TEXT = 20_000  # characters in one text
+MAX_DEPTH = 12  # lists and objects inside each other
+#: Keywords whose regular expressions Python's re would run with backtracking.
+REFUSED_KEYWORDS = {"patternProperties": "ใช้ patternProperties ไม่ได้ ให้ระบุชื่อช่องใน properties",
+                    "$dynamicRef": "ใช้ $dynamicRef ไม่ได้", "$recursiveRef": "ใช้ $recursiveRef ไม่ได้"}
 
 _TYPES = {"string": "ข้อความ", "number": "ตัวเลข", "integer": "จำนวนเต็ม", "boolean": "ใช่/ไม่ใช่",
           "array": "รายการ", "object": "ชุดข้อมูล", "null": "ค่าว่าง"}
@@ -28,31 +45,131 @@ def _decimal_multiple_of(validator, divisor, instance, schema):
         yield ValidationError(f"{instance!r} is not a multiple of {divisor}")
 
 
-FormValidator = validators.extend(Draft202012Validator, {"multipleOf": _decimal_multiple_of})
+@functools.lru_cache(maxsize=1024)
+def _regex(pattern: str) -> Any:
+    return re2.compile(pattern)
+
+
+def _linear_pattern(validator, pattern, instance, schema):
+    """``pattern`` on RE2: a form's regular expression can never cost more than linear time."""
+    if validator.is_type(instance, "string") and not _regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+FormValidator = validators.extend(Draft202012Validator, {"multipleOf": _decimal_multiple_of,
+                                                          "pattern": _linear_pattern})
+
+
+def _refuse_retrieval(uri: str) -> Any:
+    raise NoSuchResource(ref=uri)  # type: ignore[call-arg]  # attrs field; a form reaches nothing outside itself
+
+
+NO_RETRIEVAL: Registry = Registry(retrieve=_refuse_retrieval)  # type: ignore[call-arg]  # attrs field
 
 
 def schema_problems(schema: Any) -> list[str]:
+    """Why this JSON Schema cannot be a form (empty when it can): not valid JSON Schema, a ``$ref``
+    outside the form or to nothing in it, a pattern RE2 cannot run, a bound above the system's."""
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as err:
         return [f"{'/'.join(str(p) for p in err.path) or '(root)'}: {err.message}"]
-    return []
+    return [f"{where or '(root)'}: {why}" for where, why in _unsafe(schema, schema, "")]
+
+
+def _unsafe(root: Any, node: Any, where: str) -> Iterator[tuple[str, str]]:
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _unsafe(root, item, f"{where}/{index}")
+        return
+    if not isinstance(node, dict):
+        return
+    for keyword, why in REFUSED_KEYWORDS.items():
+        if keyword in node:
+            yield where, why
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        if not ref.startswith("#"):
+            yield where, f"$ref ต้องอ้างถึงส่วนในแบบฟอร์มเดียวกัน (ขึ้นต้นด้วย #) ไม่ใช่ {ref}"
+        elif _pointer_target(root, ref) is None:
+            yield where, f"$ref {ref} ไม่ได้ชี้ไปยังส่วนใดในแบบฟอร์ม"
+    pattern = node.get("pattern")
+    if isinstance(pattern, str):
+        try:
+            _regex(pattern)
+        except re2.error:
+            yield where, (f"pattern {pattern!r} ใช้ไม่ได้: ระบบตรวจรูปแบบด้วย RE2 ซึ่งไม่รองรับ backreference "
+                          "และ lookaround (เพื่อให้ตรวจได้ในเวลาจำกัดเสมอ)")
+    for keyword, limit in (("maxItems", MAX_ITEMS), ("maxLength", MAX_TEXT)):
+        value = node.get(keyword)
+        if isinstance(value, int) and value > limit:
+            yield where, f"{keyword} ต้องไม่เกิน {limit:,}"
+    for key, value in node.items():
+        if key not in ("enum", "const", "examples", "default"):  # values, not schemas
+            yield from _unsafe(root, value, f"{where}/{key}")
+
+
+def _pointer_target(root: Any, ref: str) -> Any:
+    """What a same-document ``$ref`` points to (None when nothing); an anchor counts as found."""
+    pointer = ref[1:]
+    if pointer and not pointer.startswith("/"):
+        return True  # a plain-name anchor ("#name"): check_schema and the validator handle it
+    node = root
+    for part in pointer.split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
 
 
 def validate(schema: Mapping[str, Any], data: Any) -> dict[str, Any]:
     """The data, if valid; otherwise raise Invalid listing every field and what is wrong."""
     if not isinstance(data, dict):
         raise Invalid("ข้อมูลที่ส่งต้องเป็นชุดข้อมูล (JSON object)", [{"field": "", "message": "ต้องเป็นชุดข้อมูล"}])
+    bounds = list(_beyond_bounds(data, "", 0))
+    if bounds:
+        raise Invalid("ข้อมูลที่ส่งมีขนาดเกินที่ระบบรับได้", bounds)
     strict = dict(schema)
     strict["additionalProperties"] = False  # form data must never overwrite other process data
-    validator = FormValidator(strict, format_checker=FormatChecker())
+    validator = FormValidator(strict, format_checker=FormatChecker(), registry=NO_RETRIEVAL)
     errors = []
-    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+    try:
+        found = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    except (Unresolvable, re2.error) as err:  # a form published before these checks existed
+        raise Invalid("แบบฟอร์มของขั้นตอนนี้ใช้งานไม่ได้ กรุณาแจ้งผู้ออกแบบกระบวนงาน",
+                      [{"field": "", "message": f"แบบฟอร์มอ้างถึงสิ่งที่ระบบไม่เปิดให้ใช้: {err}"}]) from err
+    for error in found:
         errors.extend(_describe(error, _nearest_title(strict, error), _enclosing_properties(strict, error)))
     if errors:
         unique = list({(e["field"], e["message"]): e for e in errors}.values())
         raise Invalid("ข้อมูลในแบบฟอร์มไม่ถูกต้อง กรุณาแก้ไขช่องที่ระบุ", unique)
     return data
+
+
+def _beyond_bounds(value: Any, pointer: str, depth: int) -> Iterator[dict[str, str]]:
+    """Where data goes past what the system accepts from any form (MAX_ITEMS, MAX_TEXT, MAX_DEPTH)."""
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            yield {"field": pointer, "message": f"ข้อความยาวได้ไม่เกิน {MAX_TEXT:,} ตัวอักษร"}
+        return
+    if not isinstance(value, (list, dict)):
+        return
+    if depth >= MAX_DEPTH:
+        yield {"field": pointer, "message": f"ข้อมูลซ้อนกันได้ไม่เกิน {MAX_DEPTH} ชั้น"}
+        return
+    if isinstance(value, list):
+        if len(value) > MAX_ITEMS:
+            yield {"field": pointer, "message": f"รายการมีได้ไม่เกิน {MAX_ITEMS:,} รายการ"}
+            return
+        for index, item in enumerate(value):
+            yield from _beyond_bounds(item, f"{pointer}/{index}", depth + 1)
+    else:
+        for key, item in value.items():
+            yield from _beyond_bounds(item, pointer + _pointer([key]), depth + 1)
 
 
 def _pointer(path) -> str:

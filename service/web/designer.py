@@ -11,7 +11,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from service import queries
+from service import http, queries
 from service.auth import require_designer
 from service.bundles.findings import BundleRejected
 from service.commands import designer
@@ -69,7 +69,7 @@ def publish() -> ResponseReturnValue:
     except (KeyError, ValueError, TypeError, AttributeError) as err:
         raise Invalid("ไม่พบชุดไฟล์ที่ตรวจแล้ว กรุณาอัปโหลดใหม่") from err
     expected = request.form.get("expected_version", "")
-    report = designer.deploy(ctx(), actor(), files, expected_version=int(expected) if expected.isdigit() else 0)
+    report = designer.deploy(ctx(), actor(), files, expected_version=http.integer(expected) or 0)
     if not report.ok:
         return render_template("designer/report.html", report=report, carried="", kinds=CHANGE_KINDS,
                                changes=CHANGES), 422
@@ -86,7 +86,7 @@ def modeler(name: str) -> ResponseReturnValue:
     :raise 404: no such process, version or draft."""
     require_designer(actor())
     draft_id, version = request.args.get("draft", ""), request.args.get("version", "")
-    if draft_id.isdigit():
+    if http.integer(draft_id) is not None:
         opened = queries.draft(ctx(), actor(), int(draft_id))
         if opened["name"] != name:
             raise NotFound(f"ไม่พบร่างที่ {draft_id} ของกระบวนงาน {name}")
@@ -94,7 +94,7 @@ def modeler(name: str) -> ResponseReturnValue:
                   "saved_at": opened["saved_at"]}
         files = opened["files"]
     else:
-        number = int(version) if version.isdigit() else None
+        number = http.integer(version, 1)
         files = queries.version_files(ctx(), name, number)
         source = {"draft": None, "based_on": number or _latest_version(name)}
     return render_template("designer/modeler.html", name=name, files=files, source=source,
@@ -116,7 +116,7 @@ def bpmn_js(filename: str) -> ResponseReturnValue:
 
 def _modeler_files() -> dict[str, str]:
     """The ``files`` of the modeler's JSON body. :raise Invalid: not a map of file names to text."""
-    body = request.get_json(silent=True)
+    body = http.parse_json(request.get_data()) if request.get_data() else None
     files = body.get("files") if isinstance(body, dict) else None
     if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
         raise Invalid("ไม่พบไฟล์ของกระบวนงานในคำขอ กรุณาเปิดหน้าโปรแกรมออกแบบใหม่")
@@ -137,7 +137,7 @@ def modeler_validate(name: str) -> ResponseReturnValue:
 def save_draft(name: str) -> ResponseReturnValue:
     """Save the modeler's files as a new draft (not published, not run)."""
     require_designer(actor())
-    body = request.get_json(silent=True) or {}
+    body = (http.parse_json(request.get_data()) if request.get_data() else None) or {}
     based_on = body.get("based_on") if isinstance(body, dict) else None
     saved = designer.save_draft(ctx(), actor(), name, _modeler_files(),
                                 based_on if isinstance(based_on, int) and not isinstance(based_on, bool) else None)

@@ -13,6 +13,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
+from service import http
 from service.errors import Invalid
 from service.http import attachment
 from service.taskforms import columns, fields, reading, validation, writing
@@ -93,7 +94,7 @@ def apply(page: dict[str, Any], table: dict[str, Any], name: str) -> ResponseRet
     task = page["task"]
     require_can_complete(page)
     try:
-        rows = json.loads(request.form.get("rows", ""))
+        rows = http.parse_json(request.form.get("rows", ""))
         validation.validate({"type": "object", "properties": {name: table}}, {name: rows})
     except (ValueError, Invalid):
         abort(400)

@@ -44,7 +44,7 @@ def zipped(files: dict[str, bytes], folder: str = "bundle/") -> bytes:
 
 @pytest.fixture
 def designer_headers(ctx, org):
-    token = admin.add_user(ctx, "designer-1", org.code, ["designer"], with_token=True)
+    token = admin.add_user(ctx, "designer-1", None, ["designer"], with_token=True)
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -188,7 +188,7 @@ def test_migration_accepted_ahead_and_refused_behind(ctx, client, org, clock, de
 
 
 def test_cli_deploy_list_and_check_only(ctx, settings, org, monkeypatch):
-    admin.add_user(ctx, "designer-cli", org.code, ["designer"])
+    admin.add_user(ctx, "designer-cli", None, ["designer"])
     monkeypatch.setattr(cli, "_context", lambda: ctx)
     runner = CliRunner()
     refused = runner.invoke(cli.main, ["process", "deploy", str(V2), "--user", "kradangnga-executive"])
@@ -204,7 +204,7 @@ def test_cli_deploy_list_and_check_only(ctx, settings, org, monkeypatch):
 
 def test_web_page_checks_shows_diff_then_publishes(ctx, app, org):
     client = app.test_client()
-    add_person(ctx, "page-designer", org.code, ["designer"])
+    add_person(ctx, "page-designer", None, ["designer"])
     add_person(ctx, "page-executive", org.code, ["executive"])
     log_in(client, "page-executive")
     assert client.get("/designer/").status_code == 403

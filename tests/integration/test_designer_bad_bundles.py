@@ -38,7 +38,7 @@ def apply(recipe: dict) -> dict[str, bytes]:
 
 @pytest.fixture
 def headers(ctx, org):
-    return {"Authorization": f"Bearer {admin.add_user(ctx, 'designer-bad', org.code, ['designer'], with_token=True)}"}
+    return {"Authorization": f"Bearer {admin.add_user(ctx, 'designer-bad', None, ['designer'], with_token=True)}"}
 
 
 def stored(ctx) -> int:

@@ -30,7 +30,7 @@ BPMN_JS = designer_web.BPMN_JS_DIST / "bpmn-modeler.production.min.js"
 def page_client(ctx, app, org):
     """A designer logged in to the pages, and the CSRF token the modeler page hands its script."""
     client = app.test_client()
-    add_person(ctx, "modeler-designer", org.code, ["designer"])
+    add_person(ctx, "modeler-designer", None, ["designer"])
     log_in(client, "modeler-designer")
     page = client.get("/designer/modeler/operational_plan").get_data(as_text=True)
     client.csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
@@ -200,7 +200,7 @@ def test_xml_exported_by_bpmn_js_after_edits_parses_deploys_and_runs(ctx, client
     model = engine.parse_process({"operational_plan.bpmn": xml.encode()})
     assert model.user_tasks["collect_projects"]["properties"][engine.FORM_PROPERTY] == "collect_projects.schema.json"
 
-    add_person(ctx, "export-designer", org.code, ["designer"])
+    add_person(ctx, "export-designer", None, ["designer"])
     report = designer.deploy(ctx, queries.actor_named(ctx, "export-designer"),
                              {**{k: v.encode() for k, v in files.items()}, "operational_plan.bpmn": xml.encode()})
     assert report.ok and report.published and report.version == 2, [str(p) for p in report.problems]

@@ -57,3 +57,54 @@ def test_dates_must_be_real_dates():
 
 def test_data_must_be_an_object():
     assert errors_of(COLLECT, ["projects"]) == {"": "ต้องเป็นชุดข้อมูล"}
+
+
+# --- Forms checked safely (issue 12) ---------------------------------------------------------
+@pytest.mark.parametrize("ref", ["http://127.0.0.1:9/x.json", "file:///etc/passwd", "other.schema.json#/a",
+                                 "#/$defs/missing"])
+def test_a_ref_outside_the_form_or_to_nothing_in_it_is_refused(ref):
+    schema = {"type": "object", "$defs": {"x": {"type": "string"}}, "properties": {"a": {"$ref": ref}}}
+    assert any("$ref" in p for p in formcheck.schema_problems(schema))
+
+
+def test_a_ref_inside_the_form_is_kept_and_used():
+    schema = {"type": "object", "$defs": {"x": {"type": "string", "title": "ชื่อ"}},
+              "properties": {"a": {"$ref": "#/$defs/x"}}}
+    assert formcheck.schema_problems(schema) == []
+    with pytest.raises(Invalid):
+        formcheck.validate(schema, {"a": 5})
+
+
+def test_a_remote_ref_in_a_form_published_before_the_check_is_never_fetched():
+    schema = {"type": "object", "properties": {"a": {"$ref": "http://10.255.255.1/x.json"}}}
+    with pytest.raises(Invalid, match="แบบฟอร์มของขั้นตอนนี้ใช้งานไม่ได้"):
+        formcheck.validate(schema, {"a": 1})
+
+
+def test_patterns_run_on_re2():
+    """RE2's \\d is ASCII only (Python's re takes Thai digits too), and a backreference, which only a
+    backtracking engine runs, is refused; a catastrophic pattern answers at once."""
+    schema = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^\\d+$"}}}
+    with pytest.raises(Invalid):
+        formcheck.validate(schema, {"code": "๑๒๓"})
+    assert formcheck.validate(schema, {"code": "123"})
+    assert formcheck.schema_problems({"type": "object", "properties": {"a": {"type": "string",
+                                                                              "pattern": "^(a)\\1$"}}})
+    catastrophic = {"type": "object", "properties": {"a": {"type": "string", "pattern": "^(a+)+$"}}}
+    with pytest.raises(Invalid):
+        formcheck.validate(catastrophic, {"a": "a" * 40 + "!"})
+
+
+@pytest.mark.parametrize("data, field", [
+    ({"a": ["x"] * 5001}, "/a"), ({"a": "x" * 20_001}, "/a"),
+    ({"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": {"j": {"k": {"l": {"m": 1}}}}}}}}}}}}}, None),
+])
+def test_data_past_the_system_bounds_is_refused_whatever_the_form_says(data, field):
+    with pytest.raises(Invalid) as refused:
+        formcheck.validate({"type": "object"}, data)
+    assert field is None or refused.value.errors[0]["field"] == field
+
+
+@pytest.mark.parametrize("keyword, value", [("maxItems", 10**9), ("maxLength", 10**6)])
+def test_a_form_may_not_allow_more_than_the_system(keyword, value):
+    assert formcheck.schema_problems({"type": "object", "properties": {"a": {keyword: value}}})
