@@ -82,8 +82,7 @@ def verify_bundle(path: Path | str) -> Verification:
     raw = Path(path).read_bytes()
     try:
         body, record = read_bundle(raw)
-        files = {name: text.encode("utf-8") for name, text in record.process["bpmn_files"].items()}
-        model = engine.parse_process(files, record.process["process_id"])
+        model = engine.parse_texts(record.process["bpmn_files"], record.process["process_id"])
     except BundleRefused as refused:
         return Verification(None, 0, None, refused.divergence)
     except engine.InvalidProcess as err:

@@ -335,7 +335,7 @@ def _version_model(record: PlanRecord, version_id: Any, current: engine.ProcessM
 @functools.lru_cache(maxsize=64)
 def _parsed(process_id: str, bpmn_files_json: str) -> engine.ProcessModel:
     files = json.loads(bpmn_files_json)
-    return engine.parse_process({name: text.encode("utf-8") for name, text in files.items()}, process_id)
+    return engine.parse_texts(files, process_id)
 
 
 def _check_link(plan_id: int, position: int, event: Event, previous: Event | None, events: list[Event],

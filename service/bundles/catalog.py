@@ -105,8 +105,7 @@ def check(bundle: Bundle, model: engine.ProcessModel | None = None) -> engine.Pr
     """Cross-check a bundle with its parsed model (parsed here when not given); raise InvalidProcess
     listing every problem found."""
     if model is None:
-        model = engine.parse_process({name: text.encode("utf-8") for name, text in bundle.bpmn_files.items()},
-                                     bundle.meta.get("process_id"))
+        model = engine.parse_texts(bundle.bpmn_files, bundle.meta.get("process_id"))
     problems: list[Problem] = []
     where = ", ".join(bundle.bpmn_files)
     for bpmn_id, task in model.user_tasks.items():

@@ -20,10 +20,11 @@ from service.engine.model import (
     ProcessModel,
     code_elements,
     parse_process,
+    parse_texts,
     timer_value_problem,
     xsd_problems,
 )
 
 __all__ = ["CODE_ELEMENTS", "FORM_PROPERTY", "Blocker", "Deadline", "Instance", "InvalidProcess", "MigrationRefused",
            "OpenTask", "Problem", "ProcessModel", "ScriptFailed", "TaskNotOpen", "code_elements", "parse_process",
-           "running_at", "timer_value_problem", "xsd_problems"]
+           "parse_texts", "running_at", "timer_value_problem", "xsd_problems"]

@@ -164,6 +164,11 @@ def parse_process(files: dict[str, bytes], process_id: str | None = None) -> Pro
     return ProcessModel(process_id, spec_json, elements)
 
 
+def parse_texts(bpmn_files: dict[str, str], process_id: str | None = None) -> ProcessModel:
+    """``parse_process`` of BPMN files kept as text (a published version, an exported bundle)."""
+    return parse_process({name: text.encode("utf-8") for name, text in bpmn_files.items()}, process_id)
+
+
 def xsd_problems(tree: etree._ElementTree, filename: str) -> list[Problem]:
     """Every BPMN 2.0 XSD violation in a tree (SpiffWorkflow's validator stops at the first)."""
     VALIDATOR.preprocess(tree)

@@ -86,8 +86,9 @@ def modeler(name: str) -> ResponseReturnValue:
     :raise 404: no such process, version or draft."""
     require_designer(actor())
     draft_id, version = request.args.get("draft", ""), request.args.get("version", "")
-    if http.integer(draft_id) is not None:
-        opened = queries.draft(ctx(), actor(), int(draft_id))
+    draft_number = http.integer(draft_id)
+    if draft_number is not None:
+        opened = queries.draft(ctx(), actor(), draft_number)
         if opened["name"] != name:
             raise NotFound(f"ไม่พบร่างที่ {draft_id} ของกระบวนงาน {name}")
         source = {"draft": opened["id"], "based_on": opened["based_on_version"], "saved_by": opened["saved_by"],
