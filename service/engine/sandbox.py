@@ -1,172 +1,55 @@
-"""The sandbox that BPMN scripts, conditions and timer expressions run in.
+"""The sandbox that BPMN scripts, conditions and timer expressions run in: RestrictedPython code
+(restricted.py) run in a child process of this server process (sandbox_child.py), so that its limits
+hold whatever the code does.
 
-RestrictedPython compiles the code (no underscore attributes, guarded item and attribute
-access), a lint refuses imports and dangerous builtins at load time with the line they are
-on, and a trace function stops code that runs longer than its time limit. Plain ``exec``
-with trimmed builtins is not a sandbox: ``().__class__.__base__.__subclasses__()`` escapes it.
-
-The time limit cannot be switched off from inside: the trace function stops the code with an
-exception the code cannot catch (no handler may name BaseException or catch everything), and
-whatever a script raises reaches SpiffWorkflow as an ordinary error, so a script's SystemExit
-never ends a web worker or the timer sweep. Work done inside one C call is not traced, so what
-can make one call huge is refused before it runs: large constant powers and repetitions,
-math.factorial/comb/perm and pow. Limits on memory and on C calls with data-sized arguments need a
-separate process (see the issue notes).
+In the child, the trace function gives the clean time limit, the address space is capped
+(MEMORY_LIMIT) and a CPU-time limit is set per request just above the time limit. Here, each request
+has a wall clock (the time limit and GRACE): a C call on data-sized input that outlasts it
+(``[0] * n``, a huge power of a power) gets the child killed and restarted, and the caller a
+ScriptTimeout. Helpers are trusted functions of the server (they close over the holidays): the child
+calls them back here, with plain values, while the request waits. Only the names the code uses are
+sent, not the whole task data.
 """
 
 from __future__ import annotations
 
-import ast
-import functools
-import math
-import operator
+import atexit
+import os
+import pickle
+import signal
+import socket
+import subprocess
 import sys
+import threading
 import time
-import types
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from RestrictedPython import compile_restricted_eval, compile_restricted_exec, safe_builtins
-from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
-from RestrictedPython.Guards import (
-    full_write_guard,
-    guarded_iter_unpack_sequence,
-    guarded_unpack_sequence,
-    safer_getattr,
+from service.engine import restricted, sandbox_child
+from service.engine.restricted import (
+    FORBIDDEN_NAMES,
+    MAX_CONSTANT_POWER,
+    MAX_CONSTANT_REPEAT,
+    MAX_RANGE,
+    SLOW_MATH,
+    UNCATCHABLE,
+    ScriptRejected,
+    ScriptResourceLimit,
+    ScriptStopped,
+    ScriptTimeout,
+    check,
 )
+from service.engine.sandbox_child import MEMORY_LIMIT
 
-#: Names a script may never call, even if a future builtins list let them through.
-FORBIDDEN_NAMES = frozenset({
-    "open", "exec", "eval", "compile", "__import__", "input", "breakpoint", "globals",
-    "locals", "vars", "getattr", "setattr", "delattr", "help", "exit", "quit", "memoryview",
-    "type", "object", "super", "classmethod", "staticmethod", "property", "pow",
-})
-#: Exceptions a handler may not name: catching them would catch the time limit too.
-UNCATCHABLE = frozenset({"BaseException", "SystemExit", "KeyboardInterrupt", "GeneratorExit"})
-MAX_CONSTANT_POWER = 64  # x ** 64 of a small number is already beyond any budget figure
-MAX_CONSTANT_REPEAT = 10_000  # "-" * 10_000 is a long line; "-" * 10**9 is a gigabyte
-#: math functions that run in C for as long as their arguments ask
-SLOW_MATH = frozenset({"factorial", "comb", "perm", "prod", "lcm", "gcd", "isqrt", "pow"})
+__all__ = ["FORBIDDEN_NAMES", "MAX_CONSTANT_POWER", "MAX_CONSTANT_REPEAT", "MAX_RANGE", "MEMORY_LIMIT", "SLOW_MATH",
+           "UNCATCHABLE", "Sandbox", "ScriptRejected", "ScriptResourceLimit", "ScriptStopped", "ScriptTimeout",
+           "check"]
 
-_ALLOWED_BUILTINS = {
-    name: value for name, value in safe_builtins.items()
-    if name not in FORBIDDEN_NAMES and name not in UNCATCHABLE and name not in {"__build_class__", "id", "hash"}
-}
-_SAFE_MATH = types.SimpleNamespace(**{name: getattr(math, name) for name in dir(math)
-                                      if not name.startswith("_") and name not in SLOW_MATH})
-_ALLOWED_BUILTINS.update({
-    "list": list, "dict": dict, "tuple": tuple, "set": set, "frozenset": frozenset,
-    "min": min, "max": max, "sum": sum, "sorted": sorted, "any": any, "all": all,
-    "enumerate": enumerate, "zip": zip, "map": map, "filter": filter, "reversed": reversed,
-    "math": _SAFE_MATH,
-})
-
-MAX_RANGE = 100_000
-
-
-def _limited_range(*args: int) -> range:
-    result = range(*args)
-    if len(result) > MAX_RANGE:
-        raise ValueError(f"range() longer than {MAX_RANGE} items is not allowed in a script")
-    return result
-
-
-_ALLOWED_BUILTINS["range"] = _limited_range
-
-
-_INPLACE = {"+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
-            "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow}
-
-
-def _inplace(op: str, target: Any, value: Any) -> Any:
-    return _INPLACE[op](target, value)
-
-
-class ScriptRejected(ValueError):
-    """Code that the sandbox refuses to compile; ``problems`` names each reason and line."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("; ".join(problems))
-        self.problems = problems
-
-
-class ScriptTimeout(RuntimeError):
-    """The code ran past its time limit (raised to the caller, outside the code)."""
-
-
-class ScriptStopped(RuntimeError):
-    """The code raised an exception that is not an error (SystemExit, KeyboardInterrupt ...)."""
-
-
-class _Stop(BaseException):
-    """Raised inside the code by the trace function: no handler the sandbox allows catches it."""
-
-
-def check(source: str, mode: str = "eval") -> list[str]:
-    """Every reason this code may not run in the sandbox (empty when it may)."""
-    try:
-        tree = ast.parse(source, mode=mode)
-    except SyntaxError as err:
-        return [f"line {err.lineno}: syntax error: {err.msg}"]
-    problems = []
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            problems.append(f"line {node.lineno}: import is not allowed in a script")
-        elif isinstance(node, ast.Name) and node.id in FORBIDDEN_NAMES:
-            problems.append(f"line {node.lineno}: '{node.id}' is not allowed in a script")
-        elif isinstance(node, ast.ExceptHandler) and (
-                node.type is None or {n.id for n in ast.walk(node.type) if isinstance(n, ast.Name)} & UNCATCHABLE):
-            problems.append(f"line {node.lineno}: 'except' must name the errors it handles, such as ValueError")
-        elif isinstance(node, ast.Attribute) and node.attr in SLOW_MATH:
-            problems.append(f"line {node.lineno}: '{node.attr}' is not allowed in a script")
-        elif isinstance(node, ast.BinOp) and (reason := _unbounded(node)):
-            problems.append(f"line {node.lineno}: {reason}")
-    compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
-    result = compiler(source)
-    problems.extend(result.errors)
-    return sorted(set(problems))
-
-
-def _storable(value: Any, depth: int = 0) -> bool:
-    """Whether a value can be kept in a plan's state (JSON), so that every later step can load it."""
-    if value is None or isinstance(value, (str, bool)):
-        return True
-    if isinstance(value, int):
-        return abs(value) < 10**18  # JSON readers lose precision beyond, and Python refuses 4,300 digits
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if depth > 20:
-        return False
-    if isinstance(value, (list, tuple)):
-        return all(_storable(item, depth + 1) for item in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _storable(v, depth + 1) for k, v in value.items())
-    return False
-
-
-def _unbounded(node: ast.BinOp) -> str | None:
-    """Why one operation would make a huge number or text in a single C call (None: it would not)."""
-    right = node.right.value if isinstance(node.right, ast.Constant) else None
-    left = node.left.value if isinstance(node.left, ast.Constant) else None
-    if isinstance(node.op, ast.Pow):
-        if not isinstance(right, (int, float)) or isinstance(right, bool) or abs(right) > MAX_CONSTANT_POWER:
-            return f"'**' needs a constant exponent of at most {MAX_CONSTANT_POWER}"
-    if isinstance(node.op, ast.Mult):
-        for count in (left, right):
-            if isinstance(count, int) and not isinstance(count, bool) and count > MAX_CONSTANT_REPEAT:
-                return f"a constant factor above {MAX_CONSTANT_REPEAT:,} in '*' is not allowed in a script"
-    if isinstance(node.op, ast.LShift):
-        return "'<<' is not allowed in a script"
-    return None
-
-
-@functools.lru_cache(maxsize=2048)
-def _compile(source: str, mode: str):
-    problems = check(source, mode)
-    if problems:
-        raise ScriptRejected(problems)
-    compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
-    return compiler(source).code
+GRACE = 1.0  # seconds past the time limit for sending data and answers before the child is killed
+START_TIMEOUT = 30.0  # a child that is not ready by then will not be
+MAX_ANSWER = 64 * 2**20  # bytes of one message from the child: more task data than any plan holds
+_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds service/
 
 
 @dataclass
@@ -176,58 +59,263 @@ class Sandbox:
     helpers: dict[str, Any]
     time_limit: float = 1.0
 
-    def _globals(self, data: dict[str, Any]) -> dict[str, Any]:
-        env = {
-            "__builtins__": _ALLOWED_BUILTINS,
-            "_getattr_": safer_getattr,
-            "_getitem_": default_guarded_getitem,
-            "_getiter_": default_guarded_getiter,
-            "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
-            "_unpack_sequence_": guarded_unpack_sequence,
-            "_write_": full_write_guard,
-            "_inplacevar_": _inplace,
-        }
-        env.update(self.helpers)
-        env.update(data)
-        return env
-
     def evaluate(self, expression: str, data: dict[str, Any]) -> Any:
-        code = _compile(expression.strip(), "eval")
-        return self._run(lambda: eval(code, self._globals(data)))  # noqa: S307 - restricted code
+        expression = expression.strip()
+        restricted.compiled(expression, "eval")  # refused here, with its reasons, before anything is sent
+        return CHILD.run("eval", expression, self.time_limit, self.helpers, data)
 
     def execute(self, script: str, data: dict[str, Any]) -> None:
-        """Run a script; the names it binds (not helpers, not functions) become task data."""
-        code = _compile(script, "exec")
-        env = self._globals(data)
-        self._run(lambda: exec(code, env))  # noqa: S102 - restricted code
-        reserved = set(self.helpers) | {"__builtins__"}
-        for name, value in env.items():
-            if name in reserved or name.startswith("_") or callable(value):
-                continue
-            if not _storable(value):
-                raise ValueError(f"the script set {name} to a {type(value).__name__}, which a plan cannot keep: "
-                                 "use text, numbers, true/false, lists and objects of them")
-            data[name] = value
+        """Run a script; the names it binds or changes (not helpers, not functions) become task data."""
+        restricted.compiled(script, "exec")
+        changed = CHILD.run("exec", script, self.time_limit, self.helpers, data)
+        data.update((name, value) for name, value in changed.items() if name not in self.helpers)
 
-    def _run(self, call):
-        deadline = time.monotonic() + self.time_limit
 
-        def tracer(frame, event, arg):
-            # every opcode, not every line: a one-line loop (while True: pass) makes no line events
-            frame.f_trace_opcodes = True
-            if time.monotonic() > deadline:
-                raise _Stop
-            return tracer
+class _Process:
+    """One child process and the server's end of the socket it listens on."""
 
-        previous = sys.gettrace()
-        sys.settrace(tracer)
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair()
         try:
-            return call()
-        except _Stop:
-            raise ScriptTimeout(f"script ran longer than {self.time_limit} s") from None
-        except Exception:
-            raise
-        except BaseException as err:  # a script's SystemExit must not end the process that runs it
-            raise ScriptStopped(f"the script raised {type(err).__name__}") from None
+            self.popen = subprocess.Popen(
+                [sys.executable, "-I", "-c", sandbox_child.BOOT, str(_ROOT), str(theirs.fileno())],
+                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                start_new_session=True)  # a Ctrl-C in the server's terminal is for the server
         finally:
-            sys.settrace(previous)
+            theirs.close()
+        self.channel = sandbox_child.Channel(ours)
+        try:
+            ready = self.receive(time.monotonic() + START_TIMEOUT)
+        except (OSError, EOFError, pickle.UnpicklingError, sandbox_child.MessageTooLong):
+            ready = None
+        if ready != ("ready",):
+            self.kill()
+            raise RuntimeError("the sandbox process did not start")
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def send(self, message: tuple, deadline: float) -> None:
+        self.channel.send(pickle.dumps(message, sandbox_child.PROTOCOL), deadline)
+
+    def receive(self, deadline: float) -> Any:
+        return sandbox_child.plain_loads(self.channel.receive(deadline, MAX_ANSWER))
+
+    def stop(self) -> None:
+        """Close our end: the child reads the end of its input and leaves."""
+        self.channel.close()
+        try:
+            self.popen.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def kill(self) -> None:
+        self.channel.close()
+        self.popen.kill()
+        self.popen.wait()
+
+
+class _Child:
+    """The child process of this server process: started when first needed and again after it
+    died or was killed; one request at a time; a process forked from this one starts its own."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.process: _Process | None = None
+        self.owner = os.getpid()
+        self.inherited: list[subprocess.Popen] = []  # a parent's children, not ours to wait for
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def run(self, mode: str, source: str, time_limit: float, helpers: dict[str, Any], data: dict[str, Any]) -> Any:
+        names = sorted(restricted.names_in(source, mode))
+        values = {name: _pickled(name, data[name]) for name in names if name in data}
+        wanted = tuple(name for name in names if name in helpers and name not in values)
+        with self.lock:
+            if self.owner != os.getpid():
+                self.forget()
+            return _Request(self, helpers, time_limit).run(("run", mode, source, time_limit, wanted, values))
+
+    def ready(self) -> _Process:
+        if self.process is not None and self.process.popen.poll() is not None:
+            self.drop(self.process)
+        if self.process is None:
+            self.process = _Process()
+        return self.process
+
+    def drop(self, process: _Process) -> None:
+        process.kill()
+        if self.process is process:
+            self.process = None
+
+    def forget(self) -> None:
+        """In a forked process: the child and the lock belong to the parent."""
+        self.lock = threading.Lock()
+        self.owner = os.getpid()
+        if self.process is not None:
+            self.process.channel.close()  # our copy only: the parent's child stays connected
+            self.inherited.append(self.process.popen)
+            self.process = None
+
+    def received_last(self) -> tuple[str, ...]:
+        """The names of task data the child received for the last request (for tests)."""
+        with self.lock:
+            process = self.ready()
+            deadline = time.monotonic() + START_TIMEOUT
+            process.send(("received",), deadline)
+            return process.receive(deadline)[1]
+
+    def stop(self) -> None:
+        """At exit: end the child (a request still running in another thread gets a second first)."""
+        if self.owner != os.getpid():
+            return
+        locked = self.lock.acquire(timeout=1)
+        try:
+            process, self.process = self.process, None
+            if process is not None:
+                process.stop()
+        finally:
+            if locked:
+                self.lock.release()
+
+
+class _Request:
+    """One evaluation in the child: the wall clock it must meet and the helpers it may call back."""
+
+    def __init__(self, child: _Child, helpers: dict[str, Any], time_limit: float):
+        self.child = child
+        self.helpers = helpers
+        self.time_limit = time_limit
+        self.deadline = 0.0
+        self.heard = False  # whether the child said anything about this request yet
+        self.helper_errors: list[Exception] = []
+
+    def run(self, request: tuple) -> Any:
+        error: Exception | None = None
+        for _ in range(2):
+            process = self.child.ready()
+            self.deadline = time.monotonic() + self.time_limit + GRACE
+            self.heard = False
+            try:
+                answer = self._exchange(process, request)
+            except _Gone as gone:
+                self.child.drop(process)
+                error = gone.error
+                continue
+            except BaseException:
+                self.child.drop(process)  # it is halfway through the request: only a new child takes the next
+                raise
+            return self._result(process, answer)
+        assert error is not None
+        raise error
+
+    def _exchange(self, process: _Process, request: tuple) -> tuple:
+        """Send the request and serve the helper calls: the child's last answer."""
+        try:
+            process.send(request, self.deadline)
+        except TimeoutError:
+            raise ScriptTimeout(f"script ran longer than {self.time_limit} s") from None
+        except OSError:  # it died while it waited for work
+            raise _Gone(self._ended(process)) from None
+        answer = self._next(process)
+        while answer[0] == "call":
+            self._call(process, *answer[1:])
+            answer = self._next(process)
+        return answer
+
+    def _next(self, process: _Process) -> tuple:
+        """The child's next message; past the wall clock the caller gets ScriptTimeout."""
+        try:
+            answer = process.receive(self.deadline)
+        except TimeoutError:
+            raise ScriptTimeout(f"script ran longer than {self.time_limit} s") from None
+        except (EOFError, OSError):
+            error = self._ended(process)
+            # killed before it said anything: perhaps while it waited for work, so a new child tries once
+            raise (_Gone(error) if not self.heard and isinstance(error, ScriptResourceLimit) else error) from None
+        except sandbox_child.MessageTooLong as err:
+            raise ScriptResourceLimit(f"the script's result is larger than allowed ({err}, at most "
+                                      f"{MAX_ANSWER // 2**20} MiB)") from None
+        except pickle.UnpicklingError as err:
+            raise RuntimeError(f"the sandbox process sent what it may not: {err}") from None
+        self.heard = True
+        return answer
+
+    def _call(self, process: _Process, name: str, args: tuple, kwargs: dict) -> None:
+        """Run the helper the child asked for, here, under what is left of the time limit."""
+        helper = self.helpers[name]
+        try:
+            value = restricted.run(lambda: helper(*args, **kwargs), self.deadline - GRACE - time.monotonic(),
+                                   everywhere=True)
+            answer: tuple = ("return", value)
+        except ScriptTimeout:
+            raise ScriptTimeout(f"script ran longer than {self.time_limit} s") from None
+        except ScriptStopped:
+            raise
+        except Exception as err:  # the script may handle it; if not, the caller gets this very error
+            self.helper_errors.append(err)
+            answer = ("raise", len(self.helper_errors) - 1, *sandbox_child.described(err))
+        try:
+            process.send(answer, self.deadline)
+        except TimeoutError:
+            raise ScriptTimeout(f"script ran longer than {self.time_limit} s") from None
+        except OSError:
+            raise self._ended(process) from None
+        except (pickle.PicklingError, TypeError, AttributeError) as err:
+            raise TypeError(f"the helper {name} gave a value the sandbox cannot receive: {err}") from None
+
+    def _result(self, process: _Process, answer: tuple) -> Any:
+        kind = answer[0]
+        if kind == "done":
+            return answer[1]
+        if kind == "error":
+            _, error_kind, args, text, index = answer
+            if index is not None:
+                raise self.helper_errors[index]
+            raise sandbox_child.rebuilt(error_kind, args, text)
+        if kind == "memory":
+            self.child.drop(process)  # a fresh child rather than one whose heap grew to the cap
+            raise ScriptResourceLimit(f"script used more memory than allowed ({MEMORY_LIMIT // 2**20} MiB)")
+        if kind == "timeout":
+            raise ScriptTimeout(answer[1])
+        if kind == "stopped":
+            raise ScriptStopped(answer[1])
+        if kind == "rejected":
+            raise ScriptRejected(answer[1])
+        self.child.drop(process)
+        raise RuntimeError(f"the sandbox process answered {kind!r}")
+
+    def _ended(self, process: _Process) -> Exception:
+        """The error for a child that ended while it ran the script: the kernel stopped it."""
+        try:
+            code = process.popen.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            code = None
+        if code == -signal.SIGXCPU:
+            return ScriptTimeout("script used more CPU time than allowed")
+        how = signal.strsignal(-code) if code is not None and code < 0 else f"exit status {code}"
+        return ScriptResourceLimit(f"the sandbox process ended while it ran the script ({how}): "
+                                   "the script may have used more memory than allowed")
+
+
+class _Gone(Exception):
+    """The child died before it said anything about the request: perhaps before it read it."""
+
+    def __init__(self, error: Exception):
+        super().__init__(str(error))
+        self.error = error
+
+
+def _pickled(name: str, value: Any) -> bytes:
+    try:
+        return pickle.dumps(value, sandbox_child.PROTOCOL)
+    except Exception as err:
+        raise TypeError(f"{name} holds a {type(value).__name__}, which the sandbox cannot receive") from err
+
+
+CHILD = _Child()
+os.register_at_fork(after_in_child=CHILD.forget)
+atexit.register(CHILD.stop)
