@@ -34,3 +34,10 @@ class Conflict(ServiceError):
 
 class Unauthorized(ServiceError):
     status = 401
+
+
+class TooManyAttempts(Unauthorized):
+    """Too many failed log-ins from one client address: the log-in page answers 429 (an
+    Unauthorized still, so that whoever handles a refused log-in handles this one too)."""
+
+    status = 429

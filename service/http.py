@@ -22,13 +22,13 @@ from service.auth import Actor, actor_for_token
 from service.bundles import intake
 from service.bundles.findings import BundleRejected, finding
 from service.context import Context
-from service.errors import Invalid, ServiceError
+from service.errors import Invalid, NotFound, ServiceError
 
 #: Every status the system answers with, in the words shown to people and programs alike.
 TITLES = {
     400: "คำขอไม่ถูกต้อง", 401: "กรุณาเข้าสู่ระบบ", 403: "ท่านไม่มีสิทธิ์ดำเนินการนี้", 404: "ไม่พบข้อมูลที่ต้องการ",
     405: "ไม่รองรับการเรียกด้วยวิธีนี้", 409: "ข้อมูลถูกเปลี่ยนไปแล้ว", 413: "ไฟล์หรือข้อมูลที่ส่งมีขนาดใหญ่เกินไป",
-    422: "ข้อมูลไม่ถูกต้อง", 500: "ระบบขัดข้อง", 503: "ระบบยังไม่พร้อมให้บริการ",
+    422: "ข้อมูลไม่ถูกต้อง", 429: "คำขอถี่เกินไป กรุณารอสักครู่", 500: "ระบบขัดข้อง", 503: "ระบบยังไม่พร้อมให้บริการ",
 }
 #: What an HTTP error (not one of the service's) means to the person who met it.
 DETAILS = {
@@ -59,18 +59,32 @@ MAX_INTEGER = 2**31 - 1
 
 class BoundedIntConverter(IntegerConverter):
     """``<int:...>`` in every route: ASCII digits only (``\\d`` also matches Thai and other scripts'
-    digits) and at most MAX_INTEGER, so /plans/99999999999999999999999 is a 404, not an overflow."""
-
-    regex = r"[0-9]+"
+    digits) and at most MAX_INTEGER, so /plans/99999999999999999999999 is a 404, not an overflow.
+    The bound is in the pattern itself: werkzeug converts a value only after matching the methods,
+    so a number refused then would answer 405 on a path that has rules for other methods too
+    (GET /plans/2147483648/tasks/x/attachments, whose POST rule matched the path)."""
 
     def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_INTEGER,
                  signed: bool = False) -> None:  # werkzeug's parameter names: routes may pass them by name
         super().__init__(map, fixed_digits, min, max, signed)
+        self.regex = decimal_at_most(MAX_INTEGER if max is None else max)
 
     def to_python(self, value: str) -> Any:
         if len(value) > len(str(MAX_INTEGER)):  # never int() a long string: its cost grows with its length
             raise ValidationError()
         return super().to_python(value)
+
+
+def decimal_at_most(limit: int) -> str:
+    """A pattern of the decimal numbers 0 to ``limit`` (without leading zeros): the shorter numbers,
+    then, digit by digit, those that keep ``limit``'s first digits and are smaller at the next."""
+    digits = str(limit)
+    alternatives = ["0"] + ([f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else [])
+    for position, digit in enumerate(digits):
+        lowest = 1 if position == 0 else 0
+        if int(digit) > lowest:
+            alternatives.append(f"{digits[:position]}[{lowest}-{int(digit) - 1}][0-9]{{{len(digits) - position - 1}}}")
+    return "(?:" + "|".join(dict.fromkeys([*alternatives, digits])) + ")"
 
 
 def integer(text: str | None, low: int = 0, high: int = MAX_INTEGER) -> int | None:
@@ -95,6 +109,14 @@ def query_integer(name: str, low: int, high: int, message: str, source: Any = No
     return number
 
 
+def page_window(default: int, maximum: int) -> tuple[int, int | None]:
+    """``limit`` and ``after`` (the last id already seen) of a list paged by its ids, newest first.
+    :raise Invalid: ``limit`` not in 1–``maximum``, or ``after`` not a positive id."""
+    limit = query_integer("limit", 1, maximum, f"limit ต้องเป็นจำนวนเต็ม 1–{maximum}")
+    after = query_integer("after", 1, MAX_INTEGER, "after ต้องเป็นเลขที่ของรายการสุดท้ายที่ได้รับ (จำนวนเต็มบวก)")
+    return limit or default, after
+
+
 # --- JSON from outside ---------------------------------------------------------------------
 #: Deeper than any form of ours (a list of records of lists is 4), far below Python's recursion limit:
 #: every later step (validation, storing, hashing) walks the data recursively.
@@ -103,6 +125,7 @@ MAX_JSON_DEPTH = 32
 #: Python refuses to int() more than 4,300 digits, and costs grow with the length before that.
 MAX_JSON_INTEGER_DIGITS = 20
 NOT_JSON = "ข้อมูลที่ส่งไม่ใช่ JSON ที่ถูกต้อง"
+NUL_CHARACTER = "ข้อความมีอักขระที่ไม่ถูกต้อง (อักขระรหัส 0)"
 
 
 class _Refused:
@@ -133,7 +156,8 @@ def parse_json(data: bytes | str) -> Any:
     one guard of the pages and the API.
     :raise Invalid: not UTF-8 JSON; nested deeper than MAX_JSON_DEPTH; an integer longer than
         MAX_JSON_INTEGER_DIGITS, a number beyond a float, NaN or Infinity; a string with a lone UTF-16
-        surrogate (``"\\ud800"`` parses, and then cannot be encoded to store or show it)."""
+        surrogate (``"\\ud800"`` parses, and then cannot be encoded to store or show it) or a NUL
+        character (which PostgreSQL's text refuses)."""
     try:
         body = json.loads(data, parse_int=_json_integer, parse_float=_json_number, parse_constant=_json_constant)
     except RecursionError as err:  # the parser's own limit, far deeper than ours: the same answer
@@ -154,6 +178,8 @@ def _check_json(body: Any) -> None:
         if isinstance(value, str):
             if not _json_encodable(value):
                 raise _json_invalid(pointer, "ข้อความมีอักขระที่ไม่ถูกต้อง (surrogate ที่ไม่มีคู่)")
+            if "\x00" in value:  # PostgreSQL's text cannot hold it: the query would fail, a 500
+                raise _json_invalid(pointer, NUL_CHARACTER)
         elif isinstance(value, dict | list):
             if depth >= MAX_JSON_DEPTH:
                 raise _json_invalid(pointer, f"ข้อมูลซ้อนกันเกิน {MAX_JSON_DEPTH} ชั้น")
@@ -162,6 +188,8 @@ def _check_json(body: Any) -> None:
                 child = f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
                 if isinstance(key, str) and not _json_encodable(key):
                     raise _json_invalid(pointer, "ชื่อช่องมีอักขระที่ไม่ถูกต้อง (surrogate ที่ไม่มีคู่)")
+                if isinstance(key, str) and "\x00" in key:
+                    raise _json_invalid(pointer, NUL_CHARACTER)
                 stack.append((item, child, depth + 1))
 
 
@@ -291,6 +319,17 @@ SECURITY_HEADERS = {
 }
 
 
+def _refuse_nul() -> None:
+    """A NUL character in the path or the query string names nothing and no field may hold it;
+    passed on, PostgreSQL's text refuses it and the query fails (a 500).
+    :raise NotFound: in the path. :raise Invalid: in a query parameter (its name or value)."""
+    if "\x00" in request.path:
+        raise NotFound(DETAILS[404])
+    for name, value in request.args.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            raise Invalid(NUL_CHARACTER, [{"field": name.replace("\x00", ""), "message": NUL_CHARACTER}])
+
+
 def _secure(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
@@ -302,6 +341,7 @@ def init_app(app: Flask) -> None:
     """The error policy and the security headers; ``int`` in routes becomes BoundedIntConverter
     (call before any blueprint is registered: a rule takes its converter when it is added)."""
     app.url_map.converters["int"] = BoundedIntConverter
+    app.before_request(_refuse_nul)
     app.after_request(_secure)
     app.register_error_handler(ServiceError, _service_error)
     app.register_error_handler(CSRFError, _csrf_error)
