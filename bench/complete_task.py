@@ -30,7 +30,7 @@ NUMBERS = [int(a) for a in sys.argv[1:] if a.isdigit()]
 PLANS = NUMBERS[0] if NUMBERS else 40
 PROJECTS = NUMBERS[1] if len(NUMBERS) > 1 else 200
 STEP = "draft_plan"
-STEP_DATA = {"draft_prepared_on": "2020-09-22", "draft_notes": "ร่างตามบัญชีโครงการที่รวบรวม"}
+STEP_DATA = {"draft_prepared_on": "2020-09-21", "draft_notes": "ร่างตามบัญชีโครงการที่รวบรวม"}
 
 
 def project(n: int) -> dict:

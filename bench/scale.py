@@ -57,7 +57,7 @@ def sweep_time(db: Database, waiting: int, due: int) -> float:
     clock = FixedClock(datetime(2020, 9, 21, 9, tzinfo=BANGKOK))
     ctx = db.context(clock)
     due_plan, _ = organization_with_plan(ctx, "due", budget_announced_on="2020-09-01")   # due 1 Oct
-    later_plan, _ = organization_with_plan(ctx, "later", budget_announced_on="2020-10-20")  # due 19 Nov
+    later_plan, _ = organization_with_plan(ctx, "later", budget_announced_on="2020-09-21")  # due 21 Oct
     clone_plans(ctx, due_plan, due - 1)
     clone_plans(ctx, later_plan, waiting - 1)
     clock.set(datetime(2020, 10, 5, 9, tzinfo=BANGKOK))

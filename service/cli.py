@@ -20,11 +20,11 @@ from service import audit as audit_service
 from service import oplog, queries
 from service.auth import require_designer
 from service.bundles import intake
-from service.commands import admin, designer, holidays, plans
+from service.commands import admin, designer, holidays, jobs, plans, recording, renders
 from service.config import Settings
 from service.context import Context
 from service.engine import InvalidProcess
-from service.errors import ServiceError
+from service.errors import Invalid, ServiceError
 from service.thai.legaldays import BANGKOK
 
 
@@ -73,6 +73,9 @@ def main() -> None:
 def init() -> None:
     ctx = _context()
     ctx.db.migrate()
+    refreshed = recording.refresh_read_models(ctx)
+    if refreshed:
+        click.echo(f"deadlines of {refreshed} plans recomputed by this version's rules")
     for name, version, created in admin.register_processes(ctx):
         click.echo(f"process {name} version {version}" + (" published" if created else " unchanged"))
 
@@ -258,7 +261,13 @@ def demo() -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--production", is_flag=True, help="Run gunicorn with several workers")
 @click.option("--workers", type=int, help="gunicorn workers (default: PHAEN_WEB_WORKERS or 2 x cores + 1)")
-def serve(host: str, port: int, production: bool, workers: int | None) -> None:
+@click.option("--timer-interval", default=30.0, show_default=True,
+              help="Without --production: seconds between in-process sweeps of due timers (0: none)")
+@click.option("--jobs-interval", default=1.0, show_default=True,
+              help="Without --production: seconds between in-process looks at an empty job queue (0: no worker)")
+def serve(host: str, port: int, production: bool, workers: int | None, timer_interval: float,
+          jobs_interval: float) -> None:
+    _warn_ignored_clock(_context())
     if production:
         os.environ["PHAEN_BIND"] = f"{host}:{port}"
         if workers:
@@ -270,7 +279,37 @@ def serve(host: str, port: int, production: bool, workers: int | None) -> None:
     from service.oplog import configure
 
     configure()
+    if timer_interval > 0:
+        # the embedded default is one process: it fires its own timers, so a demo's 30-day wait ends
+        # without a second command (with --production, `phaen timers run` workers do it)
+        threading.Thread(target=_sweep_forever, args=(Context.create(Settings.from_env()), timer_interval,
+                                                      threading.Event()), daemon=True, name="timer-sweep").start()
+        click.echo(f"timers: fired in this process every {timer_interval:g} s")
+    if jobs_interval > 0:
+        # documents are rendered in the background (commands/renders.py): the embedded default works
+        # its own queue (with --production, `phaen jobs run` workers do it)
+        threading.Thread(target=_work_forever, args=(Context.create(Settings.from_env()), jobs_interval,
+                                                     threading.Event()), daemon=True, name="jobs").start()
+        click.echo("jobs: worked in this process (documents rendered in the background)")
     create_app().run(host=host, port=port, threaded=True)
+
+
+def _warn_ignored_clock(ctx: Context) -> None:
+    ignored = ctx.ignored_clock_override()
+    if ignored is not None:
+        click.echo(f"WARNING: a clock override (set to {ignored.astimezone(BANGKOK).isoformat()}) is stored but "
+                   "PHAEN_ALLOW_CLOCK_OVERRIDE is off: running on system time. Set PHAEN_ALLOW_CLOCK_OVERRIDE=1 "
+                   "to use it, or `phaen clock reset` to remove it.", err=True)
+        oplog.log("clock_override_ignored", set_to=ignored.isoformat())
+
+
+def _sweep_forever(ctx: Context, interval: float, stopping: threading.Event) -> None:
+    while not stopping.is_set():
+        try:
+            _tick(ctx)
+        except OperationalError as err:  # the database is away: say so, and try again next sweep
+            oplog.log("timer_sweep_failed", error=_first_line(err.orig or err))
+        stopping.wait(interval)
 
 
 @main.group(help="Timer events (legal deadlines).")
@@ -291,6 +330,7 @@ def _tick(ctx: Context) -> int:
 @reports_errors
 def timers_tick() -> None:
     ctx = _context()
+    _warn_ignored_clock(ctx)
     if not _tick(ctx):
         click.echo(f"no timer due at {ctx.clock.now().isoformat()}")
 
@@ -301,15 +341,11 @@ def timers_tick() -> None:
 def timers_run(interval: float) -> None:
     oplog.configure()
     ctx = _context()
+    _warn_ignored_clock(ctx)
     stopping = threading.Event()
     # SIGTERM lets the current plan's transaction finish; SIGKILL loses at most that transaction.
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    while not stopping.is_set():
-        try:
-            _tick(ctx)
-        except OperationalError as err:  # the database is away: say so, and try again next sweep
-            oplog.log("timer_sweep_failed", error=_first_line(err.orig or err))
-        stopping.wait(interval)
+    _sweep_forever(ctx, interval, stopping)
 
 
 @timers.command("incidents", help="Plans the sweep could not move on: open incidents (--all: resolved ones too).")
@@ -322,6 +358,74 @@ def timers_incidents(every: bool) -> None:
                    f"\t{state}\t{item['message']}")
 
 
+@main.group("jobs", help="Background jobs (document renders): list them, work them, retry the failed.")
+def jobs_group() -> None:
+    pass
+
+
+def _work_forever(ctx: Context, interval: float, stopping: threading.Event) -> None:
+    """Work the queue until stopped: every due job, then a pause of ``interval`` when none is due."""
+    assert renders.RENDER in jobs.HANDLERS  # the handlers are registered by their modules' import
+    worker, pruned_at = jobs.worker_name(), 0.0
+    while not stopping.is_set():
+        try:
+            if not jobs.work(ctx, worker, limit=1):
+                if time.monotonic() - pruned_at > 3600:
+                    jobs.prune(ctx)
+                    pruned_at = time.monotonic()
+                stopping.wait(interval)
+        except OperationalError as err:  # the database is away: say so, and try again
+            oplog.log("jobs_failed", error=_first_line(err.orig or err))
+            stopping.wait(interval)
+
+
+@jobs_group.command("run", help="Work the job queue; any number of workers may run at once (PostgreSQL).")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between looks at an empty queue")
+@click.option("--once", is_flag=True, help="Run the jobs due now, then stop")
+@reports_errors
+def jobs_run(interval: float, once: bool) -> None:
+    oplog.configure()
+    ctx = _context()
+    _warn_ignored_clock(ctx)
+    if once:
+        click.echo(f"jobs run: {jobs.work(ctx)}")
+        return
+    stopping = threading.Event()
+    # SIGTERM lets the current job finish; SIGKILL leaves it to another worker once its lease runs out.
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    _work_forever(ctx, interval, stopping)
+
+
+@jobs_group.command("list", help="The latest jobs, newest first.")
+@click.option("--state", type=click.Choice(jobs.STATES), help="Only jobs in this state")
+@click.option("--limit", default="50", show_default=True, help="How many (1-1000)")
+@reports_errors
+def jobs_list(state: str | None, limit: str) -> None:
+    count = _whole_number(limit, "--limit")
+    rows = jobs.listing(_context(), state, count)
+    for row in rows:
+        error = (row["last_error"] or "").splitlines()[-1:] or [""]
+        click.echo(f"{row['id']}\t{row['kind']}\t{row['state']}\t{row['attempts']}/{row['max_attempts']}\t"
+                   f"{json.dumps(row['payload'], ensure_ascii=False)}\t{row['run_after'].isoformat()}\t{error[0]}")
+    if not rows:
+        click.echo("ไม่มีงาน")
+
+
+@jobs_group.command("retry", help="Queue a failed job again, with its attempts counted afresh.")
+@click.argument("job_id")
+@reports_errors
+def jobs_retry(job_id: str) -> None:
+    number = _whole_number(job_id, "JOB_ID")
+    row = jobs.retry(_context(), number)
+    click.echo(f"job {row['id']}: queued again")
+
+
+def _whole_number(text: str, name: str) -> int:
+    if not text.strip().isascii() or not text.strip().isdigit() or len(text.strip()) > 18:
+        raise Invalid(f"{name} ต้องเป็นจำนวนเต็มบวก ไม่ใช่ {text!r}")
+    return int(text)
+
+
 @main.group(help="The application clock (settable only where PHAEN_ALLOW_CLOCK_OVERRIDE=1).")
 def clock() -> None:
     pass
@@ -330,6 +434,7 @@ def clock() -> None:
 @clock.command("show")
 def clock_show() -> None:
     ctx = _context()
+    _warn_ignored_clock(ctx)
     state = "overridable" if ctx.settings.allow_clock_override else "system time"
     click.echo(f"{ctx.clock.now().isoformat()} ({state})")
 

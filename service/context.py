@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from service.bundles.catalog import ModelCache
@@ -43,6 +44,18 @@ class Context:
         if self._holidays is None or not self._holidays[0] <= at < self._holidays[0] + HOLIDAYS_TTL:
             self._holidays = (at, legaldays.Calendar(kept_holidays(session)))
         return self._holidays[1]
+
+    def ignored_clock_override(self) -> datetime | None:
+        """The clock a stored override sets, when this deployment does not allow overrides and so
+        runs on system time instead (said loudly at start: a demo's clock silently lost is a trap)."""
+        if self.settings.allow_clock_override:
+            return None
+        try:
+            with self.db.read() as session:
+                row = session.get(ClockOverride, 1)
+                return row.set_to if row else None
+        except SQLAlchemyError:  # no database yet (serve before init): nothing stored to ignore
+            return None
 
     def timer_helpers(self, session: Session, at: datetime) -> dict:
         """The timer functions of a command applied at ``at``: over the holidays counting then."""

@@ -18,11 +18,12 @@ TASK_RELEASED = "task_released"
 TASK_REASSIGNED = "task_reassigned"
 VERSION_MIGRATED = "version_migrated"  # the plan moved to another version of its process
 DOCUMENT_FROZEN = "document_frozen"  # a document stored as the plan stood at a step
+ATTACHMENT_ADDED = "attachment_added"  # a file attached to an open step as evidence, with its SHA-256
 
 #: Kinds that change who holds a task, never the process state.
 CLAIM_KINDS = frozenset({TASK_CLAIMED, TASK_RELEASED, TASK_REASSIGNED})
 #: Kinds that never change the process state.
-UNCHANGED_STATE_KINDS = CLAIM_KINDS | {DOCUMENT_FROZEN}
+UNCHANGED_STATE_KINDS = CLAIM_KINDS | {DOCUMENT_FROZEN, ATTACHMENT_ADDED}
 #: Kinds whose data is what a form submitted (the start form, a task's form).
 FORM_DATA_KINDS = frozenset({PLAN_STARTED, TASK_COMPLETED})
 GENESIS = GENESIS_HASH  # the previous hash of a plan's first event

@@ -9,12 +9,13 @@ from service.auth import ADMIN, AUDITOR, DESIGNER
 #: Roles no lane names (a process's roles are named by their lanes).
 SYSTEM_ROLES = {ADMIN: "ผู้ดูแลระบบ", AUDITOR: "ผู้ตรวจสอบ", DESIGNER: "ผู้ออกแบบกระบวนงาน"}
 PLAN_STATUS = {"running": "กำลังดำเนินการ", "completed": "เสร็จสิ้นกระบวนงาน"}
-DEADLINE_STATES = {"pending": "ยังไม่ถึงกำหนด", "met": "เป็นไปตามกำหนด", "missed": "เกินกำหนด"}
+DEADLINE_STATES = {"pending": "ยังไม่ถึงกำหนด", "met": "เป็นไปตามกำหนด", "missed": "ไม่เป็นไปตามกำหนด"}
+OVERDUE = "เกินกำหนด"  # a limit passed while its step is still not done
 EVENT_KINDS = {
     eventlog.PLAN_STARTED: "เริ่มจัดทำแผน", eventlog.TASK_COMPLETED: "บันทึกงาน",
     eventlog.TIMER_FIRED: "ครบกำหนดเวลา", eventlog.TASK_CLAIMED: "รับงาน", eventlog.TASK_RELEASED: "คืนงาน",
     eventlog.TASK_REASSIGNED: "มอบหมายงาน", eventlog.VERSION_MIGRATED: "ย้ายไปใช้กระบวนงานฉบับใหม่",
-    eventlog.DOCUMENT_FROZEN: "จัดเก็บเอกสารฉบับประกาศ",
+    eventlog.DOCUMENT_FROZEN: "จัดเก็บเอกสารฉบับประกาศ", eventlog.ATTACHMENT_ADDED: "แนบไฟล์หลักฐาน",
 }
 #: Where an instance stands on a step (engine.Instance.element_states, a refused migration's blockers).
 STEP_STATES = {"completed": "ทำเสร็จแล้ว", "started": "กำลังดำเนินการ", "ready": "รอดำเนินการ",

@@ -290,3 +290,83 @@ class Incident(Base):
     last_at: Mapped[datetime]
     retry_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
+
+
+class TaskDraft(Base):
+    """What one user typed into an open task's form and saved without completing it: the submitted
+    fields as typed (pairs of input name and value, unreadable values too), shown to that user
+    alone when they return, and gone once the task closes (commands/recording.py)."""
+
+    __tablename__ = "task_drafts"
+    __table_args__ = (UniqueConstraint("task_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(36))  # the open task (open_tasks.id, reused: no key)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    fields: Mapped[list[Any]]  # [[input name, value], ...] as the browser sent them
+    size: Mapped[int] = mapped_column(Integer)  # bytes of ``fields`` as JSON, bounded (commands/taskdrafts.py)
+    revision: Mapped[int] = mapped_column(Integer)  # counts saves: a tab that saw an older one is told
+    saved_at: Mapped[datetime]
+
+    __mapper_args__ = {"version_id_col": revision}
+
+
+class Attachment(Base):
+    """A file attached to a step as evidence (minutes, a signed announcement, a photo of the notice
+    board): its bytes kept under the instance folder by SHA-256 (evidence/store.py), its SHA-256
+    also in the plan's event log (the attachment_added event numbered ``seq``)."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (UniqueConstraint("plan_id", "task_id", "sha256"), Index("ix_attachments_plan", "plan_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    task_id: Mapped[str] = mapped_column(String(36))
+    task: Mapped[str] = mapped_column(String(100))  # the step's BPMN id
+    seq: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(8))  # pdf, jpeg, png: from the content
+    filename: Mapped[str] = mapped_column(String(200))
+    added_by: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[datetime]
+
+
+class Job(Base):
+    """Work done in the background, outside any person's request (commands/jobs.py): rendering a
+    document now; notifications later. A worker takes a queued job by a lease (``locked_by`` until
+    ``locked_until``): a worker that dies leaves it to be taken again once the lease runs out. A job
+    that fails is tried again later, a bounded number of times, then stays failed, to be reported."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_due", "state", "run_after"), Index("ix_jobs_dedup_key", "dedup_key"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))  # which handler runs it, e.g. "render"
+    dedup_key: Mapped[str] = mapped_column(String(200))  # one queued job per key, e.g. "render:12:plan"
+    plan_id: Mapped[int | None] = mapped_column(Integer, index=True)  # the plan it serves, if any (no key)
+    payload: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16))  # queued, running, done, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    run_after: Mapped[datetime]
+    locked_by: Mapped[str | None] = mapped_column(String(100))
+    locked_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class RenderedDocument(Base):
+    """The latest rendering of one of a plan's documents, kept with the digest of what it was made
+    from (documents/cache.py): a download whose digest matches serves these bytes instead of
+    rendering again. One per plan and kind, replaced whole by the next rendering."""
+
+    __tablename__ = "rendered_documents"
+    __table_args__ = (UniqueConstraint("plan_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    source_key: Mapped[str] = mapped_column(String(64))  # SHA-256 of the content and the code it is made by
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    rendered_at: Mapped[datetime]
+    render_ms: Mapped[int] = mapped_column(Integer)

@@ -3,20 +3,23 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, defer, joinedload
 
-from service import engine, eventlog, labels
+from service import deadlines, engine, eventlog, labels
 from service.auth import ADMIN, Actor, actor_of, completion_refusal, require_designer, token_digest
-from service.bundles import catalog
+from service.bundles import catalog, sendback
 from service.bundles.catalog import Published
 from service.context import Context
-from service.errors import NotFound
+from service.errors import Forbidden, Invalid, NotFound
 from service.models import (
     Draft,
     Event,
@@ -34,31 +37,109 @@ from service.thai.legaldays import day_of
 
 # --- Tasks -------------------------------------------------------------------------------
 def inbox(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
-    """Tasks of the actor's roles in the actor's organizations, earliest due first."""
+    """Every open task of the actor's roles (earliest due first): for callers that need them all."""
+    return inbox_page(ctx, actor, limit=None)["tasks"]
+
+
+#: A far past instant that stands in for "no due date" in the sort key (such tasks sort last anyway).
+_NO_DUE = datetime(1900, 1, 1, tzinfo=UTC)
+
+
+def inbox_page(ctx: Context, actor: Actor, limit: int | None = 50, after: str | None = None,
+               plan_id: int | None = None, step: str | None = None, latest_due_first: bool = False
+               ) -> dict[str, Any]:
+    """A page of the tasks of the actor's roles in the actor's organizations: earliest due first
+    (``latest_due_first``: latest first), undated last, then by when they opened. Keyset paging:
+    ``after`` is the ``next`` of the page before (an opaque cursor), so a page costs the same on
+    the first screen as on the hundredth. :raise Invalid: a cursor this list did not give."""
     roles_by_org: dict[int, list[str]] = {}
     for org, role in actor.memberships:
         if org is not None:  # a national role (admin, auditor) has no tasks of its own
             roles_by_org.setdefault(org, []).append(role)
     if not roles_by_org:
-        return []
+        return {"tasks": [], "next": None}
     # One (organization, roles) condition per organization, so both databases use the
     # (organization_id, role) index whatever the number of plans in the country.
     scope = or_(*(and_(OpenTask.organization_id == org, OpenTask.role.in_(roles))
                   for org, roles in roles_by_org.items()))
+    undated = case((OpenTask.due_at.is_(None), 1), else_=0)
+    due = func.coalesce(OpenTask.due_at, literal(_NO_DUE, OpenTask.due_at.type))
+    keys = [(undated, False), (due, latest_due_first), (OpenTask.opened_at, latest_due_first),
+            (OpenTask.id, latest_due_first)]
+    query = (select(OpenTask, Plan.fiscal_year, Plan.deadlines).join(Plan, Plan.id == OpenTask.plan_id).where(scope)
+             .order_by(*(key.desc() if descending else key for key, descending in keys)))
+    if plan_id is not None:
+        query = query.where(OpenTask.plan_id == plan_id)
+    if step:
+        query = query.where(OpenTask.name == step)
+    if after is not None:
+        query = query.where(_after(keys, _cursor_values(after)))
+    if limit is not None:
+        query = query.limit(limit + 1)  # one more tells whether a next page exists
+    now = ctx.clock.now()
     with ctx.db.read() as session:
-        rows = session.execute(
-            select(OpenTask, Plan.fiscal_year).join(Plan, Plan.id == OpenTask.plan_id).where(scope)
-            .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.opened_at, OpenTask.id)
-        ).all()
-        return [task_summary(row, fiscal_year) for row, fiscal_year in rows]
+        rows = session.execute(query).all()
+        shown = rows[:limit] if limit is not None else rows
+        following = None
+        if limit is not None and len(rows) > limit:
+            last = shown[-1][0]
+            following = _cursor([1 if last.due_at is None else 0, (last.due_at or _NO_DUE).isoformat(),
+                                 last.opened_at.isoformat(), last.id])
+        return {"tasks": [task_summary(row, fiscal_year, listed, now) for row, fiscal_year, listed in shown],
+                "next": following}
 
 
-def task_summary(row: OpenTask, fiscal_year: int) -> dict[str, Any]:
+def inbox_choices(ctx: Context, actor: Actor) -> dict[str, Any]:
+    """What the inbox's filters offer and how many tasks there are, over all its pages."""
+    scope = [and_(OpenTask.organization_id == org, OpenTask.role == role)
+             for org, role in actor.memberships if org is not None]
+    if not scope:
+        return {"total": 0, "plans": [], "steps": []}
+    with ctx.db.read() as session:
+        total = session.scalar(select(func.count()).select_from(OpenTask).where(or_(*scope))) or 0
+        plans = session.execute(select(OpenTask.plan_id, Plan.fiscal_year).join(Plan, Plan.id == OpenTask.plan_id)
+                                .where(or_(*scope)).distinct()).all()
+        steps = session.execute(select(OpenTask.name, OpenTask.title).where(or_(*scope)).distinct()).all()
+    return {"total": total, "plans": sorted({tuple(p) for p in plans}, key=lambda p: (-p[1], p[0])),
+            "steps": sorted({tuple(s) for s in steps}, key=lambda s: s[1])}
+
+
+def _after(keys: list[tuple[Any, bool]], values: list[Any]) -> Any:
+    """Rows strictly after ``values`` in the order of ``keys`` ((expression, descending), ...)."""
+    clauses = []
+    for index, (key, descending) in enumerate(keys):
+        earlier = [k == v for (k, _), v in zip(keys[:index], values[:index], strict=True)]
+        clauses.append(and_(*earlier, key < values[index] if descending else key > values[index]))
+    return or_(*clauses)
+
+
+def _cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _cursor_values(text: str) -> list[Any]:
+    """[undated flag, due instant, opened instant, task id] of an inbox cursor. :raise Invalid:"""
+    try:
+        flag, due, opened, task_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        values = [int(flag), datetime.fromisoformat(due), datetime.fromisoformat(opened), str(task_id)]
+        if values[0] not in (0, 1) or values[1].tzinfo is None or values[2].tzinfo is None or len(text) > 200:
+            raise ValueError(text)
+        return values
+    except (ValueError, TypeError, UnicodeDecodeError, binascii.Error, json.JSONDecodeError) as err:
+        message = "after ต้องเป็นค่า next ที่ได้จากหน้าก่อนหน้า"
+        raise Invalid(message, [{"field": "after", "message": message}]) from err
+
+
+def task_summary(row: OpenTask, fiscal_year: int, plan_deadlines: list[dict[str, Any]] | None,
+                 now: datetime) -> dict[str, Any]:
+    """An open step as lists show it, with the verdict on the deadline it is due by (if any)."""
+    verdict = deadlines.of_task(row.due_at, plan_deadlines, now)
     return {
         "id": row.id, "plan_id": row.plan_id, "fiscal_year": fiscal_year, "name": row.name,
         "title": row.title, "lane": row.lane, "role": row.role,
         "due_at": row.due_at.isoformat() if row.due_at else None,
         "due_on": day_of(row.due_at).isoformat() if row.due_at else None,
+        "overdue": bool(verdict and verdict["overdue"]), "deadline": verdict,
         "claimed_by": row.claimed_by,
     }
 
@@ -73,13 +154,12 @@ def task_page(ctx: Context, actor: Actor, task_id: str) -> dict[str, Any]:
     """Everything a task's page shows, read in one transaction: the task (as ``task`` gives it),
     where its due date comes from, who holds it, whether the actor may edit it and, for an
     administrator, whom it may be given to. :raise NotFound:"""
-    now = ctx.clock.now()
     with ctx.db.read() as session:
         summary, row, plan = _task(session, ctx, actor, task_id)
         is_admin = ADMIN in actor.roles_in(row.organization_id)
         return {
             "task": summary,
-            "basis": _due_basis(summary, plan.deadlines or [], now),
+            "basis": summary["deadline"],
             "holder": _display_names(session, {row.claimed_by}).get(row.claimed_by) if row.claimed_by else None,
             "roles": _role_titles(session),
             "refusal": completion_refusal(actor, row.role, row.organization_id, row.claimed_by),
@@ -100,13 +180,59 @@ def _task(session: Session, ctx: Context, actor: Actor, task_id: str) -> tuple[d
     current = next((t for t in instance.open_tasks() if t.id == task_id), None)
     values = current.data if current else {}
     summary = {
-        **task_summary(row, plan.fiscal_year),
+        **task_summary(row, plan.fiscal_year, plan.deadlines, ctx.clock.now()),
         "instructions": element.get("documentation", ""),
         "form": {"name": element.get("properties", {}).get(engine.FORM_PROPERTY), "schema": schema},
         "data": {k: values[k] for k in schema.get("properties", {}) if k in values},
         "can_complete": row.role in actor.roles_in(row.organization_id),
+        # the process's send-backs (bundles/sendback): why the step came back, what is being decided on
+        "returned": _returned(session, [row], {row.plan_id: published.model.elements}).get(row.id),
+        "draft": [{"name": name, "title": _list_title(published, name), "items": values.get(name) or []}
+                  for name in sendback.draft_lists(element.get("properties", {}))],
     }
     return summary, row, plan
+
+
+def _list_title(published: Published, name: str) -> str:
+    """A list field's title as the form that collects it names it (its name when none does)."""
+    for form in published.forms.values():
+        field = (form.get("properties") or {}).get(name) if isinstance(form, dict) else None
+        if isinstance(field, dict) and field.get("title"):
+            return str(field["title"])
+    return name
+
+
+def returned_steps(ctx: Context, tasks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Task id -> who sent it back, when, from which step and why, for those of ``tasks`` (inbox
+    rows) that a deciding step sent back; from the plans' event logs, in three queries."""
+    if not tasks:
+        return {}
+    with ctx.db.read() as session:
+        found = session.execute(select(OpenTask, Plan.process_version_id).join(Plan, Plan.id == OpenTask.plan_id)
+                                .where(OpenTask.id.in_([t["id"] for t in tasks]))).all()
+        models = {row.plan_id: ctx.models.published(session, version).model.elements for row, version in found}
+        return _returned(session, [row for row, _ in found], models)
+
+
+def _returned(session: Session, rows: list[OpenTask], elements: dict[int, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Open rows -> their send-back (``elements``: each plan's process elements); the submitted
+    data is read only for the completions that reopened a step."""
+    if not rows:
+        return {}
+    completions: dict[int, list[dict[str, Any]]] = {}
+    for event in session.execute(
+            select(Event.id, Event.plan_id, Event.at, Event.actor, Event.role, Event.task)
+            .where(Event.plan_id.in_({r.plan_id for r in rows}), Event.kind == eventlog.TASK_COMPLETED)
+            .order_by(Event.plan_id, Event.seq)):
+        completions.setdefault(event.plan_id, []).append(event._asdict())
+    senders = {row.id: (row.plan_id, sender) for row in rows
+               if (sender := sendback.reopened_by(row.name, row.opened_at, completions.get(row.plan_id, [])))}
+    if not senders:
+        return {}
+    data: dict[int, Any] = {event_id: submitted for event_id, submitted in session.execute(
+        select(Event.id, Event.data).where(Event.id.in_({s["id"] for _, s in senders.values()})))}
+    return {task_id: found for task_id, (plan_id, sender) in senders.items()
+            if (found := sendback.returned(sender, data.get(sender["id"]), elements[plan_id])) is not None}
 
 
 def completed_by(ctx: Context, actor: Actor, task_id: str) -> tuple[str, datetime] | None:
@@ -119,29 +245,9 @@ def completed_by(ctx: Context, actor: Actor, task_id: str) -> tuple[str, datetim
         return _display_names(session, {event.actor}).get(event.actor, event.actor), event.at
 
 
-def due_bases(ctx: Context, tasks: list[dict[str, Any]], now: datetime) -> dict[str, dict[str, Any]]:
-    """Task id -> the deadline its due date comes from (name, basis) and whether it has passed."""
-    plan_ids = {t["plan_id"] for t in tasks if t.get("due_at")}
-    if not plan_ids:
-        return {}
-    with ctx.db.read() as session:
-        deadlines: dict[int, list[dict[str, Any]]] = {
-            plan_id: listed for plan_id, listed in session.execute(select(Plan.id, Plan.deadlines)
-                                                                   .where(Plan.id.in_(plan_ids)))}
-    found = {}
-    for task in tasks:
-        basis = _due_basis(task, deadlines.get(task["plan_id"]) or [], now)
-        if basis is not None:
-            found[task["id"]] = basis
-    return found
-
-
-def _due_basis(task: dict[str, Any], deadlines: list[dict[str, Any]], now: datetime) -> dict[str, Any] | None:
-    if not task.get("due_at"):
-        return None
-    due_at = datetime.fromisoformat(task["due_at"])
-    match = next((d for d in deadlines if datetime.fromisoformat(d["due_at"]) == due_at), None)
-    return {"name": match["name"] if match else "", "basis": match["basis"] if match else "", "overdue": now > due_at}
+def due_bases(tasks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Task id -> the verdict on the deadline it is due by (name, basis, overdue, dates)."""
+    return {task["id"]: task["deadline"] for task in tasks if task.get("deadline")}
 
 
 # --- Plans -------------------------------------------------------------------------------
@@ -164,6 +270,9 @@ def plan_page(ctx: Context, actor: Actor, plan_id: int) -> dict[str, Any]:
         shown = plan_view(row, list(session.scalars(select(OpenTask).where(OpenTask.plan_id == row.id))), version,
                           now)
         events = _history(session, plan_id)
+        completed_by = {e["task"]: e["actor"] for e in events if e["kind"] == eventlog.TASK_COMPLETED}  # latest wins
+        for deadline in shown["deadlines"]:
+            deadline["extended_by"] = completed_by.get(deadline["extended_in"])
         people = {e["actor"] for e in events} | {t["claimed_by"] for t in shown["tasks"]} | \
             {(e["data"] or {}).get("to") for e in events if e["kind"] == eventlog.TASK_REASSIGNED}
         is_admin = ADMIN in actor.roles_in(row.organization_id)
@@ -171,8 +280,7 @@ def plan_page(ctx: Context, actor: Actor, plan_id: int) -> dict[str, Any]:
             "plan": shown, "events": events, "is_admin": is_admin,
             "steps": {key: element.get("name") or key for key, element in version.model.elements.items()},
             "roles": _role_titles(session), "names": _display_names(session, people),
-            "bases": {t["id"]: basis for t in shown["tasks"]
-                      if (basis := _due_basis(t, row.deadlines or [], now)) is not None},
+            "bases": due_bases(shown["tasks"]),
             "members": {t["role"]: _role_members(session, row.organization_id, t["role"]) for t in shown["tasks"]}
             if is_admin else {},
         }
@@ -189,22 +297,9 @@ def plan_view(row: Plan, tasks: Sequence[OpenTask], version: Published, now: dat
         "process": {"name": version.name, "version": version.version, "title": version.title},
         "started_at": row.started_at.isoformat(),
         "completed_at": row.completed_at.isoformat() if row.completed_at else None,
-        "tasks": [task_summary(t, row.fiscal_year) for t in sorted(tasks, key=lambda t: (t.opened_at, t.id))],
-        "deadlines": [deadline_view(d, now) for d in row.deadlines],
-    }
-
-
-def deadline_view(deadline: dict[str, Any], now: datetime) -> dict[str, Any]:
-    due_at = datetime.fromisoformat(deadline["due_at"])
-    state = deadline["state"]
-    if state == "pending" and deadline["kind"] == "limit" and now >= due_at:
-        state = "missed"  # e.g. an extended date with no timer behind it
-    actual = deadline.get("actual_at")
-    return {
-        "key": deadline["key"], "name": deadline["name"], "basis": deadline["basis"], "kind": deadline["kind"],
-        "due_on": day_of(due_at).isoformat(), "due_at": deadline["due_at"], "state": state,
-        "extended_to": deadline.get("extended_to"),
-        "actual_on": day_of(datetime.fromisoformat(actual)).isoformat() if actual else None,
+        "tasks": [task_summary(t, row.fiscal_year, row.deadlines, now)
+                  for t in sorted(tasks, key=lambda t: (t.opened_at, t.id))],
+        "deadlines": deadlines.verdicts(row.deadlines, now),
     }
 
 
@@ -216,8 +311,14 @@ def history(ctx: Context, actor: Actor, plan_id: int) -> list[dict[str, Any]]:
 
 def _history(session: Session, plan_id: int) -> list[dict[str, Any]]:
     events = session.scalars(select(Event).where(Event.plan_id == plan_id).order_by(Event.seq))
-    return [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "role": e.role, "kind": e.kind,
-             "task": e.task, "task_id": e.task_id, "data": e.data, "hash": e.hash} for e in events]
+    listed = [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "role": e.role, "kind": e.kind,
+               "task": e.task, "task_id": e.task_id, "data": e.data, "hash": e.hash} for e in events]
+    # a list given again (a re-draft after a send-back) says what changed since it was last given
+    changes = sendback.changes_by_event(listed, eventlog.FORM_DATA_KINDS)
+    for event in listed:
+        if event["seq"] in changes:
+            event["changes"] = changes[event["seq"]]
+    return listed
 
 
 def plans(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
@@ -277,21 +378,34 @@ class Start:
     schema: dict[str, Any]
 
 
-def startable(ctx: Context, actor: Actor) -> Start | None:
-    """The plan the actor may start in their own organization (commands/plans.start_plan's rule), or None."""
+def startable(ctx: Context, actor: Actor, process: str | None = None) -> Start | None:
+    """The plan of ``process`` (None: the default process) the actor may start in their own
+    organization (commands/plans.start_plan's rule), or None."""
     if actor.organization_id is None:
         return None
     with ctx.db.read() as session:
-        defaults = catalog.default_versions(session)
-        if len(defaults) != 1:
-            return None
-        version = defaults[0]
-        if not actor.roles_in(actor.organization_id) & catalog.starter_roles(version):
+        if process is None:
+            defaults = catalog.default_versions(session)
+            version = defaults[0] if len(defaults) == 1 else None
+        else:
+            version = catalog.latest(session, process)
+        if version is None or not actor.roles_in(actor.organization_id) & catalog.starter_roles(version):
             return None
         organization = session.get(Organization, actor.organization_id)
         if organization is None:  # the actor's own organization: gone only if deleted under a session
             return None
         return Start(organization.code, organization.name, version.name, version.title, catalog.start_form(version))
+
+
+def other_startable(ctx: Context, actor: Actor) -> list[tuple[str, str]]:
+    """(name, title) of the processes besides the default one (e.g. an amendment) that the actor
+    may start in their own organization: what an announced plan's page offers."""
+    if actor.organization_id is None:
+        return []
+    roles = actor.roles_in(actor.organization_id)
+    with ctx.db.read() as session:
+        return [(v.name, v.title) for v in catalog.latest_versions(session)
+                if not (v.meta or {}).get("default") and roles & catalog.starter_roles(v)]
 
 
 # --- People and roles --------------------------------------------------------------------
@@ -398,22 +512,57 @@ def plans_of(ctx: Context, organization_id: int, actor: Actor) -> list[dict[str,
         return found
 
 
-def incidents(ctx: Context, actor: Actor | None, open_only: bool = True) -> list[dict[str, Any]]:
-    """The plans the timer sweep could not move on, newest first, in the organizations an admin sees
-    (``actor`` None: the operator at the console, every organization)."""
+def incidents(ctx: Context, actor: Actor | None, open_only: bool = True, limit: int | None = None,
+              after: int | None = None) -> list[dict[str, Any]]:
+    """The plans the timer sweep could not move on, newest incident first, in the organizations the
+    actor administers (``actor`` None: the operator at the console, every organization); ``limit``
+    and ``after`` (the id of the last one already seen) page through them by their ids.
+    :raise Forbidden: the actor is no administrator."""
     query = (select(Incident, Organization.code).join(Organization, Organization.id == Incident.organization_id)
-             .order_by(Incident.last_at.desc(), Incident.id.desc()))
+             .order_by(Incident.id.desc()).limit(limit))
     if open_only:
         query = query.where(Incident.resolved_at.is_(None))
-    visible = actor.visible_organizations() if actor is not None else None
-    if visible is not None:
-        query = query.where(Incident.organization_id.in_(visible))
+    if after is not None:
+        query = query.where(Incident.id < after)
+    administered = _administered(actor) if actor is not None else None
+    if administered is not None:
+        query = query.where(Incident.organization_id.in_(administered))
     with ctx.db.read() as session:
-        return [{"plan_id": i.plan_id, "organization": code, "kind": i.kind, "message": i.message,
-                 "failures": i.failures, "first_at": i.first_at.isoformat(), "last_at": i.last_at.isoformat(),
-                 "retry_at": i.retry_at.isoformat(),
-                 "resolved_at": i.resolved_at.isoformat() if i.resolved_at else None}
-                for i, code in session.execute(query)]
+        return [_incident(i, code) for i, code in session.execute(query)]
+
+
+def incident_page(ctx: Context, actor: Actor, open_only: bool, limit: int, after: int | None) -> dict[str, Any]:
+    """A page of ``incidents``: at most ``limit`` and ``next``, the ``after`` of the next page (None: the last).
+    :raise Forbidden: the actor is no administrator."""
+    found = incidents(ctx, actor, open_only, limit + 1, after)  # one more tells whether a next page exists
+    return {"incidents": found[:limit], "next": found[limit - 1]["id"] if len(found) > limit else None}
+
+
+def plan_incident(ctx: Context, actor: Actor, plan_id: int) -> dict[str, Any] | None:
+    """The plan's open incident, for an administrator of its organization; None for anyone else."""
+    with ctx.db.read() as session:
+        found = session.execute(select(Incident, Organization.code)
+                                .join(Organization, Organization.id == Incident.organization_id)
+                                .where(Incident.plan_id == plan_id, Incident.resolved_at.is_(None))).first()
+        if found is None or ADMIN not in actor.roles_in(found[0].organization_id):
+            return None
+        return _incident(*found)
+
+
+def _administered(actor: Actor) -> set[int] | None:
+    """The organizations the actor administers; None: every one (a national admin).
+    :raise Forbidden: none."""
+    organizations = {org for org, role in actor.memberships if role == ADMIN}
+    if not organizations:
+        raise Forbidden("เฉพาะผู้ดูแลระบบขององค์กรเท่านั้นที่ดูเหตุขัดข้องของแผนได้")
+    return None if None in organizations else {org for org in organizations if org is not None}
+
+
+def _incident(row: Incident, organization: str) -> dict[str, Any]:
+    return {"id": row.id, "plan_id": row.plan_id, "organization": organization, "kind": row.kind,
+            "message": row.message, "failures": row.failures, "first_at": row.first_at.isoformat(),
+            "last_at": row.last_at.isoformat(), "retry_at": row.retry_at.isoformat(),
+            "resolved_at": row.resolved_at.isoformat() if row.resolved_at else None}
 
 
 # --- Processes and drafts ----------------------------------------------------------------

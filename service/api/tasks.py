@@ -3,18 +3,24 @@ releasing it (POST /api/v1/tasks/<id>/claim and /release)."""
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
 from service import http, queries
 from service.api.blueprint import authenticated, bp, caller, json_body
 from service.commands import claims, plans
 
+#: A page of the inbox: a screenful and then some; a program pages with ``after``.
+DEFAULT_PAGE, MAX_PAGE = 100, 500
+
 
 @bp.get("/tasks")
 @authenticated
 def inbox() -> ResponseReturnValue:
-    return jsonify({"tasks": queries.inbox(http.ctx(), caller())})
+    """A page of the caller's open tasks, earliest due first; ``next`` is the ``after`` of the next page.
+    :raise 422: a bad ``limit`` or ``after``."""
+    limit = http.query_integer("limit", 1, MAX_PAGE, f"limit ต้องเป็นจำนวนเต็ม 1–{MAX_PAGE}") or DEFAULT_PAGE
+    return jsonify(queries.inbox_page(http.ctx(), caller(), limit, request.args.get("after") or None))
 
 
 @bp.get("/tasks/<task_id>")

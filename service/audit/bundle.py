@@ -1,9 +1,12 @@
 """A plan's self-contained bundle: exported with everything needed to verify it with no database
-(the events, the process files, the holidays, the current state), and verified offline by the
-same checks as in place (audit/verify.py)."""
+(the events, the process files, the holidays, the current state, the attached files), and verified
+offline by the same checks as in place (audit/verify.py), each attached file against the SHA-256
+its event records."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 from datetime import datetime
@@ -13,11 +16,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service import engine
+from service import engine, eventlog
 from service.audit.verify import Divergence, PlanRecord, Verification, load_record, verify_record
 from service.auth import Actor
 from service.context import Context
-from service.models import Event, FrozenDocument
+from service.deadlines import verdicts
+from service.evidence.listing import store_of
+from service.models import Attachment, Event, FrozenDocument
 from service.thai import legaldays
 
 BUNDLE_FORMAT = "phaen-plan-bundle"
@@ -34,7 +39,9 @@ def export_bundle(ctx: Context, plan_id: int, actor: Actor | None = None) -> byt
             "format": BUNDLE_FORMAT, "format_version": BUNDLE_VERSION,
             "exported_at": now.isoformat(), "exported_by": actor.username if actor else "operator",
             "plan": {"id": record.plan_id, "fiscal_year": record.fiscal_year, "status": record.status,
-                     "state_json": record.state_json, "deadlines": record.deadlines, "claims": record.claims},
+                     "state_json": record.state_json, "deadlines": record.deadlines, "claims": record.claims,
+                     # the verdicts at export, as every page and report gives them (not replayed)
+                     "verdicts": verdicts(record.deadlines, now)},
             "organization": record.organization,
             "process": record.process,
             "process_version_id": record.process_version_id,
@@ -43,6 +50,7 @@ def export_bundle(ctx: Context, plan_id: int, actor: Actor | None = None) -> byt
             "events": [event_dict(e) for e in record.events],
             "head": record.events[-1].hash if record.events else None,
             "frozen_documents": frozen_documents(session, plan_id),
+            "attachments": attached_files(ctx, session, plan_id),
         }
     body["bundle_sha256"] = bundle_digest(body)
     return json.dumps(body, ensure_ascii=False, indent=1).encode("utf-8")
@@ -55,6 +63,19 @@ def frozen_documents(session: Session, plan_id: int) -> list[dict[str, Any]]:
                            .where(FrozenDocument.plan_id == plan_id).order_by(FrozenDocument.id))
     return [{"kind": kind, "sha256": sha256, "bytes": size, "as_of_seq": seq, "frozen_at": at.isoformat()}
             for kind, sha256, size, seq, at in rows]
+
+
+def attached_files(ctx: Context, session: Session, plan_id: int) -> list[dict[str, Any]]:
+    """The files attached to the plan's steps, their bytes as kept (base64; null when the kept file
+    is missing): verify-bundle checks each against the SHA-256 its event records."""
+    store = store_of(ctx)
+    files = []
+    for row in session.scalars(select(Attachment).where(Attachment.plan_id == plan_id).order_by(Attachment.id)):
+        body = store.read(row.sha256)
+        files.append({"seq": row.seq, "task": row.task, "task_id": row.task_id, "filename": row.filename,
+                      "type": row.kind, "bytes": row.size, "sha256": row.sha256,
+                      "content_base64": base64.b64encode(body).decode("ascii") if body is not None else None})
+    return files
 
 
 def event_dict(event: Event) -> dict[str, Any]:
@@ -90,6 +111,8 @@ def verify_bundle(path: Path | str) -> Verification:
                                                       f"the bundle's BPMN does not parse: {err}"))
     result = verify_record(record, model)
     if result.ok:
+        result.first_divergence = attachment_divergence(body, record.events)
+    if result.ok:
         found = bundle_digest(body)
         if found != body.get("bundle_sha256"):
             result.first_divergence = Divergence(None, "bundle", "bundle_altered", body.get("bundle_sha256"), found,
@@ -98,6 +121,39 @@ def verify_bundle(path: Path | str) -> Verification:
             result.first_divergence = Divergence(None, "bundle", "bundle_altered", body.get("head"), result.head,
                                                  "the bundle's head hash is not its last event's hash")
     return result
+
+
+def attachment_divergence(body: dict[str, Any], events: list[Event]) -> Divergence | None:
+    """The first attachment the verified log records that the bundle lacks or carries altered, or
+    a file the bundle carries that the log never recorded; None when every file is as recorded."""
+    carried = body.get("attachments") or []
+    if not isinstance(carried, list) or not all(isinstance(item, dict) for item in carried):
+        return Divergence(None, "bundle", "bundle_incomplete", "a list of objects", type(carried).__name__,
+                          "the bundle's attachments are not a list of files")
+    by_seq = {item.get("seq"): item for item in carried}
+    recorded = [e for e in events if e.kind == eventlog.ATTACHMENT_ADDED]
+    for event in recorded:
+        expected = (event.data or {}).get("sha256")
+        name = (event.data or {}).get("filename")
+        item = by_seq.get(event.seq) or {}
+        content = item.get("content_base64")
+        if not isinstance(content, str):
+            return Divergence(event.seq, event.kind, "attachment_missing", expected, None,
+                              f"the file {name!r} attached at event {event.seq} is missing from the bundle "
+                              "(removed from it, or already missing from the system's store when exported)")
+        try:
+            found = hashlib.sha256(base64.b64decode(content, validate=True)).hexdigest()
+        except (binascii.Error, ValueError):
+            found = "(not base64)"
+        if found != expected or item.get("sha256") != expected:
+            return Divergence(event.seq, event.kind, "attachment_altered", expected, found,
+                              f"the file {name!r} attached at event {event.seq} is not the file recorded: "
+                              "its SHA-256 differs from the one in the event log")
+    unrecorded = sorted(set(by_seq) - {e.seq for e in recorded}, key=str)
+    if unrecorded:
+        return Divergence(None, "bundle", "attachment_unrecorded", None, unrecorded,
+                          f"the bundle carries files no event records (seq {', '.join(map(str, unrecorded))})")
+    return None
 
 
 def read_bundle(raw: bytes) -> tuple[dict[str, Any], PlanRecord]:

@@ -12,17 +12,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
+from service import labels
 from service.audit.bundle import EVENT_FIELDS, event_dict
 from service.audit.verify import load_record
 from service.auth import Actor
 from service.context import Context
+from service.deadlines import verdict
 from service.errors import NotFound
 from service.models import Organization, Plan
-from service.queries import deadline_view
-from service.thai import legaldays
+from service.thai import dates, legaldays
 
 COMPLIANCE_FIELDS = ("plan_id", "process", "process_version", "plan_status", "key", "name", "kind", "basis",
-                     "due_on", "extended_to", "actual_on", "state")
+                     "due_on", "original_due_on", "extended_to", "actual_on", "state", "overdue", "days_late",
+                     "reason")
 
 
 def events_csv(ctx: Context, plan_id: int, actor: Actor | None = None) -> str:
@@ -59,11 +61,29 @@ def compliance(ctx: Context, organization_code: str, fiscal_year: int, actor: Ac
             version = ctx.models.published(session, plan.process_version_id)
             for deadline in plan.deadlines or []:
                 rows.append({"plan_id": plan.id, "process": version.name, "process_version": version.version,
-                             "plan_status": plan.status, **deadline_view(deadline, now)})
+                             "plan_status": plan.status, **verdict(deadline, now)})
         summary = {state: sum(1 for r in rows if r["state"] == state) for state in ("met", "missed", "pending")}
         return {"organization": {"code": org.code, "name": org.name, "province": org.province},
                 "fiscal_year": fiscal_year, "as_of": now.isoformat(), "summary": summary, "deadlines": rows}
 
 
-def compliance_csv(report: dict[str, Any]) -> str:
-    return _csv(COMPLIANCE_FIELDS, report["deadlines"])
+#: The compliance report for people: Thai headings, dates in พ.ศ., the verdict in words. Programs
+#: read the API's CSV (the field names above, ISO dates).
+COMPLIANCE_HEADINGS = {
+    "plan_id": "แผนเลขที่", "name": "กำหนดเวลา", "basis": "ฐานทางกฎหมาย", "due_on": "วันครบกำหนด",
+    "original_due_on": "กำหนดเดิมก่อนขยาย", "actual_on": "วันที่ดำเนินการ", "label": "ผล",
+    "days_late": "ช้า (วัน)", "reason": "เหตุผล", "plan_status": "สถานะแผน",
+}
+_DAYS = ("due_on", "original_due_on", "actual_on")
+
+
+def compliance_csv(report: dict[str, Any], for_people: bool = False) -> str:
+    if not for_people:
+        return _csv(COMPLIANCE_FIELDS, report["deadlines"])
+    def shown(key: str, value: Any) -> Any:
+        if key in _DAYS:
+            return dates.short(value)
+        return labels.PLAN_STATUS.get(value, value) if key == "plan_status" else value
+
+    rows = [{COMPLIANCE_HEADINGS[k]: shown(k, row[k]) for k in COMPLIANCE_HEADINGS} for row in report["deadlines"]]
+    return _csv(COMPLIANCE_HEADINGS.values(), rows)

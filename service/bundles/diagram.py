@@ -1,13 +1,17 @@
-"""The flowchart of a process version, drawn from its BPMN diagram interchange (DI).
+"""The diagram of a process version, drawn from its BPMN diagram interchange (DI).
 
 Shapes, lanes and arrows become SVG; every label becomes a positioned box that the document
 lays out as HTML, because WeasyPrint's SVG text does not shape Thai (marks fall off as dotted
 circles) while its HTML text does, with libthai's word breaks. Positions stay those of the DI,
-except that the pool's and lanes' title bands are widened so that Thai lane names fit.
+except that the pool's and lanes' title bands are widened so that Thai lane names fit, and labels
+outside their shapes are made tall enough for their text and moved off anything they would cover.
+The plan and audit pages show this drawing; the printed plan has its own chart (bundles/flowchart.py).
 """
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html import escape
@@ -27,6 +31,16 @@ DI_BAND = 30.0
 POOL_BAND = 50.0
 LANE_BAND = 230.0
 STROKE = "#222"
+#: Label sizes in diagram units: the audit page and the plan page scale them with the drawing, and
+#: the boxes of the labels drawn outside their shapes are made tall enough for them.
+LABEL_UNITS = {"pool": 30, "lane": 34, "task": 27, "subprocess": 28, "event": 26, "gateway": 26, "flow": 26}
+LINE_HEIGHT = 1.25
+#: Advance of a Thai base letter in Laksaman, in em: labels measured from its hmtx average 0.53-0.58
+#: (bold 0.55-0.60); the highest, so that an estimate is never short.
+EM_PER_LETTER = 0.62
+#: A wrapped line is filled to about this much: libthai breaks between words, not letters.
+LINE_FILL = 0.8
+_OUTER = ("event", "gateway", "flow")
 
 _TASKS = {"task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
           "businessRuleTask", "callActivity"}
@@ -169,14 +183,19 @@ def _draw(tree: etree._ElementTree, plane: etree._Element, marks: Mapping[str, s
         if name:
             assert element is not None  # a name is only read from an element
             label_bounds = _bounds(edge.find("bpmndi:BPMNLabel/dc:Bounds", NS))
-            if label_bounds is not None:
-                labels.append(Label("flow", name, *_xywh(stretch.bounds(label_bounds)), element.get("id")))
+            if label_bounds is not None:  # a modeler's narrow box, widened about its centre for Thai
+                b = stretch.bounds(label_bounds)
+                width = max(b.width, 160.0)
+                labels.append(Label("flow", name, b.x + b.width / 2 - width / 2, b.y, width, b.height,
+                                    element.get("id")))
             else:
                 (x1, y1), (x2, y2) = points[len(points) // 2 - 1], points[len(points) // 2]
-                labels.append(Label("flow", name, (x1 + x2) / 2 - 60, (y1 + y2) / 2 - 20, 120, 18, element.get("id")))
+                labels.append(Label("flow", name, (x1 + x2) / 2 - 80, (y1 + y2) / 2 - 20, 160, 18, element.get("id")))
 
     if not boxes:
         raise NoDiagram("the diagram has no shapes")
+    labels = _unclutter(labels, [stretch.bounds(b) for _, e, b in shapes
+                                 if _kind(e) in _TASKS | _GATEWAYS | _EVENTS])
     min_x = min(min(b.x for b in boxes), *(lb.x for lb in labels)) - 5
     min_y = min(min(b.y for b in boxes), *(lb.y for lb in labels)) - 5
     max_x = max(max(b.x + b.width for b in boxes), *(lb.x + lb.width for lb in labels)) + 5
@@ -191,6 +210,46 @@ def _draw(tree: etree._ElementTree, plane: etree._Element, marks: Mapping[str, s
         + "".join(svg) + "</svg>"
     )
     return Diagram(width, height, document, labels)
+
+
+def text_width(text: str, size: float) -> float:
+    """An estimate of the text's width at that font size: Thai marks above and below take no room."""
+    letters = sum(0 if unicodedata.combining(ch) or ch in "\u0e31\u0e34\u0e35\u0e36\u0e37\u0e47" else
+                  0.5 if ch in " .,()/-:" else 1 for ch in text)
+    return letters * EM_PER_LETTER * size
+
+
+def lines_of(text: str, width: float, size: float) -> int:
+    """How many lines the text takes in a box that wide (words longer than a line included)."""
+    needed = text_width(text, size)
+    return 1 if needed <= width else math.ceil(needed / (max(width, 1.0) * LINE_FILL))
+
+
+def _unclutter(labels: list[Label], shapes: list[_Bounds]) -> list[Label]:
+    """Labels outside their shapes (events, gateways, flows) made as tall as their wrapped text and
+    moved up or down, the least distance, off every shape and every label placed before them."""
+    taken = [_Bounds(*_xywh(b)) for b in shapes] + [_Bounds(lb.x, lb.y, lb.width, lb.height)
+                                                     for lb in labels if lb.kind not in _OUTER]
+    placed = []
+    for label in labels:
+        if label.kind not in _OUTER:
+            placed.append(label)
+            continue
+        size = LABEL_UNITS[label.kind]
+        height = lines_of(label.text, label.width - 4, size) * size * LINE_HEIGHT + 4
+        for dy in (0, *(sign * step for step in range(6, 200, 6) for sign in (1, -1))):
+            box = _Bounds(label.x, label.y + dy, label.width, height)
+            if not any(_overlap(box, other) for other in taken):
+                break
+        else:
+            box = _Bounds(label.x, label.y, label.width, height)  # nowhere free nearby: where the DI says
+        taken.append(box)
+        placed.append(Label(label.kind, label.text, box.x, box.y, box.width, box.height, label.element))
+    return placed
+
+
+def _overlap(a: _Bounds, b: _Bounds) -> bool:
+    return a.x < b.x + b.width and b.x < a.x + a.width and a.y < b.y + b.height and b.y < a.y + a.height
 
 
 def _kind(element: etree._Element | None) -> str:
@@ -212,10 +271,10 @@ def _outer_label(kind: str, name: str, shape: _Bounds, label: _Bounds | None, st
     """Events and gateways carry their label outside the shape: where the DI says, else below."""
     if label is not None:
         label = stretch.bounds(label)
-        width = max(label.width, 140.0)
+        width = max(label.width, 180.0)
         return Label(kind, name, label.x + label.width / 2 - width / 2, label.y, width, max(label.height, 18.0),
                      element)
-    return Label(kind, name, shape.x + shape.width / 2 - 80, shape.y + shape.height + 4, 160, 18, element)
+    return Label(kind, name, shape.x + shape.width / 2 - 90, shape.y + shape.height + 4, 180, 18, element)
 
 
 def _rect(b: _Bounds, rx: float = 0, width: float = 1.5, fill: str = "none") -> str:

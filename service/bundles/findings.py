@@ -70,6 +70,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "task {where} names no form (property formJsonSchemaFilename)"),
     "form_missing": ('ไม่พบไฟล์แบบฟอร์ม "{form}" ที่งาน {where} อ้างถึง ให้อัปโหลดไฟล์นี้ด้วย',
                      'form "{form}" of task {where} is not in the bundle'),
+    "form_rule": ('กฎตรวจข้อมูล (x-rules) ของแบบฟอร์มนี้ใช้ไม่ได้: {detail}',
+                  "a cross-field rule (x-rules) of this form cannot run: {detail}"),
     "form_not_schema": ("แบบฟอร์มนี้ไม่ใช่ JSON Schema ที่ถูกต้อง: {detail}", "this form is not a valid JSON Schema: {detail}"),
     "form_not_object": ('แบบฟอร์มต้องเป็น JSON Schema ที่มี "type": "object"',
                         'a form must be a JSON Schema with "type": "object"'),
@@ -113,6 +115,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "branch_not_taken": ("การทดลองเดินไม่ผ่านเส้นทาง {where} → {target} เลย ตรวจว่าเงื่อนไขเป็นจริงได้",
                          "no dry run took the branch {where} → {target}: check that its condition can hold"),
     "timer_not_fired": ("การทดลองเดินไม่มีรอบใดที่ {where} ครบกำหนด", "no dry run reached timer {where}"),
+    # send-backs (bundles/sendback): sendBackWhen, sendBackReasonField, draftLists on a user task
+    "send_back_syntax": ('งาน {where}: sendBackWhen "{value}" ต้องเขียนเป็น ช่อง=ค่า เช่น review_resolution=revise '
+                         '(หลายค่าคั่นด้วย |)', 'task {where}: sendBackWhen "{value}" must read field=value, e.g. '
+                         'review_resolution=revise (several values joined by |)'),
+    "send_back_field": ('งาน {where}: sendBackWhen อ้างถึงช่อง "{field}" ที่แบบฟอร์ม {form} ไม่มี',
+                        'task {where}: sendBackWhen names the field "{field}", which the form {form} does not declare'),
+    "send_back_value": ('งาน {where}: ช่อง "{field}" ไม่มีค่า "{value}" ให้เลือก (ค่าที่มี: {choices})',
+                        'task {where}: the field "{field}" has no choice "{value}" (choices: {choices})'),
+    "send_back_no_reason": ("งาน {where} ส่งกลับได้ (sendBackWhen) แต่ไม่ได้ระบุช่องเหตุผล (sendBackReasonField) "
+                            "การส่งกลับต้องมีเหตุผลเสมอ",
+                            "task {where} can send back (sendBackWhen) but names no reason field "
+                            "(sendBackReasonField): a send-back always needs a reason"),
+    "send_back_reason_only": ("งาน {where} ระบุ sendBackReasonField แต่ไม่ได้ระบุ sendBackWhen ว่าผลการพิจารณาใดคือการส่งกลับ",
+                              "task {where} names sendBackReasonField but no sendBackWhen saying which decision sends "
+                              "back"),
+    "send_back_reason_field": ('งาน {where}: ช่องเหตุผล "{field}" ต้องเป็นช่องข้อความในแบบฟอร์ม {form}',
+                               'task {where}: the reason field "{field}" must be a text field of the form {form}'),
+    "send_back_reason_optional": ('แบบฟอร์ม {form} ของงาน {where} ไม่บังคับกรอก "{field}" เมื่อ {decision} '
+                                  'ให้เพิ่ม if/then: {{"if": {{"properties": {{"{decision_field}": {{"const": ...}}}}}}, '
+                                  '"then": {{"required": ["{field}"]}}}}',
+                                  'the form {form} of task {where} does not require "{field}" when {decision}: add an '
+                                  'if/then that requires it'),
+    "draft_list_unknown": ('งาน {where}: draftLists อ้างถึง "{field}" ซึ่งไม่มีแบบฟอร์มใดในชุดไฟล์เก็บเป็นรายการ',
+                           'task {where}: draftLists names "{field}", which no form of the bundle declares as a list'),
 }
 
 

@@ -18,13 +18,13 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from service import engine
 from service.auth import SYSTEM_ROLES
-from service.bundles import catalog, elements, samples
+from service.bundles import catalog, elements, samples, sendback
 from service.bundles.elements import BPMN, NS, TIMER_KINDS, USER_TASKS
 from service.bundles.findings import BundleRejected, Finding, finding
 from service.bundles.intake import MAX_FILE_BYTES, check_files
 from service.bundles.outline import Outline, outline
 from service.engine import safexml, sandbox
-from service.taskforms import validation
+from service.taskforms import rules, validation
 from service.thai import legaldays
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
@@ -239,6 +239,7 @@ def _lint_trees(trees, forms, lane_roles, meta, files) -> list[Finding]:
                 problems.append(finding(name, task.sourceline, "task_no_form", where=elements.where(task)))
             elif form not in forms:
                 problems.append(finding(name, task.sourceline, "form_missing", form=form, where=elements.where(task)))
+            problems.extend(sendback.problems(name, task, forms))
         problems.extend(_lint_code(name, tree, sample_data))
         for gateway in tree.iter(f"{{{BPMN}}}exclusiveGateway", f"{{{BPMN}}}inclusiveGateway"):
             problems.extend(_lint_gateway(name, tree, gateway, sample_data, enums))
@@ -452,6 +453,7 @@ def _form_samples(forms: dict[str, Any], used: set[str], problems: list[Finding]
         if reasons:
             problems.extend(finding(name, None, "form_not_schema", detail=r) for r in reasons)
             continue
+        problems.extend(finding(name, None, "form_rule", detail=r) for r in rules.problems(schema))
         if not isinstance(schema, dict) or schema.get("type") != "object":
             problems.append(finding(name, None, "form_not_object"))
             continue

@@ -16,6 +16,7 @@ from service.bundles.elements import NS
 from service.bundles.findings import Finding, finding
 from service.bundles.lint import Checked
 from service.engine import safexml
+from service.taskforms import rules
 from service.thai import legaldays
 
 MAX_DRY_RUN_STEPS = 300
@@ -126,9 +127,14 @@ def _simulate(checked: Checked, variant: _Variant, decisions: dict[str, list[Any
             if not open_tasks:
                 break
             task = open_tasks[0]
-            data = data_for(task.properties.get(engine.FORM_PROPERTY), task.spec_name)
+            form_name = task.properties.get(engine.FORM_PROPERTY)
+            data = data_for(form_name, task.spec_name)
             visits[task.spec_name] = visits.get(task.spec_name, 0) + 1
             acting = task.title or task.spec_name
+            broken = rules.failures(bundle.forms.get(form_name or "", {}), data, task.data, legaldays.day_of(now),
+                                    helpers)
+            if broken:
+                raise engine.ScriptFailed(f"กฎตรวจข้อมูลของแบบฟอร์ม {form_name} ทำงานไม่ได้: {broken[0]}", acting)
             instance.complete(task.id, data, now)
             run.steps.append({"kind": "task", "id": task.spec_name, "name": task.title, "lane": task.lane,
                               "role": bundle.lane_roles.get(task.lane or ""), "at": now.isoformat()})

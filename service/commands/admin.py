@@ -28,7 +28,7 @@ from service.auth import (
 )
 from service.bundles import catalog
 from service.context import Context
-from service.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from service.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts, Unauthorized
 from service.models import (
     ApiToken,
     ClockOverride,
@@ -249,7 +249,7 @@ def _token_number(token_id: str | int) -> int | None:
     """A token id as the database can take it; None for anything that cannot be one (so it is
     answered 404, not a database error for a number out of range)."""
     text = str(token_id)
-    if not text.isascii() or not text.isdigit() or len(text) > 18:
+    if not text.isascii() or not text.isdigit() or len(text) > 10 or int(text) > 2**31 - 1:  # the column's integer
         return None
     return int(text)
 
@@ -329,12 +329,6 @@ FORGET_FAILURES_AFTER = timedelta(days=1)
 MAX_OPEN_SESSIONS = 10
 MIN_PASSWORD_LENGTH = 8
 WRONG_PASSWORD = "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง กรุณาลองใหม่"
-
-
-class TooManyAttempts(Unauthorized):
-    """Too many failed log-ins from one client address: the page answers 429."""
-
-    status = 429
 
 
 def sign_in(ctx: Context, username: str, password: str, address: str) -> tuple[int, str]:

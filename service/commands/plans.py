@@ -21,7 +21,8 @@ from service.context import Context
 from service.documents.records import FREEZE_PROPERTY
 from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.models import Event, OpenTask, Organization, Plan, ProcessVersion
-from service.taskforms import validation
+from service.taskforms import rules, validation
+from service.thai.legaldays import day_of
 
 FISCAL_YEARS = range(2500, 2701)
 
@@ -50,6 +51,8 @@ def start_plan(ctx: Context, actor: Actor, body: dict[str, Any]) -> int:
         if version is not None:
             try:
                 validation.validate(catalog.start_form(version), start_fields)
+                rules.enforce(catalog.start_form(version), start_fields, {}, day_of(now),
+                              ctx.timer_helpers(session, now))
             except Invalid as err:
                 errors.extend(err.errors)
         if errors:
@@ -107,8 +110,12 @@ def complete_task(ctx: Context, actor: Actor, task_id: str, data: Any) -> dict[s
                 raise Forbidden(refusal)
             name = row.name  # record() may reuse the row for the task that opens next
             published = ctx.models.published(session, plan.process_version_id)
-            validation.validate(published.form_of(name), data)
-            instance = engine.Instance.restore(published.model, plan.state_json, ctx.timer_helpers(session, now))
+            form = published.form_of(name)
+            validation.validate(form, data)
+            helpers = ctx.timer_helpers(session, now)
+            instance = engine.Instance.restore(published.model, plan.state_json, helpers)
+            step = next((t for t in instance.open_tasks() if t.id == task_id), None)
+            rules.enforce(form, data, step.data if step else {}, day_of(now), helpers)
             try:
                 instance.complete(task_id, data, now)
             except engine.TaskNotOpen as err:

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from service import engine
 from service.auth import Actor
 from service.bundles.catalog import Published
+from service.commands import renders, taskdrafts
+from service.context import Context
 from service.eventlog import event_hash, jsonable
 from service.models import Event, OpenTask, Plan
 
@@ -42,6 +44,7 @@ def record(session: Session, plan: Plan, instance: engine.Instance, version: Pub
             kept.append(row)
         else:
             closed.append(row)
+    drafts_of_closed = [row.id for row in closed]  # before a closed row is reused for a new task
     for task_view in current.values():
         if closed:
             row = closed.pop()
@@ -54,6 +57,7 @@ def record(session: Session, plan: Plan, instance: engine.Instance, version: Pub
         kept.append(row)
     for row in closed:
         session.delete(row)
+    taskdrafts.forget(session, drafts_of_closed)
     return kept
 
 
@@ -74,4 +78,35 @@ def append_event(session: Session, plan: Plan, at: datetime, actor: str, role: s
     # race before that command's event could clash with the winner's.
     session.flush()
     session.add(event)
+    renders.enqueue_renders(session, plan.id, at)  # what the plan's documents show may have changed
     return event
+
+
+def refresh_read_models(ctx: Context, batch: int = 200) -> int:
+    """Recompute every plan's deadlines and the due dates of its open steps from its stored state,
+    when the code that derives them changed (an upgrade): they are derived, not recorded, so the
+    event log is untouched and an auditor's replay gives the refreshed values. How many plans changed."""
+    changed, after = 0, 0
+    while True:
+        with ctx.db.write() as session:
+            plans = session.scalars(select(Plan).where(Plan.id > after).order_by(Plan.id).limit(batch)).all()
+            if not plans:
+                return changed
+            for plan in plans:
+                after = plan.id
+                if not plan.state_json:
+                    continue
+                published = ctx.models.published(session, plan.process_version_id)
+                try:
+                    instance = engine.Instance.restore(published.model, plan.state_json)
+                except Exception:  # noqa: BLE001 - a damaged plan is verify's to report, not an upgrade's to stop
+                    continue
+                deadlines = [d.as_dict() for d in instance.deadlines()]
+                due = {task.id: task.due_at for task in instance.open_tasks()}
+                rows = list(session.scalars(select(OpenTask).where(OpenTask.plan_id == plan.id)))
+                if deadlines == plan.deadlines and all(row.due_at == due.get(row.id) for row in rows):
+                    continue
+                plan.deadlines = deadlines
+                for row in rows:
+                    row.due_at = due.get(row.id)
+                changed += 1

@@ -226,32 +226,19 @@ def not_ready(file: PlanFile, kind: str) -> str | None:
 
 @dataclass
 class Posting:
-    """The posting of the announcement measured against ข้อ 26 (2), by legaldays' policy."""
+    """The posting of the announcement as recorded (where, from when, until when). Whether it met
+    the law is the deadlines' verdict (service.deadlines), the same on every document."""
 
     announced_on: date
     posted_on: date
     until: date
     removed: bool
     places: list[str]
-    posting_due: date
-    minimum_met_on: date
-
-    @property
-    def on_time(self) -> bool:
-        return self.posted_on <= self.posting_due
-
-    @property
-    def days_late(self) -> int:
-        return max((self.posted_on - self.posting_due).days, 0)
 
     @property
     def days_posted(self) -> int:
         """Whole days posted: the first day is not counted (ป.พ.พ. 193/3), nor the day it ends."""
         return max((self.until - self.posted_on).days - 1, 0)
-
-    @property
-    def long_enough(self) -> bool:
-        return self.days_posted >= 30
 
 
 def posting_of(file: PlanFile) -> Posting:
@@ -263,8 +250,6 @@ def posting_of(file: PlanFile) -> Posting:
         announced_on=announced_on, posted_on=posted_on,
         until=legaldays.as_date(removed_on or data["certified_on"]), removed=bool(removed_on),
         places=list(data.get("posting_places") or []),
-        posting_due=legaldays.last_day(announced_on, 15, file.holidays),
-        minimum_met_on=legaldays.last_day(posted_on, 30, file.holidays, extend_to_working_day=False),
     )
 
 

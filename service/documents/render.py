@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -21,9 +22,11 @@ from sqlalchemy import select
 
 from service import engine, eventlog, labels
 from service.auth import SYSTEM, Actor
-from service.bundles import diagram
+from service.bundles import diagram, flowchart
 from service.config import SOURCE_ROOT
 from service.context import Context
+from service.deadlines import verdicts
+from service.documents import cache, names
 from service.documents.records import (
     TITLES,
     NotReady,
@@ -37,25 +40,24 @@ from service.documents.records import (
 )
 from service.errors import NotFound
 from service.models import FrozenDocument
-from service.queries import deadline_view
 from service.thai import dates
 from service.thai.baht import bahttext, money, percent
 
 REPORTS = SOURCE_ROOT / "reports"
-#: The flowchart's width on a landscape A4 page between the official margins (29.7 − 3 − 2 cm).
-FLOWCHART_WIDTH_MM = 247.0
-PT_PER_MM = 72 / 25.4
-#: Label sizes in diagram units, scaled with the drawing.
-LABEL_UNITS = {"pool": 30, "lane": 34, "task": 27, "subprocess": 28, "event": 26, "gateway": 26, "flow": 26}
+#: The flowchart's room on an A4 portrait page between the official margins: 16 cm wide, and as high
+#: as the page leaves under its heading and above its caption (29.7 − 2.5 − 2 cm, less 4.2 cm).
+FLOWCHART_MAX_HEIGHT_MM = 210.0
+#: The certifier's position, a field of its own beside ``certified_by`` (the name) once the form has it.
+CERTIFIER_TITLE = "certifier_title"
 
 
 def operational_plan(file: PlanFile) -> bytes:
     projects, equipment = projects_of(file.data)
     strategies = by_strategy(projects)
     try:
-        flowchart: dict[str, Any] | None = _flowchart(diagram.render(file.bpmn_files))
-    except diagram.NoDiagram:  # a process made without diagram interchange: the plan still prints
-        flowchart = None
+        chart: dict[str, Any] | None = _flowchart(flowchart.render(file.bpmn_files))
+    except diagram.NoDiagram:  # a process with no named step to draw: the plan still prints
+        chart = None
     return render("operational_plan.html", file, {
         "strategies": strategies,
         "project_count": len(projects),
@@ -64,23 +66,23 @@ def operational_plan(file: PlanFile) -> bytes:
         "equipment_count": len(equipment),
         "equipment_total": sum((p.budget for p in equipment), Decimal(0)),
         "months": dates.fiscal_months(file.fiscal_year),
-        "flowchart": flowchart,
+        "flowchart": chart,
         "regulation": file.meta.get("regulation", ""),
     })
 
 
 def _flowchart(drawing: diagram.Diagram) -> dict[str, Any]:
-    scale = FLOWCHART_WIDTH_MM / drawing.width
+    """The chart's boxes in millimetres, shrunk as a whole (text too) when its steps would not fit
+    on one page; flowchart.render made every box tall enough for its text at full size."""
+    scale = min(1.0, FLOWCHART_MAX_HEIGHT_MM / drawing.height)
     placed = [{
         "kind": label.kind, "text": label.text,
         "style": (f"left:{label.x * scale:.2f}mm;top:{label.y * scale:.2f}mm;width:{label.width * scale:.2f}mm;"
-                  f"height:{label.height * scale:.2f}mm;font-size:{LABEL_UNITS[label.kind] * scale * PT_PER_MM:.1f}pt"),
-        # a vertical title: a box as long as the band is high, turned about the band's centre
-        "rotated_style": (f"width:{label.height * scale:.2f}mm;height:{label.width * scale:.2f}mm;"
-                          f"left:{(label.width - label.height) * scale / 2:.2f}mm;"
-                          f"top:{(label.height - label.width) * scale / 2:.2f}mm"),
+                  f"height:{label.height * scale:.2f}mm;font-size:{flowchart.FONT_PT[label.kind] * scale:.2f}pt;"
+                  f"padding:{flowchart.PAD * scale:.2f}mm"),
     } for label in drawing.labels]
-    return {"svg": drawing.svg, "labels": placed, "width": FLOWCHART_WIDTH_MM, "height": drawing.height * scale}
+    return {"svg": drawing.svg, "labels": placed, "width": drawing.width * scale, "height": drawing.height * scale,
+            "line_height": flowchart.LINE_HEIGHT}
 
 
 def _require(file: PlanFile, kind: str) -> None:
@@ -104,7 +106,10 @@ def posting_certificate(file: PlanFile) -> bytes:
     data = file.data
     return render("posting_certificate.html", file, {
         "posting": posting_of(file), "certified_by": data.get("certified_by", ""),
+        "certifier_title": data.get(CERTIFIER_TITLE, ""),
         "certified_on": data["certified_on"], "regulation": file.meta.get("regulation", ""),
+        # the verdicts every page and report gives, of the deadlines the process says this certifies
+        "verdicts": [v for v in verdicts(file.deadlines, file.now) if "posting-certificate" in v["documents"]],
     })
 
 
@@ -125,8 +130,8 @@ def record(file: PlanFile) -> bytes:
             "role_name": file.role_name(event["role"]),
             "details": _details(event, form),
         })
-    deadlines = [{**deadline_view(d, file.now), "kind": d["kind"]} for d in file.deadlines]
-    return render("record.html", file, {"steps": steps, "deadlines": deadlines, "states": labels.DEADLINE_STATES})
+    deadlines = verdicts(file.deadlines, file.now)
+    return render("record.html", file, {"steps": steps, "deadlines": deadlines})
 
 
 def _details(event: dict[str, Any], form: dict[str, Any]) -> list[tuple[str, str]]:
@@ -136,6 +141,8 @@ def _details(event: dict[str, Any], form: dict[str, Any]) -> list[tuple[str, str
     if event["kind"] == eventlog.DOCUMENT_FROZEN:
         kind = event["data"].get("kind", "")
         return [("เอกสาร", TITLES.get(kind, kind)), ("SHA-256", event["data"].get("sha256", ""))]
+    if event["kind"] == eventlog.ATTACHMENT_ADDED:
+        return [("ไฟล์", event["data"].get("filename", "")), ("SHA-256", event["data"].get("sha256", ""))]
     properties = form.get("properties", {})
     lines = []
     for key, spec in properties.items():
@@ -182,7 +189,26 @@ def render(template: str, file: PlanFile, values: dict[str, Any]) -> bytes:
         draft=not file.announced, printed_at=file.now, **values,
     )
     with _collector_paused():
-        return HTML(string=html, base_url=str(REPORTS)).write_pdf()
+        laid_out = HTML(string=html, base_url=str(REPORTS)).render()
+        for keep in _kept.get():
+            keep.append(laid_out)
+        return laid_out.write_pdf()
+
+
+#: Lists that receive each document's layout as it is rendered (see ``layouts``).
+_kept: ContextVar[tuple[list[Any], ...]] = ContextVar("kept_layouts", default=())
+
+
+@contextmanager
+def layouts() -> Iterator[list[Any]]:
+    """The WeasyPrint layouts (pages and boxes) of the documents rendered inside the block, so that
+    a check can measure where every box landed on paper rather than read text back."""
+    found: list[Any] = []
+    token = _kept.set((*_kept.get(), found))
+    try:
+        yield found
+    finally:
+        _kept.reset(token)
 
 
 @contextmanager
@@ -208,24 +234,48 @@ DOCUMENTS = {"plan": operational_plan, "announcement": announcement,
 class Document:
     content: bytes
     sha256: str | None = None  # set when the document is the frozen one, served as stored
+    filename: str = "document.pdf"  # for people, in Thai (documents/names.py)
+    ascii_filename: str = "document.pdf"  # for clients that cannot take the Thai name
+    #: no fresh copy is cached: the document is being made (``content`` is empty; see commands/renders.py)
+    pending: bool = False
+
+    @property
+    def content_disposition(self) -> str:
+        return names.content_disposition(self.filename, self.ascii_filename)
 
 
 def document(ctx: Context, actor: Actor, plan_id: int, kind: str) -> Document:
-    """One of the plan's documents as PDF: as stored once it is frozen, else rendered from the
-    plan's records (a document due to freeze but not stored yet: as the plan stood at its step,
-    the same bytes the freezing stores). A read: it never writes. :raise NotFound: :raise NotReady:"""
+    """One of the plan's documents as PDF: as stored once it is frozen, else the copy rendered in
+    the background from what the plan now shows (a document due to freeze but not stored yet: as
+    the plan stood at its step, the same bytes the freezing stores), or ``pending`` when no copy of
+    that content is cached yet. A read: it never writes, and never renders. :raise NotFound: :raise NotReady:"""
     if kind not in DOCUMENTS:
         raise NotFound(f"ไม่มีเอกสารชนิด {kind}; เอกสารที่มี: {', '.join(DOCUMENTS)}")
     file = load(ctx, actor, plan_id)
+    named = {"filename": names.filename(kind, file.fiscal_year, file.organization["name"]),
+             "ascii_filename": names.ascii_filename(kind, file.fiscal_year, file.organization["code"])}
+    source = source_of(file, kind)
+    if source is None:
+        with ctx.db.read() as session:
+            stored = session.scalars(select(FrozenDocument).where(FrozenDocument.plan_id == plan_id,
+                                                                  FrozenDocument.kind == kind)).one()
+            return Document(stored.content, stored.sha256, named["filename"], named["ascii_filename"])
+    _require(source, kind)
+    copy = cache.lookup(ctx, plan_id, kind, cache.source_key(source, kind))
+    if copy is None:
+        return Document(b"", filename=named["filename"], ascii_filename=named["ascii_filename"], pending=True)
+    return Document(copy, filename=named["filename"], ascii_filename=named["ascii_filename"])
+
+
+def source_of(file: PlanFile, kind: str) -> PlanFile | None:
+    """What the document ``kind`` shows: the plan as it stands, or as it stood at the step that
+    freezes the document; None once it is frozen (stored, served as stored)."""
     point = file.freeze_points().get(kind)
     if point is None:
-        return Document(DOCUMENTS[kind](file))
-    if kind not in file.frozen:
-        return Document(DOCUMENTS[kind](file.as_of(point)))
-    with ctx.db.read() as session:
-        stored = session.scalars(select(FrozenDocument).where(FrozenDocument.plan_id == plan_id,
-                                                              FrozenDocument.kind == kind)).one()
-        return Document(stored.content, stored.sha256)
+        return file
+    if kind in file.frozen:
+        return None
+    return file.as_of(point)
 
 
 def available(ctx: Context, actor: Actor, plan_id: int) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -26,13 +26,16 @@ from service.engine import sandbox
 from service.engine.clock import running_at
 from service.engine.model import (
     DEADLINE_BASIS,
+    DEADLINE_DOCUMENTS,
     DEADLINE_EXTENSION_FIELD,
+    DEADLINE_FACT,
     DEADLINE_KIND,
+    DEADLINE_REASON_FIELD,
     SERIALIZER,
     ProcessModel,
     first_line,
 )
-from service.thai.legaldays import as_date, end_of_day
+from service.thai.legaldays import as_date, day_of, end_of_day
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -107,14 +110,24 @@ class OpenTask:
 
 @dataclass
 class Deadline:
+    """A legal deadline as the recorded facts give it. ``state`` ignores the clock (a limit not yet
+    reached is "pending" even once its day has passed and its timer not yet fired): the verdict
+    at an instant is service.deadlines.verdict's."""
+
     key: str
     name: str
-    kind: str
+    kind: str  # limit | minimum
     basis: str
-    due_at: datetime
+    due_at: datetime  # the date in force: the timer's own, or the one it was extended to
     state: str  # pending | met | missed
-    actual_at: datetime | None = None
+    actual_at: datetime | None = None  # when the step that fulfils it was completed
     extended_to: str | None = None
+    original_due_at: datetime | None = None  # the timer's own date, when extended
+    extended_in: str | None = None  # the step (BPMN id) that recorded the extension
+    fact: str = ""  # the recorded field the deadline is measured against (deadlineFact)
+    fact_on: str | None = None  # that field's recorded date
+    reason: str | None = None  # why it was missed, as the official confirmed it (deadlineReasonField)
+    documents: tuple[str, ...] = ()  # documents that state its verdict (deadlineDocuments)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -122,6 +135,9 @@ class Deadline:
             "due_at": self.due_at.isoformat(), "state": self.state,
             "actual_at": self.actual_at.isoformat() if self.actual_at else None,
             "extended_to": self.extended_to,
+            "original_due_at": self.original_due_at.isoformat() if self.original_due_at else None,
+            "extended_in": self.extended_in,
+            "fact": self.fact, "fact_on": self.fact_on, "reason": self.reason, "documents": list(self.documents),
         }
 
 
@@ -186,8 +202,9 @@ class Instance:
 
     def open_tasks(self) -> list[OpenTask]:
         tasks = self.workflow.get_tasks(state=TaskState.READY, manual=True)
+        # a step keeps the date it is due by while it is open, also once that date has passed
         limits = [(d, attached) for d, attached in self._deadline_tasks() if d.kind == "limit"
-                  and d.state == "pending"]
+                  and d.actual_at is None]
         result = []
         for task in tasks:
             chain = set(self._activity_chain(task))
@@ -336,34 +353,57 @@ class Instance:
             props = self.model.properties(task.task_spec.bpmn_id)
             kind = props.get(DEADLINE_KIND)
             due_at = _parse_instant(task._get_internal_data("event_value"))
-            if kind not in ("limit", "minimum") or due_at is None:
+            if kind not in ("limit", "minimum") or due_at is None or (
+                    kind == "minimum" and task.state == TaskState.CANCELLED):
                 continue
+            fact = props.get(DEADLINE_FACT, "")
+            fact_on = _as_day(self._recorded(fact)) if fact else None
+            reason_field = props.get(DEADLINE_REASON_FIELD)
             attached = _attached_task(task)
             fired = task.state == TaskState.COMPLETED
-            state, actual_at, extended_to = "pending", None, None
+            actual_at, extended_to, extended_in, original_due_at = None, None, None, None
             if kind == "minimum":
-                if task.state == TaskState.CANCELLED:
-                    continue
+                # met once its timer fired, unless the fact shows the period was cut short
+                # (e.g. the notice taken down before the end of its thirtieth day)
+                state = "pending"
                 if fired:
-                    state, actual_at = "met", due_at
-            elif task.state == TaskState.CANCELLED:
-                state = "met"
+                    actual_at = due_at
+                    state = "missed" if fact_on is not None and fact_on <= day_of(due_at) else "met"
+            else:
                 actual_at = _finished_at(attached)
-            elif fired:
-                state, actual_at = "missed", _finished_at(attached)  # late, or not done yet
-                extended_to = _extension(task, props.get(DEADLINE_EXTENSION_FIELD))
-                if extended_to is not None:
-                    due_at = end_of_day(as_date(extended_to))
-                    if actual_at is None:
-                        state = "pending"
-                    elif actual_at <= due_at:
-                        state = "met"
+                extension = _extension(task, props.get(DEADLINE_EXTENSION_FIELD)) if fired else None
+                if extension is not None:
+                    extended_to, extended_in = extension
+                    original_due_at, due_at = due_at, end_of_day(as_date(extended_to))
+                if fact_on is not None:
+                    state = "met" if fact_on <= day_of(due_at) else "missed"
+                elif actual_at is not None:
+                    state = "met" if actual_at <= due_at else "missed"
+                else:
+                    state = "missed" if fired and extended_to is None else "pending"
+            reason = self._recorded(reason_field) if reason_field and state == "missed" else None
             deadline = Deadline(
                 key=task.task_spec.bpmn_id, name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
                 kind=kind, basis=props.get(DEADLINE_BASIS, ""), due_at=due_at, state=state,
-                actual_at=actual_at, extended_to=extended_to,
+                actual_at=actual_at, extended_to=extended_to, extended_in=extended_in, original_due_at=original_due_at,
+                fact=fact, fact_on=fact_on.isoformat() if fact_on else None,
+                reason=str(reason) if reason else None,
+                documents=tuple(k.strip() for k in props.get(DEADLINE_DOCUMENTS, "").split(",") if k.strip()),
             )
             yield deadline, attached.id if attached is not None else None
+
+    def _recorded(self, field_name: str) -> Any:
+        """The value a completed step last recorded in a field: the task that changed it (its
+        parent held another value), latest first. Branches forked earlier carry older copies of
+        the data; only the step that set a value counts."""
+        latest, value = -1.0, None
+        for task in self.workflow.get_tasks(state=TaskState.COMPLETED):
+            if field_name not in task.data:
+                continue
+            before = task.parent.data.get(field_name) if task.parent is not None else None
+            if task.data[field_name] != before and task.last_state_change > latest:
+                latest, value = task.last_state_change, task.data[field_name]
+        return value
 
 
 def _repredict_started(workflow) -> None:
@@ -426,13 +466,23 @@ def _attached_task(timer_task):
     return next((c for c in parent.children if c.task_spec.name == name), None)
 
 
+def _as_day(value: Any) -> date | None:
+    """A recorded date field as a date (None when empty or not a date: the form checks it)."""
+    try:
+        return as_date(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
 def _finished_at(task) -> datetime | None:
     if task is None or task.state != TaskState.COMPLETED:
         return None
     return datetime.fromtimestamp(task.last_state_change, UTC)
 
 
-def _extension(timer_task, field_name: str | None) -> str | None:
+def _extension(timer_task, field_name: str | None) -> tuple[str, str] | None:
+    """The date a deadline was extended to and the step (its BPMN id: task ids are not kept by a
+    replay) that recorded it, if any."""
     if not field_name:
         return None
     found = None
@@ -440,7 +490,7 @@ def _extension(timer_task, field_name: str | None) -> str | None:
     while stack:
         task = stack.pop()
         if task.state == TaskState.COMPLETED and task.data.get(field_name):
-            found = task.data[field_name]
+            found = (task.data[field_name], task.task_spec.bpmn_id)
         stack.extend(task.children)
     return found
 

@@ -24,6 +24,13 @@ FORM_PROPERTY = "formJsonSchemaFilename"
 DEADLINE_KIND = "deadlineKind"  # "limit": act before it fires; "minimum": wait until it fires
 DEADLINE_BASIS = "deadlineBasis"
 DEADLINE_EXTENSION_FIELD = "deadlineExtensionField"
+#: the recorded field whose date fulfils the deadline (the posting date for "post within 15 days"):
+#: the verdict is measured against it, not against when a step was clicked
+DEADLINE_FACT = "deadlineFact"
+#: the field holding the reason an official gave when confirming the deadline was missed
+DEADLINE_REASON_FIELD = "deadlineReasonField"
+#: the documents (kinds, comma-separated) that state this deadline's verdict besides the record
+DEADLINE_DOCUMENTS = "deadlineDocuments"
 SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(DEFAULT_CONFIG))
 _SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"

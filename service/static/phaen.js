@@ -1,5 +1,5 @@
 /* Conveniences only: every form works without this file. Adds table rows in the page instead of
-   a round trip, and shows numbers with thousands separators once typed. */
+   a round trip, shows numbers with thousands separators once typed, and keeps Enter from submitting. */
 (function () {
   "use strict";
   document.querySelectorAll("[data-rows]").forEach(function (box) {
@@ -28,6 +28,15 @@
     if (input.value.trim() === "" || !isFinite(value)) return;
     input.value = value.toLocaleString("en-US", input.classList.contains("money")
       ? {minimumFractionDigits: 2, maximumFractionDigits: 2} : {maximumFractionDigits: 10});
+  });
+  // Enter in a one-line field of a task form does nothing: without this file it saves the draft
+  // (the form's first button), and it never completes the step either way
+  document.querySelectorAll("form.task-form").forEach(function (form) {
+    form.addEventListener("keydown", function (event) {
+      var field = event.target;
+      if (event.key !== "Enter" || !field.matches || !field.matches("input:not([type=submit]):not([type=button]), select")) return;
+      event.preventDefault();
+    });
   });
   // a wide flowchart scrolls sideways: bring the step waiting now into view
   document.querySelectorAll(".diagram-scroll").forEach(function (box) {

@@ -19,6 +19,7 @@ from referencing import Registry
 from referencing.exceptions import NoSuchResource, Unresolvable
 
 from service.errors import Invalid
+from service.taskforms import attachments
 
 #: What any submitted data may hold, whatever its form says (a form may only say less).
 MAX_ITEMS = 5000  # rows in one list (the spreadsheets allow 2,000 projects)
@@ -43,6 +44,11 @@ def _decimal_multiple_of(validator, divisor, instance, schema):
         remainder = Decimal(1)
     if remainder != 0:
         yield ValidationError(f"{instance!r} is not a multiple of {divisor}")
+
+
+#: the pattern of a text that must say something: spaces alone (Thai keyboards type U+3000 and
+#: zero-width ones too) do not count; forms use it for reasons and comments
+NOT_BLANK = "[^\\s\u00a0\u2000-\u200b\u3000\ufeff]"
 
 
 @functools.lru_cache(maxsize=1024)
@@ -74,7 +80,8 @@ def schema_problems(schema: Any) -> list[str]:
         Draft202012Validator.check_schema(schema)
     except SchemaError as err:
         return [f"{'/'.join(str(p) for p in err.path) or '(root)'}: {err.message}"]
-    return [f"{where or '(root)'}: {why}" for where, why in _unsafe(schema, schema, "")]
+    return [f"{where or '(root)'}: {why}" for where, why in _unsafe(schema, schema, "")] + \
+        attachments.declaration_problems(schema)  # what evidence the step takes (taskforms/attachments.py)
 
 
 def _unsafe(root: Any, node: Any, where: str) -> Iterator[tuple[str, str]]:
@@ -239,7 +246,7 @@ def _describe(error, title: str, properties: dict[str, Any]) -> list[dict[str, s
         "format": lambda: f"{title} ต้องเป็น{_FORMATS.get(value, value)}",
         "minLength": lambda: (f"กรุณากรอก{title}" if value == 1 else f"{title} ต้องยาวอย่างน้อย {value} ตัวอักษร"),
         "maxLength": lambda: f"{title} ยาวได้ไม่เกิน {value} ตัวอักษร",
-        "pattern": lambda: f"{title} มีรูปแบบไม่ถูกต้อง",
+        "pattern": lambda: f"กรุณากรอก{title} (ช่องว่างอย่างเดียวไม่นับ)" if value == NOT_BLANK else f"{title} มีรูปแบบไม่ถูกต้อง",
         "minItems": lambda: f"{title} ต้องมีอย่างน้อย {value} รายการ",
         "maxItems": lambda: f"{title} มีได้ไม่เกิน {value} รายการ",
         "uniqueItems": lambda: f"{title} มีรายการซ้ำกัน",

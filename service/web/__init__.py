@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from flask import Blueprint, Flask
 
 from service.thai import dates
-from service.web import audit, auth, designer, documents, inbox, plans, tasks
+from service.web import attachments, audit, auth, designer, documents, inbox, incidents, plans, tasks
 
 
 def session_config() -> dict:
@@ -31,7 +31,8 @@ def init_app(app: Flask, exempt: tuple[Blueprint, ...] = ()) -> None:
     auth.csrf.init_app(app)
     for blueprint in exempt:
         auth.csrf.exempt(blueprint)
-    for blueprint in (auth.bp, inbox.bp, tasks.bp, plans.bp, documents.bp, audit.bp, designer.bp):
+    for blueprint in (auth.bp, inbox.bp, tasks.bp, plans.bp, documents.bp, audit.bp, designer.bp,
+                      incidents.bp, attachments.bp):
         app.register_blueprint(blueprint)
     app.jinja_env.filters.update(thai_date=dates.short, thai_datetime=_thai_datetime)
 

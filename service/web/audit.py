@@ -16,7 +16,6 @@ from service.auth import SYSTEM, Actor
 from service.bundles import diagram
 from service.bundles.catalog import START_FORM_KEY
 from service.commands.plans import FISCAL_YEARS
-from service.documents.render import LABEL_UNITS
 from service.errors import Invalid, NotFound
 from service.http import attachment, ctx, integer
 from service.thai import dates
@@ -147,7 +146,7 @@ def events_csv(plan_id: int) -> ResponseReturnValue:
 def compliance() -> ResponseReturnValue:
     """Every legal deadline of an organization's plans of a fiscal year. :raise 404: :raise 403:"""
     report = _compliance()
-    return render_template("audit/compliance.html", report=report, states=labels.DEADLINE_STATES)
+    return render_template("audit/compliance.html", report=report)
 
 
 @bp.get("/compliance.csv")
@@ -156,7 +155,7 @@ def compliance_csv() -> ResponseReturnValue:
     """:raise 404: :raise 403:"""
     report = _compliance()
     name = f"compliance-{report['organization']['code']}-{report['fiscal_year']}.csv"
-    return attachment(audit.compliance_csv(report).encode("utf-8"), "text/csv", name)
+    return attachment(audit.compliance_csv(report, for_people=True).encode("utf-8"), "text/csv", name)
 
 
 # --- What the pages show -----------------------------------------------------------------
@@ -256,7 +255,7 @@ def _drawing(drawing: diagram.Diagram, marks: dict[str, str]) -> dict[str, Any]:
     labels = [{"kind": label.kind, "text": label.text, "element": label.element, "mark": marks.get(label.element, ""),
                "style": (f"left:{pct(label.x, width)};top:{pct(label.y, height)};width:{pct(label.width, width)};"
                          f"height:{pct(label.height, height)};"
-                         f"font-size:{LABEL_UNITS[label.kind] / width * 100:.3f}cqw")}
+                         f"font-size:{diagram.LABEL_UNITS[label.kind] / width * 100:.3f}cqw")}
               for label in drawing.labels]
     return {"svg": drawing.svg, "labels": labels, "ratio": f"{width:g} / {height:g}"}
 

@@ -14,6 +14,7 @@ from service.auth import Actor
 from service.commands import admin
 from service.errors import Unauthorized
 from service.http import ctx
+from service.web import keeping
 
 bp = Blueprint("web_auth", __name__)
 login_manager = LoginManager()
@@ -68,8 +69,9 @@ def client_address() -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    if current_user.is_authenticated:
-        return redirect(url_for("inbox.index"))
+    kept = request.form.get(keeping.KEPT, "") if request.method == "POST" else ""
+    if current_user.is_authenticated:  # logged in again in another tab meanwhile: what was typed still returns
+        return redirect((keeping.restore(actor(), kept) if kept else None) or url_for("inbox.index"))
     error, status, username = None, 200, ""
     if request.method == "POST":
         username = request.form.get("username", "").strip()
@@ -84,8 +86,10 @@ def login() -> ResponseReturnValue:
             session.clear()  # nothing from before the log-in carries over
             login_user(WebUser(person, key))
             session.permanent = True
-            return redirect(_safe_next(request.args.get("next")))
-    return render_template("login.html", error=error, username=username), status
+            # back to the form with what was typed before the log-in expired, if this user typed it
+            return redirect(keeping.restore(actor(), kept) or _safe_next(request.args.get("next")))
+    return render_template("login.html", error=error, username=username, kept=kept,
+                           notice=keeping.KEPT_NOTICE if kept else ""), status
 
 
 @bp.post("/logout")

@@ -3,15 +3,23 @@ or a program (an API bearer token), of the plan's organization or an auditor of 
 
 from __future__ import annotations
 
-from flask import Blueprint, url_for
+import json
+
+from flask import Blueprint, Response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from service import documents, http
+from service.commands import renders
 from service.errors import NotFound, Unauthorized
 from service.web.auth import login_manager
 
 bp = Blueprint("plan_documents", __name__)
+
+#: Seconds a client is asked to wait before asking again for a document being made.
+RETRY_AFTER = 3
+PENDING_TITLE = "กำลังจัดทำเอกสาร"
+FAILED_TITLE = "จัดทำเอกสารไม่สำเร็จ"
 
 #: The address's name of each document -> its kind in service.documents.
 NAMES = {"operational-plan": "plan", "announcement": "announcement", "posting-certificate": "posting-certificate",
@@ -39,12 +47,53 @@ def download(plan_id: int, name: str) -> ResponseReturnValue:
     if name not in NAMES:
         raise NotFound(f"ไม่มีเอกสารชื่อ {name}; เอกสารที่มี: {', '.join(f'{n}.pdf' for n in NAMES)}")
     found = documents.document(http.ctx(), actor, plan_id, NAMES[name])
-    return http.pdf(found.content, f"plan-{plan_id}-{name}.pdf", found.sha256)
+    if found.pending:
+        return not_yet(plan_id, NAMES[name], found.filename)
+    response = http.pdf(found.content, found.ascii_filename, found.sha256)
+    response.headers["Content-Disposition"] = found.content_disposition  # the Thai name, and the ASCII one
+    return response
+
+
+def not_yet(plan_id: int, kind: str, filename: str) -> Response:
+    """The answer to a download that found no fresh copy: at once, never after a render. The
+    document's render is queued (if it is not already), and the client is asked to come back: a
+    page that reloads itself, or for a program 202 with Retry-After and a problem document. A
+    document whose render failed for good says so (503), queues nothing, and is retried by an
+    operator (`phaen jobs retry`) or by the plan's next change."""
+    ctx = http.ctx()
+    error = renders.failure(ctx, plan_id, kind)
+    if error is not None:
+        message = f"ระบบจัดทำเอกสาร {filename} ไม่สำเร็จ และได้แจ้งผู้ดูแลระบบแล้ว กรุณาลองใหม่ภายหลัง"
+        if http.wants_problem():
+            return http.problem(503, message, heading=FAILED_TITLE)
+        page = render_template("document_pending.html", heading=FAILED_TITLE, message=message, failed=True,
+                               plan_id=plan_id, again=request.path, retry_after=RETRY_AFTER)
+        return Response(page, status=503, mimetype="text/html")
+    job = renders.request_render(ctx, plan_id, kind)
+    message = f"ระบบกำลังจัดทำเอกสาร {filename} จากข้อมูลล่าสุดของแผน กรุณารอสักครู่แล้วเปิดอีกครั้ง"
+    if http.wants_problem():
+        response = http.problem(202, message, heading=PENDING_TITLE)
+        response.set_data(json.dumps({**response.get_json(), "job": job["id"], "state": job["state"]},
+                                     ensure_ascii=False))
+    else:
+        page = render_template("document_pending.html", heading=PENDING_TITLE, message=message, failed=False,
+                               plan_id=plan_id, again=request.path, retry_after=RETRY_AFTER)
+        response = Response(page, status=202, mimetype="text/html")
+        response.headers["Refresh"] = str(RETRY_AFTER)  # the page asks again by itself, no script needed
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.app_template_global()
 def plan_documents(plan_id: int) -> list[dict]:
     """The plan's documents for its page: each with its address, or the sentence saying when it will exist."""
     address = {kind: name for name, kind in NAMES.items()}
-    return [{**item, "url": url_for("plan_documents.download", plan_id=plan_id, name=address[item["kind"]])}
-            for item in documents.available(http.ctx(), current_user.actor, plan_id)]
+    ctx, actor = http.ctx(), current_user.actor
+    items = documents.available(ctx, actor, plan_id)
+    # a render that failed for good is shown to the plan's admins (the others see the link, and
+    # the download tells them it failed)
+    failed = renders.failures(ctx, plan_id) if renders.reported_to(ctx, actor, plan_id) else {}
+    return [{**item, "url": url_for("plan_documents.download", plan_id=plan_id, name=address[item["kind"]]),
+             "render_failed": failed.get(item["kind"])} for item in items]
+

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
@@ -11,26 +11,29 @@ from service.http import ctx
 from service.web.auth import actor
 
 bp = Blueprint("inbox", __name__)
+PAGE = 50  # rows an official scrolls through on an old PC before asking for more
 
 
 @bp.get("/")
 @login_required
 def index() -> ResponseReturnValue:
-    tasks = queries.inbox(ctx(), actor())
-    plan_choices = sorted({(t["plan_id"], t["fiscal_year"]) for t in tasks}, key=lambda p: (-p[1], p[0]))
-    step_choices = sorted({(t["name"], t["title"]) for t in tasks}, key=lambda s: s[1])
+    """The user's open tasks, a page at a time (filters and order in the query, so a page costs
+    the same whatever the number of tasks). :raise 422: a bad page cursor."""
     plan_filter = request.args.get("plan", type=int)
     step_filter = request.args.get("step", "")
     newest_first = request.args.get("sort") == "due_desc"
-    shown = [t for t in tasks if (plan_filter is None or t["plan_id"] == plan_filter)
-             and (not step_filter or t["name"] == step_filter)]
-    if newest_first:  # queries.inbox gives earliest due first, undated last
-        shown = [t for t in reversed(shown) if t["due_at"]] + [t for t in shown if not t["due_at"]]
+    page = queries.inbox_page(ctx(), actor(), PAGE, request.args.get("after") or None, plan_filter,
+                              step_filter or None, newest_first)
+    shown, choices = page["tasks"], queries.inbox_choices(ctx(), actor())
+    following = url_for("inbox.index", after=page["next"], plan=plan_filter, step=step_filter or None,
+                        sort="due_desc" if newest_first else None) if page["next"] else None
     return render_template(
-        "inbox.html", tasks=shown, total=len(tasks), plan_choices=plan_choices, step_choices=step_choices,
-        plan_filter=plan_filter, step_filter=step_filter, newest_first=newest_first,
-        bases=queries.due_bases(ctx(), shown, ctx().clock.now()),
+        "inbox.html", tasks=shown, total=choices["total"], plan_choices=choices["plans"],
+        step_choices=choices["steps"], plan_filter=plan_filter, step_filter=step_filter, newest_first=newest_first,
+        next_page=following, first_page=bool(request.args.get("after")),
+        bases=queries.due_bases(shown),
         holders=queries.display_names(ctx(), {t["claimed_by"] for t in shown}),
+        returned=queries.returned_steps(ctx(), shown),  # steps a deciding step sent back: "ส่งกลับแก้ไข"
         roles=queries.role_titles(ctx()), plans=queries.plans(ctx(), actor()),
         can_start=queries.startable(ctx(), actor()) is not None,
     )

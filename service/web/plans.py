@@ -35,11 +35,24 @@ def show(plan_id: int) -> ResponseReturnValue:
     plan, events, steps = page["plan"], page["events"], page["steps"]
     return render_template(
         "plan.html", plan=plan, events=list(reversed(events)), status=labels.PLAN_STATUS,
-        deadline_states=labels.DEADLINE_STATES, kinds=labels.EVENT_KINDS, steps=steps, roles=page["roles"],
+        kinds=labels.EVENT_KINDS, steps=steps, roles=page["roles"],
         drawing=_drawing(plan_id), scale=DIAGRAM_SCALE, open_steps={t["title"] for t in plan["tasks"]},
         done_steps={steps.get(e["task"], e["task"]) for e in events if e["kind"] == eventlog.TASK_COMPLETED},
         names=page["names"], is_admin=page["is_admin"], bases=page["bases"], members=page["members"],
+        offers=_offers(plan, events),
     )
+
+
+def _offers(plan: dict[str, Any], events: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Other procedures (e.g. an amendment) the user may start from an announced plan of their own
+    organization: announced = its documents were frozen, or the plan is complete."""
+    if plan["status"] != "completed" and not any(e["kind"] == eventlog.DOCUMENT_FROZEN for e in events):
+        return []
+    own = queries.startable(ctx(), actor(), plan["process"]["name"])
+    if own is not None and own.organization_code != plan["organization"]["code"]:
+        return []
+    return [(name, title) for name, title in queries.other_startable(ctx(), actor())
+            if name != plan["process"]["name"]]
 
 
 def _drawing(plan_id: int) -> diagram.Diagram | None:
@@ -59,11 +72,13 @@ def _drawing(plan_id: int) -> diagram.Diagram | None:
 def new() -> ResponseReturnValue:
     """The start form of the default process, for the user's own organization.
     :raise 403: the user holds no role that may start a plan there."""
-    start = queries.startable(ctx(), actor())
+    process = (request.values.get("process") or "").strip() or None
+    start = queries.startable(ctx(), actor(), process)
     if start is None:
         raise Forbidden("ท่านไม่มีสิทธิ์เริ่มจัดทำแผนขององค์กร (เฉพาะบทบาทที่กระบวนงานกำหนดให้เริ่มแผนได้)")
     data: dict[str, Any] = {}
-    year_text, errors, message = str(_coming_fiscal_year()), [], ""
+    asked_year = integer((request.args.get("fiscal_year") or "").strip())
+    year_text, errors, message = str(asked_year if asked_year in plans.FISCAL_YEARS else _coming_fiscal_year()), [], ""
     if request.method == "POST":
         year_text = request.form.get("fiscal_year", "").strip()
         data, problems = fields.parse(start.schema, request.form)
@@ -83,7 +98,7 @@ def new() -> ResponseReturnValue:
             except Conflict as err:
                 errors = [{"field": "/fiscal_year", "message": err.message}]
             else:
-                flash(f"เริ่มจัดทำแผนการดำเนินงาน ปีงบประมาณ พ.ศ. {year} แล้ว", "success")
+                flash(f"เริ่ม{start.process_title} ปีงบประมาณ พ.ศ. {year} แล้ว", "success")
                 return redirect(url_for("plans.show", plan_id=plan_id))
     year_errors = [e["message"] for e in errors if e["field"] == "/fiscal_year"]
     form = fields.build(start.schema, data, [e for e in errors if e["field"] not in ("/fiscal_year", "/organization")])

@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from flask import flash, render_template, url_for
 
 from service import queries
+from service.documents import records
 from service.errors import Forbidden, NotFound
 from service.http import ctx
 from service.taskforms import columns, fields, reading
 from service.thai.dates import short_datetime
+from service.web import keeping
 from service.web.auth import actor
 
 
@@ -43,7 +47,9 @@ def require_can_complete(page: dict[str, Any]) -> None:
         raise Forbidden(page["refusal"])
 
 
-def render(page: dict[str, Any], data: dict[str, Any], errors: Sequence[dict[str, str]] = (), message: str = "") -> str:
+def render(page: dict[str, Any], data: dict[str, Any], errors: Sequence[dict[str, str]] = (), message: str = "",
+           saved: dict[str, Any] | None = None) -> str:
+    """``saved``: the draft the page stands on (its revision), if not the one stored now (keeping.py)."""
     task = page["task"]
     return render_template(
         "task.html", task=task, form=fields.build(task["form"]["schema"], data, list(errors)),
@@ -52,4 +58,28 @@ def render(page: dict[str, Any], data: dict[str, Any], errors: Sequence[dict[str
         max_rows=columns.MAX_ROWS, max_megabytes=reading.MAX_BYTES // 1024 // 1024,
         basis=page["basis"], holder=page["holder"], roles=page["roles"], can_edit=page["refusal"] is None,
         is_admin=page["is_admin"], members=page["members"],
+        **keeping.page_context(actor(), task["id"], saved),  # the saved draft and whose form this is
+        sent_back=sent_back(task), draft=draft_summary(task),
     )
+
+
+# --- A send-back and the draft decided on (the process's sendBack* and draftLists properties) -------
+def sent_back(task: dict[str, Any]) -> dict[str, Any] | None:
+    """Who sent the step back (their name as people know it), when and why; None if it was not."""
+    found = task.get("returned")
+    if not found:
+        return None
+    names = queries.display_names(ctx(), {found["by"]})
+    return {**found, "by_name": names.get(found["by"], found["by"]), "at": datetime.fromisoformat(found["at"])}
+
+
+def draft_summary(task: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each list of the draft a deciding step shows: its items, and their count and total by strategy."""
+    shown = []
+    for listed in task.get("draft") or []:
+        items = [item for item in listed["items"] if isinstance(item, dict)]
+        projects, equipment = records.projects_of({"projects": items})
+        strategies = records.by_strategy(projects + equipment)
+        shown.append({**listed, "rows": items, "strategies": strategies, "count": sum(g.count for g in strategies),
+                      "total": sum((g.total for g in strategies), Decimal(0))})
+    return shown

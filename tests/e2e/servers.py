@@ -31,14 +31,15 @@ class Server:
     """``workers``: run the production layout (gunicorn with that many workers) instead of the
     development server."""
 
-    def __init__(self, env, workers: int | None = None):
-        self.env, self.port, self.process, self.workers = env, free_port(), None, workers
+    def __init__(self, env, workers: int | None = None, args: tuple[str, ...] = ()):
+        self.env, self.port, self.process, self.workers, self.args = env, free_port(), None, workers, args
 
     def start(self):
         self.log = tempfile.TemporaryFile()
         production = ["--production", "--workers", str(self.workers)] if self.workers else []
         self.process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(self.port),
-                                         *production], env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+                                         *production, *self.args], env=self.env, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and self.process.poll() is None:
             try:

@@ -74,6 +74,7 @@ def test_official_completes_the_collecting_step_in_the_browser(server, shots, br
     page.locator('[name="/projects/1/strategy"]').fill("การพัฒนาด้านความปลอดภัยในชีวิตและทรัพย์สิน")
     page.screenshot(path=shots / "05-task-filled.png", full_page=True)
     page.get_by_role("button", name="บันทึกและส่งต่อขั้นตอนถัดไป").click()
+    page.get_by_role("button", name="ยืนยันและส่งต่อ").click()  # the confirmation of what goes to whom
 
     expect(page.get_by_role("heading", name="แผนการดำเนินงาน ประจำปีงบประมาณ พ.ศ. 2564")).to_be_visible()
     expect(page.locator(".notice-success")).to_contain_text("รวบรวมโครงการ/กิจกรรม")

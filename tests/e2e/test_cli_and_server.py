@@ -3,6 +3,7 @@ timers, and a plan that survives a server restart in the middle of the procedure
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -72,7 +73,7 @@ def test_the_clock_can_be_set_only_where_allowed_and_timers_obey_it(env):
     phaen(env, "clock", "set", "2020-09-21T09:00:00+07:00")
     assert phaen(env, "clock", "show").stdout.startswith("2020-09-21T02:0")
 
-    server = Server(env).start()
+    server = Server(env, args=("--timer-interval", "0")).start()  # the ticks below fire them
     try:
         status, plan = server.call("POST", "/api/v1/plans", support_token,
                                    {"organization": "kradangnga", "fiscal_year": 2564,
@@ -87,6 +88,35 @@ def test_the_clock_can_be_set_only_where_allowed_and_timers_obey_it(env):
         server.stop()
     phaen(env, "clock", "reset")
     assert not phaen(env, "clock", "show").stdout.startswith("2020")
+
+
+def test_the_embedded_server_fires_its_own_timers_and_says_when_a_stored_clock_is_ignored(env):
+    allowed = {**env, "PHAEN_ALLOW_CLOCK_OVERRIDE": "1"}
+    phaen(allowed, "init")
+    out = phaen(allowed, "demo").stdout
+    support_token = next(line.split()[-1] for line in out.splitlines() if line.startswith("support "))
+    mayor_token = next(line.split()[-1] for line in out.splitlines() if line.startswith("mayor "))
+    phaen(allowed, "clock", "set", "2020-09-21T09:00:00+07:00")
+    server = Server(allowed, args=("--timer-interval", "0.2")).start()
+    try:
+        status, _ = server.call("POST", "/api/v1/plans", support_token,
+                                {"organization": "kradangnga", "fiscal_year": 2564,
+                                 "budget_announced_on": "2020-09-20"})
+        assert status == 201
+        phaen(allowed, "clock", "set", "2020-10-21T00:00:01+07:00")  # day 30 has ended: no tick is run
+        deadline = time.monotonic() + 30
+        names: list[str] = []
+        while time.monotonic() < deadline and "record_extension" not in names:
+            time.sleep(0.2)
+            names = [t["name"] for t in server.call("GET", "/api/v1/tasks", mayor_token)[1]["tasks"]]
+        assert "record_extension" in names
+    finally:
+        log = server.stop()
+    assert "timers: fired in this process" in log
+
+    # the same database served where overrides are off: the stored clock is ignored, and said so
+    warned = phaen(env, "clock", "show")
+    assert "WARNING" in warned.stderr and "2020-10-21" in warned.stderr and not warned.stdout.startswith("2020")
 
 
 def test_an_unreachable_database_is_one_clear_line(env, tmp_path):

@@ -173,6 +173,9 @@ def test_the_compliance_report_as_a_page_and_csv(client, org, auditor):
     csv = client.get("/audit/compliance.csv?organization=kradangnga&fiscal_year=2564")
     assert csv.status_code == 200
     assert csv.headers["Content-Disposition"] == 'attachment; filename="compliance-kradangnga-2564.csv"'
+    head, first = csv.get_data(as_text=True).lstrip("\ufeff").splitlines()[:2]
+    assert head.startswith("แผนเลขที่,กำหนดเวลา,ฐานทางกฎหมาย,วันครบกำหนด")  # for people: Thai headings, พ.ศ. dates
+    assert "20 ต.ค. 2563" in first and "ยังไม่ถึงกำหนด" in first
     assert client.get("/audit/compliance?organization=kradangnga&fiscal_year=abc").status_code == 422
 
 

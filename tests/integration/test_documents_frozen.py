@@ -16,6 +16,7 @@ from service.documents import render
 from service.models import Event, FrozenDocument
 
 from ..conftest import bangkok
+from .documents_queue import get_document
 from .procedure import Procedure
 from .web import add_person, log_in
 
@@ -40,8 +41,9 @@ def test_the_plan_and_announcement_as_announced_are_stored_once_and_served_uncha
     with ctx.db.read() as session:
         announce_seq = session.scalar(select(Event.seq).where(Event.plan_id == pid, Event.task == "announce_plan"))
     # the completion froze them once its transaction committed; downloads serve what was stored
-    plan = client.get(f"/api/v1/plans/{pid}/documents/plan.pdf", headers=org.headers("auditor"))
-    announcement = client.get(f"/api/v1/plans/{pid}/documents/announcement.pdf", headers=org.headers("auditor"))
+    plan = get_document(client, f"/api/v1/plans/{pid}/documents/plan.pdf", headers=org.headers("auditor"))
+    announcement = get_document(client, f"/api/v1/plans/{pid}/documents/announcement.pdf",
+                                headers=org.headers("auditor"))
     assert plan.status_code == announcement.status_code == 200
     events = dict((data["kind"], (seq, data)) for seq, data in frozen_events(ctx, pid))
     assert set(events) == {"plan", "announcement"}
@@ -55,7 +57,7 @@ def test_the_plan_and_announcement_as_announced_are_stored_once_and_served_uncha
     clock.set(bangkok(2020, 10, 2, 10, 0))
     run.complete(pid, "post_announcement")
     assert freeze_due(ctx, pid) == []  # stored once: nothing more to freeze, no new event
-    again = client.get(f"/api/v1/plans/{pid}/documents/plan.pdf", headers=org.headers("support_committee"))
+    again = get_document(client, f"/api/v1/plans/{pid}/documents/plan.pdf", headers=org.headers("support_committee"))
     assert again.data == plan.data and len(frozen_events(ctx, pid)) == 2
     # and what was stored is the plan as it stood right after the announcement
     file = documents.load(ctx, None, pid)
@@ -86,24 +88,24 @@ def test_the_completion_freezes_right_away_and_the_plan_page_links_every_documen
     assert f"/plans/{pid}/announcement.pdf" in page and "SHA-256" in page and "จัดเก็บเอกสารฉบับประกาศ" in page
 
     # a session downloads; the bytes are the frozen ones
-    response = client.get(f"/plans/{pid}/announcement.pdf")
+    response = get_document(client, f"/plans/{pid}/announcement.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     with ctx.db.read() as session:
         stored = session.scalars(select(FrozenDocument).where(FrozenDocument.plan_id == pid,
                                                               FrozenDocument.kind == "announcement")).one()
         assert response.data == stored.content and hashlib.sha256(stored.content).hexdigest() == stored.sha256
-    missing = client.get(f"/plans/{pid}/posting-certificate.pdf")
+    missing = get_document(client, f"/plans/{pid}/posting-certificate.pdf")
     assert missing.status_code == 404 and "ปิดประกาศครบสามสิบวัน" in missing.get_data(as_text=True)
-    assert client.get(f"/plans/{pid}/minutes.pdf").status_code == 404
+    assert get_document(client, f"/plans/{pid}/minutes.pdf").status_code == 404
 
 
 def test_documents_by_address_for_tokens_auditors_and_no_one_else(ctx, client, org, other_org):
     run, pid = announced_plan(client, org)
     for name in ("operational-plan", "announcement", "record"):
         for role in ("support_committee", "auditor"):
-            response = client.get(f"/plans/{pid}/{name}.pdf", headers=org.headers(role))
+            response = get_document(client, f"/plans/{pid}/{name}.pdf", headers=org.headers(role))
             assert response.status_code == 200 and response.data.startswith(b"%PDF"), (name, role)
-    early = client.get(f"/plans/{pid}/posting-certificate.pdf", headers=org.headers("auditor"))
+    early = get_document(client, f"/plans/{pid}/posting-certificate.pdf", headers=org.headers("auditor"))
     assert early.status_code == 404 and early.mimetype == "application/problem+json"
     assert "ปิดประกาศ" in early.get_json()["detail"]
     assert client.get(f"/plans/{pid}/record.pdf", headers=other_org.headers("auditor")).status_code == 404
@@ -123,7 +125,7 @@ def test_a_process_without_freezing_serves_every_document_as_rendered(ctx, clien
                     for name, e in version.elements.items()}
         session.execute(update(ProcessVersion).where(ProcessVersion.id == version.id).values(elements=elements))
     _, pid = announced_plan(client, org)
-    response = client.get(f"/api/v1/plans/{pid}/documents/plan.pdf", headers=org.headers("auditor"))
+    response = get_document(client, f"/api/v1/plans/{pid}/documents/plan.pdf", headers=org.headers("auditor"))
     assert response.status_code == 200 and "ETag" not in response.headers
     assert freeze_due(ctx, pid) == [] and frozen_events(ctx, pid) == []
 
@@ -153,9 +155,9 @@ def test_a_failed_freezing_never_fails_the_completion_and_a_download_never_write
     assert frozen_events(ctx, pid) == [] and "post_announcement" in run.open_names(pid)
     monkeypatch.undo()
 
-    served = client.get(f"/api/v1/plans/{pid}/documents/plan.pdf", headers=org.headers("auditor"))
+    served = get_document(client, f"/api/v1/plans/{pid}/documents/plan.pdf", headers=org.headers("auditor"))
     assert served.status_code == 200 and "ETag" not in served.headers
     assert frozen_events(ctx, pid) == []  # a GET never freezes
     assert freeze_due(ctx, pid) == ["plan", "announcement"]
-    stored = client.get(f"/api/v1/plans/{pid}/documents/plan.pdf", headers=org.headers("auditor"))
+    stored = get_document(client, f"/api/v1/plans/{pid}/documents/plan.pdf", headers=org.headers("auditor"))
     assert stored.data == served.data and stored.headers["ETag"] == f'"{hashlib.sha256(served.data).hexdigest()}"'

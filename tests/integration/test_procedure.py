@@ -68,7 +68,8 @@ def test_whole_procedure_with_both_send_backs(ctx, client, org, clock):
     assert ("task_completed", "consider_draft", "development_committee") in kinds
     assert ("timer_fired", None, None) in kinds
     assert history[-1]["task"] == "certify_posting" and history[-1]["actor"] == "kradangnga-planning_office"
-    assert history[-1]["data"] == {"certified_by": "นางสาวสมศรี ประกาศ", "certified_on": "2020-11-20"}
+    assert history[-1]["data"] == {"certified_by": "นางสาวสมศรี ประกาศ", "certifier_title": "ปลัดเทศบาล",
+                                   "certified_on": "2020-11-20"}
     assert all(e["at"] for e in history)
 
 

@@ -44,7 +44,7 @@ def test_a_starter_role_starts_a_plan_for_its_own_organization(app, client, org,
     plan = Procedure(client, org).plan(plan_id)
     assert plan["fiscal_year"] == 2564 and plan["organization"]["code"] == org.code
     assert [t["name"] for t in plan["tasks"]] == ["collect_projects"]
-    assert "เริ่มจัดทำแผนการดำเนินงาน ปีงบประมาณ พ.ศ. 2564 แล้ว" in planner.get(f"/plans/{plan_id}").get_data(as_text=True)
+    assert "เริ่มการจัดทำแผนการดำเนินงาน ปีงบประมาณ พ.ศ. 2564 แล้ว" in planner.get(f"/plans/{plan_id}").get_data(as_text=True)
 
     again = post_form(planner, "/plans/new", start_form())
     assert again.status_code == 422

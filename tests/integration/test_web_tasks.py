@@ -174,11 +174,14 @@ def test_completing_steps_through_the_pages_moves_the_plan_on(app, plan, client,
                                              "/draft_prepared_on#y": "2563"})
     assert bad.status_code == 422
     assert "ไม่มีวันที่นี้ในปฏิทิน" in errors_beside(bad.get_data(as_text=True))["f-draft_prepared_on"]
-    good = post_form(one, f"/tasks/{draft}", {"/draft_prepared_on#d": "22", "/draft_prepared_on#m": "9",
-                                              "/draft_prepared_on#y": "2563", "/draft_notes": "ร่างแรก"})
-    assert good.status_code == 302
+    # the draft carries the project list, as the browser sends it back prefilled
+    good = post_form(one, f"/tasks/{draft}", {"/draft_prepared_on#d": "21", "/draft_prepared_on#m": "9",
+                                              "/draft_prepared_on#y": "2563", "/draft_notes": "ร่างแรก",
+                                              **collect_form(SAMPLES["collect_projects"]["projects"])})
+    assert good.status_code == 302, errors_beside(good.get_data(as_text=True))
     history = client.get(f"/api/v1/plans/{plan['id']}/history", headers=org.headers("auditor")).get_json()
-    assert history["events"][-1]["data"] == {"draft_prepared_on": "2020-09-22", "draft_notes": "ร่างแรก"}
+    assert history["events"][-1]["data"] == {"draft_prepared_on": "2020-09-21", "draft_notes": "ร่างแรก",
+                                             **SAMPLES["collect_projects"]}
 
     again = one.get(f"/tasks/{draft}")  # completed meanwhile: who did it, then the inbox
     assert again.status_code == 302

@@ -87,3 +87,65 @@ def test_without_marks_the_drawing_is_flat_and_the_same_as_before(source):
     marked = diagram.render({"operational_plan.bpmn": source}, marks={})
     assert [(lb.text, lb.x, lb.y) for lb in marked.labels] == [(lb.text, lb.x, lb.y) for lb in plain.labels]
     assert (marked.width, marked.height) == (plain.width, plain.height)
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+MODELS = {"ours": BPMN, "ours, next version": FIXTURES / "operational_plan_v2" / "operational_plan.bpmn",
+          "amendment": BPMN.parents[1] / "amendment" / "amendment.bpmn",
+          "Camunda Modeler": FIXTURES / "other_modelers" / "camunda_leave_request.bpmn"}
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_labels_outside_their_shapes_overlap_no_other_label_or_shape_and_fit_their_text(name):
+    """The plan page and the audit page place these boxes as they are: none may cover another's text."""
+    drawing = diagram.render({"x.bpmn": MODELS[name].read_text(encoding="utf-8")})
+    boxes = [lb for lb in drawing.labels if lb.kind not in ("pool", "lane", "subprocess")]
+
+    def meet(a, b):
+        return a.x < b.x + b.width and b.x < a.x + a.width and a.y < b.y + b.height and b.y < a.y + a.height
+
+    outer = [lb for lb in boxes if lb.kind in ("event", "gateway", "flow")]
+    assert outer
+    clashes = [(a.text, b.text) for a in outer for b in boxes if a is not b and meet(a, b)]
+    assert clashes == []
+    for label in outer:
+        size = diagram.LABEL_UNITS[label.kind]
+        assert label.height >= diagram.lines_of(label.text, label.width - 4, size) * size * diagram.LINE_HEIGHT
+
+
+def test_the_text_estimate_is_never_short_of_laksamans_own_advances():
+    """Boxes are sized from an estimate; it must not be narrower than the font really draws."""
+    fonts = pytest.importorskip("fontTools.ttLib")
+    path = Path("/usr/share/fonts/truetype/tlwg/Laksaman-Bold.ttf")
+    if not path.exists():
+        pytest.skip("fonts-thai-tlwg is not installed")
+    font = fonts.TTFont(str(path))
+    cmap, advances, em = font.getBestCmap(), font["hmtx"], font["head"].unitsPerEm
+    for text in ("คณะกรรมการสนับสนุนการจัดทำแผนพัฒนาท้องถิ่น", "ผู้บริหารท้องถิ่นให้ความเห็นชอบ",
+                 "ส่งกลับคณะกรรมการพัฒนาท้องถิ่น", "ครบ 30 วันนับแต่วันประกาศงบประมาณ (ข้อ 27)",
+                 "สำนักปลัด (งานนโยบายและแผน)", "ปิดประกาศครบ 30 วัน"):
+        real = sum(advances[cmap[ord(ch)]][0] for ch in text) / em
+        assert diagram.text_width(text, 1.0) >= real, text
+
+
+def test_the_printed_flowchart_follows_the_main_path_and_refuses_a_process_with_nothing_to_draw(source):
+    from service.bundles import flowchart
+
+    path = flowchart.main_path({"operational_plan.bpmn": source})
+    names = [step.name for step in path.steps]
+    assert names[:7] == drawn_in_the_seed()
+    assert names[7:] == ["ปิดประกาศแผนการดำเนินงาน", "ปิดประกาศครบ 30 วัน", "รับรองการปิดประกาศ"]
+    assert "บันทึกการขยายเวลาจัดทำแผน (ข้อ 27)" not in names  # a boundary event's branch is not the main path
+    assert {(names[b.source], names[b.target]) for b in path.send_backs} == {
+        ("พิจารณาร่างแผนการดำเนินงาน", "จัดทำร่างแผนการดำเนินงาน"),
+        ("ผู้บริหารท้องถิ่นให้ความเห็นชอบ", "พิจารณาร่างแผนการดำเนินงาน")}
+    plain = ('<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">'
+             '<process id="p" isExecutable="true"><task id="t"/></process></definitions>')
+    with pytest.raises(diagram.NoDiagram):
+        flowchart.render({"x.bpmn": plain})
+
+
+def drawn_in_the_seed() -> list[str]:
+    """The seed's flowchart (DOMAIN.md), step by step."""
+    return ["รวบรวมโครงการ/กิจกรรม", "จัดทำร่างแผนการดำเนินงาน", "เสนอร่างแผนการดำเนินงาน", "พิจารณาร่างแผนการดำเนินงาน",
+            "เสนอร่างต่อผู้บริหารท้องถิ่น", "ผู้บริหารท้องถิ่นให้ความเห็นชอบ", "ประกาศใช้แผนการดำเนินงาน"]

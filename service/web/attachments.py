@@ -1,0 +1,95 @@
+"""Attachments on the pages: the upload of a step's evidence (a section of the task page), the list
+on the plan page, and the download of one file for the plan's organization and its auditors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, g, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from service.commands import attachments
+from service.errors import Conflict, Invalid, ServiceError
+from service.evidence import listing
+from service.http import attachment, ctx
+from service.taskforms.attachments import MAX_BYTES, Declared, TooLarge
+from service.web.auth import actor, login_manager
+from service.web.taskpage import closed, open_task, render
+
+bp = Blueprint("attachments", __name__)
+UPLOAD = "attachments.upload"
+
+
+@bp.url_value_preprocessor
+def _allow_one_file(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """The upload may carry one file of up to the limit. Raised here, before the CSRF check reads
+    the form (it runs before any view), and only for the upload: every other page keeps the app's."""
+    if endpoint == UPLOAD:
+        request.max_content_length = attachments.REQUEST_LIMIT
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(err: RequestEntityTooLarge) -> ResponseReturnValue:
+    """A file beyond the limit, refused from its Content-Length: the task page with the reason."""
+    if not current_user.is_authenticated:  # the check ran before login_required could
+        return login_manager.unauthorized()
+    task_id = (request.view_args or {}).get("task_id", "")
+    return _task_page_with(task_id, attachments.too_large())
+
+
+@bp.post("/tasks/<task_id>/attachments")
+@login_required
+def upload(task_id: str) -> ResponseReturnValue:
+    """Attach the chosen file to the open step; back to its page.
+    :raise 403: the user may not complete the step; 404: no such step."""
+    page = open_task(task_id)
+    if isinstance(page, str):
+        return redirect(page)
+    file = request.files.get("file")
+    try:
+        added = attachments.attach(ctx(), actor(), page["task"]["plan_id"], task_id, file.filename if file else None,
+                                   file.stream if file and file.filename else None)
+    except (Invalid, TooLarge) as err:
+        return _task_page_with(task_id, err, page)
+    except Conflict:
+        return redirect(closed(task_id) or url_for("inbox.index"))
+    flash(f"แนบไฟล์ “{added['filename']}” แล้ว (SHA-256 {added['sha256'][:16]}…)", "success")
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+def _task_page_with(task_id: str, err: ServiceError, page: dict[str, Any] | str | None = None) -> ResponseReturnValue:
+    """The task page again, the refusal shown beside the file field; nothing was stored."""
+    page = page or open_task(task_id)
+    if isinstance(page, str):
+        return redirect(page)
+    g.attachment_error = err.message
+    return render(page, page["task"]["data"]), err.status
+
+
+@bp.get("/plans/<int:plan_id>/attachments/<int:attachment_id>")
+@login_required
+def download(plan_id: int, attachment_id: int) -> ResponseReturnValue:
+    """The file as kept, checked against its SHA-256. :raise 404: no such plan or file for the user;
+    503: the kept file is missing or altered."""
+    found, body = listing.content(ctx(), actor(), plan_id, attachment_id)
+    response = attachment(body, found["mimetype"], found["filename"])
+    response.set_etag(found["sha256"])
+    return response
+
+
+@bp.app_template_global()
+def task_attachments(task: dict[str, Any]) -> dict[str, Any]:
+    """The attachments section of a task page: what the step takes, its files, and the refusal of
+    the last upload, if any."""
+    found = listing.of_task(ctx(), actor(), task["plan_id"], task["id"])
+    accepts = found["accepts"]
+    declared = Declared(tuple(accepts["kinds"]), accepts["label"]) if accepts else None
+    return {**found, "error": g.get("attachment_error"), "max_megabytes": MAX_BYTES // 1024 // 1024,
+            "accept": declared.accept if declared else "", "titles": declared.titles if declared else ""}
+
+
+@bp.app_template_global()
+def plan_attachments(plan_id: int) -> list[dict[str, Any]]:
+    return listing.of_plan(ctx(), actor(), plan_id)
