@@ -20,7 +20,7 @@ from service import audit as audit_service
 from service import oplog, queries
 from service.auth import require_designer
 from service.bundles import intake
-from service.commands import admin, designer, holidays, jobs, plans, recording, renders
+from service.commands import admin, designer, holidays, jobs, plans, recording, renders, strategies
 from service.config import Settings
 from service.context import Context
 from service.engine import InvalidProcess
@@ -93,6 +93,24 @@ def org() -> None:
 def org_add(code: str, name: str, province: str) -> None:
     created = admin.add_organization(_context(), code, name, province)
     click.echo(f"organization {created.code}: {created.name}")
+
+
+@org.command("strategies", help="An organization's development strategies: phaen org strategies CODE "
+             "[--set FILE.txt | --list] (one a line, \"CODE<TAB>NAME\" or \"NAME\"; --set replaces the list)")
+@click.argument("code")
+@click.option("--set", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Replace the list with the strategies of this UTF-8 text file")
+@click.option("--list", "show", is_flag=True, help="Show the list (the default)")
+@reports_errors
+def org_strategies(code: str, file: Path | None, show: bool) -> None:
+    ctx = _context()
+    if file is not None:
+        kept = strategies.keep(ctx, None, code, strategies.lines(file.read_text(encoding="utf-8-sig")))
+        click.echo(f"{len(kept['strategies'])} strategies kept for {code}")
+    else:
+        kept = strategies.listing(ctx, None, code)
+    for entry in kept["strategies"]:
+        click.echo(f"{entry['position']}\t{entry['code']}\t{entry['name']}")
 
 
 @main.group(help="Official holidays for counting legal periods (a change counts a minute after it is made).")

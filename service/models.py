@@ -370,3 +370,19 @@ class RenderedDocument(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     rendered_at: Mapped[datetime]
     render_ms: Mapped[int] = mapped_column(Integer)
+
+
+class Strategy(Base):
+    """One of the development strategies an organization keeps, in its development plan's order
+    (commands/strategies.py). Projects pick their strategy from this list; a plan keeps the name
+    it recorded, so changing the list never rewrites a recorded plan."""
+
+    __tablename__ = "strategies"
+    __table_args__ = (UniqueConstraint("organization_id", "position"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 1, 2, ... as the development plan orders them
+    code: Mapped[str] = mapped_column(String(20), default="")  # e.g. "ยุทธศาสตร์ที่ 1"; may be empty
+    name: Mapped[str] = mapped_column(String(300))
+    kept_by: Mapped[str] = mapped_column(String(64))
+    kept_at: Mapped[datetime]

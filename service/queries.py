@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, defer, joinedload
 
 from service import deadlines, engine, eventlog, labels
 from service.auth import ADMIN, Actor, actor_of, completion_refusal, require_designer, token_digest
-from service.bundles import catalog, sendback
+from service.bundles import catalog, choices, sendback
 from service.bundles.catalog import Published
 from service.context import Context
 from service.errors import Forbidden, Invalid, NotFound
@@ -120,11 +120,13 @@ def _cursor(values: list[Any]) -> str:
 def _cursor_values(text: str) -> list[Any]:
     """[undated flag, due instant, opened instant, task id] of an inbox cursor. :raise Invalid:"""
     try:
-        flag, due, opened, task_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        values = [int(flag), datetime.fromisoformat(due), datetime.fromisoformat(opened), str(task_id)]
-        if values[0] not in (0, 1) or values[1].tzinfo is None or values[2].tzinfo is None or len(text) > 200:
+        if len(text) > 200:
             raise ValueError(text)
-        return values
+        flag, due, opened, task_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        due_at, opened_at = datetime.fromisoformat(due), datetime.fromisoformat(opened)
+        if int(flag) not in (0, 1) or due_at.tzinfo is None or opened_at.tzinfo is None:
+            raise ValueError(text)
+        return [int(flag), due_at, opened_at, str(task_id)]
     except (ValueError, TypeError, UnicodeDecodeError, binascii.Error, json.JSONDecodeError) as err:
         message = "after ต้องเป็นค่า next ที่ได้จากหน้าก่อนหน้า"
         raise Invalid(message, [{"field": "after", "message": message}]) from err
@@ -175,10 +177,10 @@ def _task(session: Session, ctx: Context, actor: Actor, task_id: str) -> tuple[d
     plan = _plan(session, row.plan_id)
     published = ctx.models.published(session, plan.process_version_id)
     element = published.model.elements.get(row.name, {})
-    schema = published.form_of(row.name)
     instance = engine.Instance.restore(published.model, plan.state_json)
     current = next((t for t in instance.open_tasks() if t.id == task_id), None)
     values = current.data if current else {}
+    schema = choices.resolved(session, row.organization_id, published.form_of(row.name), values)
     summary = {
         **task_summary(row, plan.fiscal_year, plan.deadlines, ctx.clock.now()),
         "instructions": element.get("documentation", ""),

@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 
 from service import http, queries
 from service.api.blueprint import authenticated, bp, caller, json_body
-from service.commands import admin, holidays
+from service.commands import admin, holidays, strategies
 
 
 @bp.get("/organizations")
@@ -62,3 +62,18 @@ def revoke_token(token_id: str) -> ResponseReturnValue:
     """Revoke one of the caller's tokens (a national admin: anyone's). :raise 404: no such token,
     not a token id, or another user's."""
     return jsonify(admin.revoke_token(http.ctx(), caller(), token_id))
+
+
+@bp.get("/organizations/<code>/strategies")
+@authenticated
+def list_strategies(code: str) -> ResponseReturnValue:
+    """The organization's development strategies in order. :raise 404: not an organization the caller sees."""
+    return jsonify(strategies.listing(http.ctx(), caller(), code))
+
+
+@bp.put("/organizations/<code>/strategies")
+@authenticated
+def keep_strategies(code: str) -> ResponseReturnValue:
+    """Replace the list (recorded plans keep theirs). :raise 403: not its admin nor a national admin;
+    422: not a list of distinct, non-empty names."""
+    return jsonify(strategies.keep(http.ctx(), caller(), code, json_body()))

@@ -27,6 +27,7 @@ from service.auth import (
     token_hint,
 )
 from service.bundles import catalog
+from service.commands import strategies
 from service.context import Context
 from service.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts, Unauthorized
 from service.models import (
@@ -296,6 +297,8 @@ def load_demo(ctx: Context, demo: dict) -> list[tuple[str, str, list[str], str]]
                          user.get("display_name", ""), with_token=True)
         assert token is not None  # asked for with_token
         created.append((user["username"], password, user["roles"], token))
+    if demo.get("strategies"):
+        strategies.keep(ctx, None, org["code"], demo["strategies"])
     return created
 
 

@@ -8,11 +8,10 @@ from typing import Any
 
 from service import engine
 from service.auth import Actor, completion_refusal
+from service.commands import plans
 from service.context import Context
-from service.errors import Conflict, Forbidden, Invalid, NotFound
+from service.errors import Forbidden, NotFound
 from service.models import OpenTask, Plan
-from service.taskforms import rules, validation
-from service.thai.legaldays import day_of
 
 
 def preview(ctx: Context, actor: Actor, task_id: str, data: Any) -> dict[str, Any]:
@@ -31,22 +30,14 @@ def preview(ctx: Context, actor: Actor, task_id: str, data: Any) -> dict[str, An
         plan = session.get(Plan, row.plan_id)
         assert plan is not None  # an open task's plan exists (a foreign key)
         published = ctx.models.published(session, plan.process_version_id)
-        # the checks of plans.complete_task, in its order: the confirmation never shows what it would refuse
-        form = published.form_of(row.name)
-        validation.validate(form, data)
-        helpers = ctx.timer_helpers(session, now)
-        instance = engine.Instance.restore(published.model, plan.state_json, helpers)
-        open_now = instance.open_tasks()
-        step = next((task for task in open_now if task.id == task_id), None)
-        rules.enforce(form, data, step.data if step else {}, day_of(now), helpers)
-        open_before = {task.id for task in open_now}
-        waiting_before = {bpmn_id for bpmn_id, _, _ in instance.waiting_timers()}
-        try:
-            instance.complete(task_id, data, now)
-        except engine.TaskNotOpen as err:
-            raise Conflict("งานนี้ไม่ได้รอดำเนินการแล้ว") from err
-        except engine.ScriptFailed as err:
-            raise Invalid(f"กระบวนงานทำงานต่อไม่ได้ด้วยข้อมูลนี้: {err}") from err
+        open_before: set[str] = set()
+        waiting_before: set[str] = set()
+
+        def remember(instance: engine.Instance) -> None:
+            open_before.update(task.id for task in instance.open_tasks())
+            waiting_before.update(bpmn_id for bpmn_id, _, _ in instance.waiting_timers())
+
+        instance = plans.completed(ctx, session, published, plan, row.name, task_id, data, now, remember)
         steps = [{"title": task.title, "lane": task.lane, "role": published.lane_roles.get(task.lane or ""),
                   "due_at": task.due_at}
                  for task in instance.open_tasks() if task.id not in open_before]

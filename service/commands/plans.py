@@ -5,6 +5,8 @@ in one transaction."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, NoReturn
 
 from sqlalchemy import select, true
@@ -13,7 +15,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from service import engine, eventlog, oplog, queries
 from service.auth import SYSTEM, Actor, completion_refusal
-from service.bundles import catalog
+from service.bundles import catalog, choices
+from service.bundles.catalog import Published
 from service.commands import incidents
 from service.commands.documents import freeze_after
 from service.commands.recording import record
@@ -110,18 +113,7 @@ def complete_task(ctx: Context, actor: Actor, task_id: str, data: Any) -> dict[s
                 raise Forbidden(refusal)
             name = row.name  # record() may reuse the row for the task that opens next
             published = ctx.models.published(session, plan.process_version_id)
-            form = published.form_of(name)
-            validation.validate(form, data)
-            helpers = ctx.timer_helpers(session, now)
-            instance = engine.Instance.restore(published.model, plan.state_json, helpers)
-            step = next((t for t in instance.open_tasks() if t.id == task_id), None)
-            rules.enforce(form, data, step.data if step else {}, day_of(now), helpers)
-            try:
-                instance.complete(task_id, data, now)
-            except engine.TaskNotOpen as err:
-                raise Conflict("งานนี้ไม่ได้รอดำเนินการแล้ว") from err
-            except engine.ScriptFailed as err:
-                raise Invalid(f"กระบวนงานทำงานต่อไม่ได้ด้วยข้อมูลนี้: {err}") from err
+            instance = completed(ctx, session, published, plan, name, task_id, data, now)
             open_rows = record(session, plan, instance, published, now, actor, role=row.role,
                                kind=eventlog.TASK_COMPLETED, data=data, task=name, task_id=task_id,
                                rows=list(rows.values()))
@@ -132,6 +124,30 @@ def complete_task(ctx: Context, actor: Actor, task_id: str, data: Any) -> dict[s
     if published.model.properties(name).get(FREEZE_PROPERTY):
         freeze_after(ctx, plan.id)  # after the commit: the documents show the completion
     return view
+
+
+def completed(ctx: Context, session: Session, published: Published, plan: Plan, name: str, task_id: str,
+              data: Any, now: datetime, before: Callable[[engine.Instance], None] | None = None
+              ) -> engine.Instance:
+    """The plan's instance with the task completed, nothing saved: the form's schema and rules, then
+    the engine (``before`` sees the instance first). Completing and the confirmation page share it,
+    so the confirmation never shows what the completion would refuse. :raise Invalid: Conflict:"""
+    helpers = ctx.timer_helpers(session, now)
+    instance = engine.Instance.restore(published.model, plan.state_json, helpers)
+    step = next((t for t in instance.open_tasks() if t.id == task_id), None)
+    # choices from the organization's lists; what the plan already recorded stays valid (bundles/choices)
+    form = choices.resolved(session, plan.organization_id, published.form_of(name), step.data if step else {})
+    validation.validate(form, data)
+    rules.enforce(form, data, step.data if step else {}, day_of(now), helpers)
+    if before is not None:
+        before(instance)
+    try:
+        instance.complete(task_id, data, now)
+    except engine.TaskNotOpen as err:
+        raise Conflict("งานนี้ไม่ได้รอดำเนินการแล้ว") from err
+    except engine.ScriptFailed as err:
+        raise Invalid(f"กระบวนงานทำงานต่อไม่ได้ด้วยข้อมูลนี้: {err}") from err
+    return instance
 
 
 def _plan_of_open_task(session: Session, task_id: str) -> tuple[Plan | None, dict[str, OpenTask]]:

@@ -4,6 +4,7 @@ Pure data: rendering is in documents/render.py, freezing in commands/documents.p
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -23,6 +24,7 @@ from service.thai import legaldays
 PLAN_PROGRAMS = ("บริหารงานทั่วไป", "รักษาความสงบภายใน", "การศึกษา", "สาธารณสุข", "สังคมสงเคราะห์",
                  "เคหะและชุมชน", "สร้างความเข้มแข็งของชุมชน", "การศาสนาวัฒนธรรมและนันทนาการ",
                  "อุตสาหกรรมและการโยธา", "การเกษตร", "การพาณิชย์", "งบกลาง")
+_STRATEGY_WORD = re.compile(r"^\s*ยุทธศาสตร์\s*(ที่\s*[\d๐-๙]+)?[\s.:]*")
 #: Roles no lane names (the process's roles are named by their lanes).
 #: Each document's title, by kind.
 TITLES = {"plan": "แผนการดำเนินงาน", "announcement": "ประกาศใช้แผนการดำเนินงาน",
@@ -144,6 +146,33 @@ class Project:
     months: set[int]
     category: str = ""
     kind: str = ""
+    source: str = ""  # whose project: the LAO's own ("lao") or another agency's
+    agency: str = ""  # the other agency that runs or funds it
+    funding: str = ""  # one of FUNDING (empty in plans recorded before the forms asked)
+    transfer_number: str = ""  # the budget transfer's number, e.g. "13/2567"
+
+    def funding_label(self, organization_name: str = "") -> str:
+        """How ผด.02 labels the project's money, as published plans do: "เทศบัญญัติงบประมาณ" (a
+        municipality's; "ข้อบัญญัติงบประมาณ" elsewhere), "จ่ายขาดเงินสะสม", "โอนงบครั้งที่ 13/2567",
+        "เงินอุดหนุน", or the other agency's name; empty when none was recorded."""
+        if self.funding == "ordinance":
+            return "เทศบัญญัติงบประมาณ" if organization_name.startswith("เทศบาล") else "ข้อบัญญัติงบประมาณ"
+        if self.funding == "transfer":
+            return f"โอนงบครั้งที่ {self.transfer_number}".strip()
+        if self.funding == "other_agency":
+            return f"งบ {self.agency}" if self.agency else FUNDING["other_agency"]
+        return FUNDING.get(self.funding, self.funding)
+
+    @property
+    def other_agency(self) -> str:
+        """The agency whose project this is, when it is not the LAO's own (shown beside the unit)."""
+        return self.agency if self.agency and (self.source not in ("", "lao") or self.funding == "other_agency") \
+            and self.agency != self.unit else ""
+
+
+#: A project's funding source (the forms' ``funding`` values) as plans print it.
+FUNDING = {"ordinance": "ข้อบัญญัติ/เทศบัญญัติงบประมาณ", "accumulated_funds": "จ่ายขาดเงินสะสม",
+           "transfer": "โอนงบประมาณ", "subsidy": "เงินอุดหนุน", "other_agency": "งบของหน่วยงานอื่น"}
 
 
 @dataclass
@@ -164,6 +193,12 @@ class Group:
         return sum((p.budget for p in self.projects), Decimal(0)) + sum((g.total for g in self.groups), Decimal(0))
 
     @property
+    def heading(self) -> str:
+        """A strategy's name as a heading after "ยุทธศาสตร์ที่ n": without a "ยุทธศาสตร์(ที่ n)" it may
+        already start with, so the paper never reads "ยุทธศาสตร์ยุทธศาสตร์…"."""
+        return _STRATEGY_WORD.sub("", self.name) or self.name
+
+    @property
     def units(self) -> str:
         found = [p.unit for p in self.projects] + [g.units for g in self.groups]
         return ", ".join(dict.fromkeys(u for u in found if u))
@@ -180,7 +215,9 @@ def projects_of(data: dict[str, Any]) -> tuple[list[Project], list[Project]]:
             place=item.get("place", ""), unit=item.get("responsible_unit", ""),
             strategy=item.get("strategy", ""), plan_program=item.get("plan_program", ""),
             months=set(item.get("months") or []), category=item.get("equipment_category", ""),
-            kind=item.get("equipment_type", ""),
+            kind=item.get("equipment_type", ""), source=str(item.get("source") or ""),
+            agency=str(item.get("agency") or ""), funding=str(item.get("funding") or ""),
+            transfer_number=str(item.get("transfer_number") or ""),
         )
         (equipment if item.get("is_equipment") else projects).append(project)
     return projects, equipment

@@ -214,6 +214,8 @@ def _parse_value(schema, form, pointer, problems) -> Any:
         return None
     if kind in ("select", "radios"):
         by_text = {_submitted(v): v for v in schema.get("enum", [])}
+        if text not in by_text and schema.get("type") == "string":
+            return text  # text the list does not hold: the validator says so, in the list's words
         return by_text.get(text, Unparsed(text))
     if kind == "number":
         return _parse_number(text, schema, pointer, title, problems)

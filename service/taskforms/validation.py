@@ -19,7 +19,7 @@ from referencing import Registry
 from referencing.exceptions import NoSuchResource, Unresolvable
 
 from service.errors import Invalid
-from service.taskforms import attachments
+from service.taskforms import attachments, choices
 
 #: What any submitted data may hold, whatever its form says (a form may only say less).
 MAX_ITEMS = 5000  # rows in one list (the spreadsheets allow 2,000 projects)
@@ -81,7 +81,8 @@ def schema_problems(schema: Any) -> list[str]:
     except SchemaError as err:
         return [f"{'/'.join(str(p) for p in err.path) or '(root)'}: {err.message}"]
     return [f"{where or '(root)'}: {why}" for where, why in _unsafe(schema, schema, "")] + \
-        attachments.declaration_problems(schema)  # what evidence the step takes (taskforms/attachments.py)
+        attachments.declaration_problems(schema) + \
+        choices.declaration_problems(schema)  # lists the organization keeps (taskforms/choices.py)
 
 
 def _unsafe(root: Any, node: Any, where: str) -> Iterator[tuple[str, str]]:
@@ -221,6 +222,11 @@ def _enclosing_properties(root: dict[str, Any], error) -> dict[str, Any]:
     return found
 
 
+def _short(value: Any, limit: int = 80) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _describe(error, title: str, properties: dict[str, Any]) -> list[dict[str, str]]:
     field = _pointer(error.absolute_path)
     value, schema, kind = error.validator_value, error.schema, error.validator
@@ -241,7 +247,9 @@ def _describe(error, title: str, properties: dict[str, Any]) -> list[dict[str, s
         "exclusiveMaximum": lambda: f"{title} ต้องน้อยกว่า {value:,}",
         "multipleOf": lambda: (f"{title} มีทศนิยมได้ไม่เกิน 2 ตำแหน่ง" if value == 0.01
                                else f"{title} ต้องเป็นผลคูณของ {value}"),
-        "enum": lambda: f"{title} ต้องเลือกจากรายการที่กำหนด",
+        "enum": lambda: (f"{title} “{_short(error.instance)}” ไม่อยู่ในรายการ{title}ที่องค์กรกำหนด กรุณาเลือกจากรายการ"
+                         if isinstance(schema, dict) and schema.get("x-choices")
+                         else f"{title} ต้องเลือกจากรายการที่กำหนด"),
         "const": lambda: f"{title} ไม่ตรงกับค่าที่กำหนด",
         "format": lambda: f"{title} ต้องเป็น{_FORMATS.get(value, value)}",
         "minLength": lambda: (f"กรุณากรอก{title}" if value == 1 else f"{title} ต้องยาวอย่างน้อย {value} ตัวอักษร"),

@@ -135,11 +135,13 @@ def _add_guide(book, sheet, layout: list[Column], item_schema: Mapping[str, Any]
             labels = [label for _, label in choices(column.schema)]
             allowed = ", ".join(labels)
             formula = '"' + ",".join(labels) + '"'
-            if len(formula) <= 255 and not any("," in label or '"' in label for label in labels):
-                check = DataValidation(type="list", formula1=formula, allow_blank=True)
-                check.error, check.errorTitle = f"กรุณาเลือก{column.header}จากรายการ", column.header
-                sheet.add_data_validation(check)
-                check.add(f"{letter}2:{letter}{MAX_ROWS + 1}")
+            if len(formula) > 255 or any("," in label or '"' in label for label in labels):
+                formula = _listed(book, labels)  # too long to write inline (e.g. an organization's strategies)
+            check = DataValidation(type="list", formula1=formula, allow_blank=True)
+            check.error, check.errorTitle = f"กรุณาเลือก{column.header}จากรายการ", column.header
+            check.showErrorMessage = True
+            sheet.add_data_validation(check)
+            check.add(f"{letter}2:{letter}{MAX_ROWS + 1}")
         elif column.kind == "flag":
             allowed = "ใส่เครื่องหมาย (เช่น ✓) เมื่อใช่ เว้นว่างเมื่อไม่ใช่"
         elif column.kind == "number":
@@ -153,3 +155,21 @@ def _add_guide(book, sheet, layout: list[Column], item_schema: Mapping[str, Any]
     for row in guide.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = Alignment(vertical="top", wrap_text=True)
+
+
+CHOICES_SHEET = "ตัวเลือก"
+
+
+def _listed(book, labels: list[str]) -> str:
+    """A drop-down's choices written in a column of a hidden sheet; the range that names them."""
+    if CHOICES_SHEET in book.sheetnames:
+        sheet = book[CHOICES_SHEET]
+    else:
+        sheet = book.create_sheet(CHOICES_SHEET)
+        sheet.sheet_state = "hidden"
+    letter = get_column_letter(sheet.max_column + (1 if sheet.max_row > 1 or sheet["A1"].value is not None else 0))
+    for row, label in enumerate(labels, start=1):
+        cell = sheet[f"{letter}{row}"]
+        cell.value = label
+        cell.data_type = "s"  # a choice is never a formula
+    return f"'{CHOICES_SHEET}'!${letter}$1:${letter}${max(len(labels), 1)}"

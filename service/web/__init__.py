@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from flask import Blueprint, Flask
 
 from service.thai import dates
-from service.web import attachments, audit, auth, designer, documents, inbox, incidents, plans, tasks
+from service.web import attachments, audit, auth, designer, documents, inbox, incidents, plans, strategies, tasks
 
 
 def session_config() -> dict:
@@ -32,7 +32,7 @@ def init_app(app: Flask, exempt: tuple[Blueprint, ...] = ()) -> None:
     for blueprint in exempt:
         auth.csrf.exempt(blueprint)
     for blueprint in (auth.bp, inbox.bp, tasks.bp, plans.bp, documents.bp, audit.bp, designer.bp,
-                      incidents.bp, attachments.bp):
+                      incidents.bp, attachments.bp, strategies.bp):
         app.register_blueprint(blueprint)
     app.jinja_env.filters.update(thai_date=dates.short, thai_datetime=_thai_datetime)
 

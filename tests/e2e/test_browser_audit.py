@@ -31,6 +31,7 @@ def server(ctx, clock):
         actors = {u.username: actor_of(u) for u in session.query(User).all()}
     plan_id = commands.start_plan(ctx, actors["support"], {"organization": "kradangnga", "fiscal_year": 2564,
                                                            "budget_announced_on": "2020-09-20"})
+    clock.set(clock.now() + timedelta(days=5))  # 26 Sep: every day the steps record has passed
     sent_back = {"review_meeting_date": "2020-09-25", "review_resolution": "revise",
                  "review_comments": "เพิ่มโครงการของหน่วยงานส่วนภูมิภาค"}
     for name, who, data in (("collect_projects", "support", SAMPLES["collect_projects"]),

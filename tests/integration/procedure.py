@@ -17,6 +17,7 @@ PROJECT = {
     "strategy": "การพัฒนาด้านโครงสร้างพื้นฐาน",
     "plan_program": "อุตสาหกรรมและการโยธา",
     "source": "lao",
+    "funding": "ordinance",
     "months": [1, 2, 3],
     "is_equipment": False,
 }
@@ -24,7 +25,8 @@ PROJECT = {
 SAMPLES = {
     "collect_projects": {"projects": [PROJECT, {**PROJECT, "name": "โครงการจัดซื้อรถบรรทุกน้ำ", "budget": 2500000.5,
                                                 "source": "central", "agency": "กรมส่งเสริมการปกครองท้องถิ่น",
-                                                "months": [10, 11], "plan_program": "รักษาความสงบภายใน"}]},
+                                                "funding": "other_agency", "months": [10, 11],
+                                                "plan_program": "รักษาความสงบภายใน"}]},
     "draft_plan": {"draft_prepared_on": "2020-09-22"},
     "propose_draft": {"proposed_on": "2020-09-23"},
     "consider_draft": {"review_meeting_date": "2020-09-25", "review_resolution": "approve"},

@@ -129,6 +129,10 @@ API: dict[tuple[str, str], Probe] = {
     ("get", "/compliance.csv"): Probe(auditor, query=lambda w, o: {"organization": o, "fiscal_year": "2564"}),
     ("get", "/organizations"): Probe(anyone, scoped=False),
     ("post", "/organizations"): Probe(national("admin"), 409, body=lambda w, o: {"code": o, "name": "ซ้ำ"}),
+    # the list as it stands (none kept): an admin's PUT of an empty list changes nothing; another's admin: 403
+    ("get", "/organizations/{code}/strategies"): Probe(member, path={"code": lambda w, o: o}),
+    ("put", "/organizations/{code}/strategies"): Probe(role_of("admin", hidden=False), path={"code": lambda w, o: o},
+                                                       body=lambda w, o: []),
     ("get", "/processes"): Probe(holding("designer"), scoped=False),
     # an empty bundle: a national designer is told its problems; no one else may publish at all
     ("post", "/processes"): Probe(national("designer"), 422, scoped=False, body=lambda w, o: {}),
@@ -280,6 +284,10 @@ PAGES: dict[tuple[str, str], Probe] = {
     ("get", "/designer/modeler/<name>"): Probe(holding("designer"), scoped=False,
                                               path={"name": lambda w, o: "operational_plan"}),
     ("get", "/incidents"): Probe(holding("admin"), scoped=False),
+    # an organization's admin is sent to its own list; a national admin picks the organization
+    ("get", "/strategies"): Probe(lambda c, o: (302 if c.organization else OK) if c.role == "admin" else FORBIDDEN,
+                                  scoped=False),
+    ("get", "/organizations/<code>/strategies"): Probe(role_of("admin"), path={"code": lambda w, o: o}),
     ("get", "/plans/<int:plan_id>/attachments/<int:attachment_id>"): Probe(
         member, 404, path={**PLAN, "attachment_id": lambda w, o: 1}),  # none yet: "no such attachment"
     # a task one may not see is answered as one that is gone: back to the inbox
@@ -317,7 +325,7 @@ def test_every_post_of_the_pages_refuses_anyone_not_signed_in_and_never_fails(wo
 
 def _page_path(rule: str, world: World, org: str, probe: Probe | None = None) -> str:
     values = {"plan_id": plan_of(world, org), "task_id": task_of(world, org), "name": "projects", "step": 1,
-              "draft_id": 1, "token_id": 1, "kind": "csv", "attachment_id": 1}
+              "draft_id": 1, "token_id": 1, "kind": "csv", "attachment_id": 1, "code": org}
     if probe:
         values.update({name: make(world, org) for name, make in probe.path.items()})
     return re.sub(r"<(?:[\w]+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule)

@@ -28,7 +28,7 @@ def test_a_national_admin_creates_an_organization_and_its_first_users(ctx, clien
     assert created["organization"]["name"] == "เทศบาลตำบลเชียงคาน"
     token = {u["username"]: u["token"] for u in created["users"]}
     start = client.post("/api/v1/plans", headers={"Authorization": f"Bearer {token['ck-support']}"},
-                        json={"organization": "chiangkhan", "fiscal_year": 2569, "budget_announced_on": "2025-09-25"})
+                        json={"organization": "chiangkhan", "fiscal_year": 2569, "budget_announced_on": "2020-09-20"})
     assert start.status_code == 201
     listed = client.get("/api/v1/organizations", headers=national).get_json()["organizations"]
     assert [o["code"] for o in listed] == ["chiangkhan"]

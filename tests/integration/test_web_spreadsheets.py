@@ -80,6 +80,7 @@ def test_a_clean_file_is_previewed_taken_into_the_form_and_submitted(app, client
     for i, project in enumerate(PROJECTS):
         fields[f"/projects/{i}/plan_program"] = project["plan_program"]
         fields[f"/projects/{i}/source"] = project["source"]
+        fields[f"/projects/{i}/funding"] = project["funding"]  # a select, as the two above
         fields[f"/projects/{i}/months"] = [str(m) for m in project["months"]]
     assert post_form(one, task, fields).status_code == 302
     history = client.get("/api/v1/plans/1/history", headers=org.headers("auditor")).get_json()

@@ -1,0 +1,84 @@
+"""Choices a form takes from a list its organization keeps, rather than from the form itself.
+
+A string field declares ``"x-choices": "<list name>"`` (e.g. ``"strategies"``: the development
+strategies of the plan's organization). Before a form is shown, checked or filled from a
+spreadsheet, the server resolves it: the field gets an ``enum`` of the list, so the page renders a
+select, the validator refuses any other value (a Thai message beside the field), the template
+offers the list and an import refuses other values by row and column, with no code that knows the
+field. Values the plan already recorded stay valid even when the list has since dropped them: a
+change of the list never makes a recorded plan wrong. An organization that keeps no such list
+(an empty list) leaves the field as the form declares it (free text), so a deployment keeps
+working until its administrator enters the list."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+CHOICES_KEY = "x-choices"
+#: The lists an organization keeps that a form may name (bundles/choices.py reads them).
+KEPT_LISTS = {"strategies": "ยุทธศาสตร์การพัฒนาขององค์กร"}
+
+
+def declaration_problems(schema: Any, where: str = "") -> list[str]:
+    """Why the form's ``x-choices`` cannot be resolved (for the designers' checks): a list the
+    server does not keep, or a field that is not text."""
+    found: list[str] = []
+    if isinstance(schema, dict):
+        name = schema.get(CHOICES_KEY)
+        if CHOICES_KEY in schema:
+            if name not in KEPT_LISTS:
+                found.append(f"{where or '(root)'}: {CHOICES_KEY} ต้องเป็นชื่อรายการที่องค์กรกำหนดไว้ "
+                             f"({', '.join(KEPT_LISTS)}) ไม่ใช่ {name!r}")
+            elif schema.get("type") != "string":
+                found.append(f"{where or '(root)'}: {CHOICES_KEY} ใช้ได้กับช่องข้อความ (type string) เท่านั้น")
+        for key, value in schema.items():
+            if key not in ("enum", "const", "default", "examples"):
+                found += declaration_problems(value, f"{where}/{key}")
+    elif isinstance(schema, list):
+        for index, item in enumerate(schema):
+            found += declaration_problems(item, f"{where}/{index}")
+    return found
+
+
+def declared(schema: Any) -> set[str]:
+    """The names of the lists the form takes choices from."""
+    found: set[str] = set()
+    if isinstance(schema, dict):
+        name = schema.get(CHOICES_KEY)
+        if isinstance(name, str):
+            found.add(name)
+        for key, value in schema.items():
+            if key not in ("enum", "const", "default", "examples"):
+                found |= declared(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            found |= declared(item)
+    return found
+
+
+def resolve(schema: Mapping[str, Any], lists: Mapping[str, Sequence[str]], recorded: Any) -> dict[str, Any]:
+    """``schema`` with each field that names a non-empty list given that list as its ``enum``, plus
+    the values ``recorded`` (the plan's data, in the form's shape) already holds there."""
+    resolved = _resolve(schema, lists, [recorded])
+    return resolved if isinstance(resolved, dict) else dict(schema)
+
+
+def _resolve(node: Any, lists: Mapping[str, Sequence[str]], values: list[Any]) -> Any:
+    if not isinstance(node, dict):
+        return node
+    out = dict(node)
+    name = node.get(CHOICES_KEY)
+    kept = list(lists.get(name) or []) if isinstance(name, str) else []
+    if kept:
+        earlier = [v for v in values if isinstance(v, str) and v not in kept]
+        out["enum"] = kept + list(dict.fromkeys(earlier))
+        out.setdefault("x-widget", "select")
+    properties = node.get("properties")
+    if isinstance(properties, dict):
+        out["properties"] = {key: _resolve(sub, lists, [v[key] for v in values if isinstance(v, dict) and key in v])
+                             for key, sub in properties.items()}
+    items = node.get("items")
+    if isinstance(items, dict):
+        out["items"] = _resolve(items, lists, [x for v in values if isinstance(v, list) for x in v])
+    return out
