@@ -52,16 +52,9 @@ def inbox_page(ctx: Context, actor: Actor, limit: int | None = 50, after: str | 
     (``latest_due_first``: latest first), undated last, then by when they opened. Keyset paging:
     ``after`` is the ``next`` of the page before (an opaque cursor), so a page costs the same on
     the first screen as on the hundredth. :raise Invalid: a cursor this list did not give."""
-    roles_by_org: dict[int, list[str]] = {}
-    for org, role in actor.memberships:
-        if org is not None:  # a national role (admin, auditor) has no tasks of its own
-            roles_by_org.setdefault(org, []).append(role)
-    if not roles_by_org:
+    scope = _inbox_scope(actor)
+    if scope is None:
         return {"tasks": [], "next": None}
-    # One (organization, roles) condition per organization, so both databases use the
-    # (organization_id, role) index whatever the number of plans in the country.
-    scope = or_(*(and_(OpenTask.organization_id == org, OpenTask.role.in_(roles))
-                  for org, roles in roles_by_org.items()))
     undated = case((OpenTask.due_at.is_(None), 1), else_=0)
     due = func.coalesce(OpenTask.due_at, literal(_NO_DUE, OpenTask.due_at.type))
     keys = [(undated, False), (due, latest_due_first), (OpenTask.opened_at, latest_due_first),
@@ -91,17 +84,30 @@ def inbox_page(ctx: Context, actor: Actor, limit: int | None = 50, after: str | 
 
 def inbox_choices(ctx: Context, actor: Actor) -> dict[str, Any]:
     """What the inbox's filters offer and how many tasks there are, over all its pages."""
-    scope = [and_(OpenTask.organization_id == org, OpenTask.role == role)
-             for org, role in actor.memberships if org is not None]
-    if not scope:
+    scope = _inbox_scope(actor)
+    if scope is None:
         return {"total": 0, "plans": [], "steps": []}
     with ctx.db.read() as session:
-        total = session.scalar(select(func.count()).select_from(OpenTask).where(or_(*scope))) or 0
+        total = session.scalar(select(func.count()).select_from(OpenTask).where(scope)) or 0
         plans = session.execute(select(OpenTask.plan_id, Plan.fiscal_year).join(Plan, Plan.id == OpenTask.plan_id)
-                                .where(or_(*scope)).distinct()).all()
-        steps = session.execute(select(OpenTask.name, OpenTask.title).where(or_(*scope)).distinct()).all()
+                                .where(scope).distinct()).all()
+        steps = session.execute(select(OpenTask.name, OpenTask.title).where(scope).distinct()).all()
     return {"total": total, "plans": sorted({tuple(p) for p in plans}, key=lambda p: (-p[1], p[0])),
             "steps": sorted({tuple(s) for s in steps}, key=lambda s: s[1])}
+
+
+def _inbox_scope(actor: Actor) -> Any:
+    """The open tasks of the actor's roles in the actor's organizations (None: the actor has none:
+    a national role has no tasks of its own). One (organization, roles) condition per organization,
+    so both databases use the (organization_id, role) index whatever the number of plans."""
+    roles_by_org: dict[int, list[str]] = {}
+    for org, role in actor.memberships:
+        if org is not None:
+            roles_by_org.setdefault(org, []).append(role)
+    if not roles_by_org:
+        return None
+    return or_(*(and_(OpenTask.organization_id == org, OpenTask.role.in_(roles))
+                 for org, roles in roles_by_org.items()))
 
 
 def _after(keys: list[tuple[Any, bool]], values: list[Any]) -> Any:

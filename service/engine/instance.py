@@ -148,6 +148,7 @@ class Instance:
         self.workflow = workflow
         self.model = model
         self._timers: list[Any] | None = None  # the timer tasks, walked once per change (see _advance)
+        self._completed: list[Any] | None = None  # the completed tasks, likewise (deadlines' facts)
         self._helpers: dict[str, Any] | None = None
         self.use_helpers(helpers)
 
@@ -316,7 +317,7 @@ class Instance:
 
     # -- internals ------------------------------------------------------------------------
     def _advance(self) -> None:
-        self._timers = None  # every change of the task tree ends here
+        self._timers = self._completed = None  # every change of the task tree ends here
         try:
             self.workflow.do_engine_steps()
             self.workflow.refresh_timers()
@@ -396,8 +397,10 @@ class Instance:
         """The value a completed step last recorded in a field: the task that changed it (its
         parent held another value), latest first. Branches forked earlier carry older copies of
         the data; only the step that set a value counts."""
+        if self._completed is None:  # saving a change reads the deadlines twice, each fact once
+            self._completed = self.workflow.get_tasks(state=TaskState.COMPLETED)
         latest, value = -1.0, None
-        for task in self.workflow.get_tasks(state=TaskState.COMPLETED):
+        for task in self._completed:
             if field_name not in task.data:
                 continue
             before = task.parent.data.get(field_name) if task.parent is not None else None
