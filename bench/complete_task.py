@@ -36,7 +36,8 @@ STEP_DATA = {"draft_prepared_on": "2020-09-21", "draft_notes": "ร่างต�
 def project(n: int) -> dict:
     return {"name": f"โครงการที่ {n}", "activities": "รายละเอียดกิจกรรม " * 3, "budget": 10000.0 + n,
             "place": f"หมู่ที่ {n % 12 + 1}", "responsible_unit": "กองช่าง", "strategy": f"ยุทธศาสตร์ที่ {n % 5 + 1}",
-            "plan_program": "อุตสาหกรรมและการโยธา", "source": "lao", "months": [10, 11, 12, 1], "is_equipment": False}
+            "plan_program": "อุตสาหกรรมและการโยธา", "source": "lao",
+            "funding": "ordinance", "months": [10, 11, 12, 1], "is_equipment": False}
 
 
 def main() -> None:

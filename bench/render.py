@@ -37,6 +37,7 @@ def projects(count: int) -> list[dict]:
         "activities": "ก่อสร้างถนน คสล. กว้าง 4 ม. ยาว 200 ม. หนา 0.15 ม. หรือพื้นที่ไม่น้อยกว่า 800 ตร.ม.",
         "budget": 10000 + i * 1234.5, "place": f"หมู่ที่ {i % 9 + 1}", "responsible_unit": "กองช่าง",
         "strategy": STRATEGIES[i % 6], "plan_program": records.PLAN_PROGRAMS[(i // 6) % 12], "source": "lao",
+        "funding": "ordinance",
         "months": [10 + i % 3, (i % 9) + 1] if i % 2 else [i % 9 + 1, i % 9 + 2, i % 9 + 3], "is_equipment": False,
     } for i in range(count)]
 

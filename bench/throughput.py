@@ -34,7 +34,7 @@ from tests.factories import clone_plans
 
 PROJECT = {"name": "โครงการ", "activities": "กิจกรรม", "budget": 1000.0, "place": "หมู่ 1",
            "responsible_unit": "กองช่าง", "strategy": "ยุทธศาสตร์ที่ 1", "plan_program": "การศึกษา",
-           "source": "lao", "months": [10, 11]}
+           "source": "lao", "funding": "ordinance", "months": [10, 11]}
 STEP_DATA = {"draft_prepared_on": "2020-09-21"}
 
 

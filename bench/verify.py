@@ -36,7 +36,8 @@ ROLES = ["support_committee", "development_committee", "executive", "planning_of
 DATA = {
     "collect_projects": {"projects": [{"name": "โครงการก่อสร้างถนน", "activities": "ก่อสร้างถนน คสล.", "budget": 480000.0,
                                        "place": "หมู่ที่ 3", "responsible_unit": "กองช่าง", "strategy": "โครงสร้างพื้นฐาน",
-                                       "plan_program": "อุตสาหกรรมและการโยธา", "source": "lao", "months": [1, 2],
+                                       "plan_program": "อุตสาหกรรมและการโยธา", "source": "lao",
+                                       "funding": "ordinance", "months": [1, 2],
                                        "is_equipment": False}]},
     "draft_plan": {"draft_prepared_on": "2020-09-22"},
     "propose_draft": {"proposed_on": "2020-09-23"},

@@ -193,6 +193,7 @@ def _task(session: Session, ctx: Context, actor: Actor, task_id: str) -> tuple[d
         "form": {"name": element.get("properties", {}).get(engine.FORM_PROPERTY), "schema": schema},
         "data": {k: values[k] for k in schema.get("properties", {}) if k in values},
         "can_complete": row.role in actor.roles_in(row.organization_id),
+        "finishes": published.model.ends_after(row.name),
         # the process's send-backs (bundles/sendback): why the step came back, what is being decided on
         "returned": _returned(session, [row], {row.plan_id: published.model.elements}).get(row.id),
         "draft": [{"name": name, "title": _list_title(published, name), "items": values.get(name) or []}

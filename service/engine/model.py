@@ -12,6 +12,7 @@ from typing import Any
 from lxml import etree  # type: ignore[import-untyped]
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, InclusiveGateway, ParallelGateway
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.none_task import NoneTask
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
@@ -104,6 +105,50 @@ class ProcessModel:
     def properties(self, bpmn_id: str) -> dict[str, str]:
         element = self.elements.get(bpmn_id)
         return element["properties"] if element else {}
+
+    def ends_after(self, bpmn_id: str) -> bool:
+        """Whether completing this step can only finish the procedure: no step for a person, no
+        wait and no subprocess lies on any path after it (so its button can say it finishes)."""
+        if "ends_after" not in self._restored:
+            self._restored["ends_after"] = {name for name in self.user_tasks if self._nothing_after(name)}
+        return bpmn_id in self._restored["ends_after"]
+
+    def _nothing_after(self, bpmn_id: str) -> bool:
+        spec, subprocesses = self.specs()
+        task_spec = spec.task_specs.get(bpmn_id)
+        if task_spec is None:  # a step inside a subprocess: its caller continues after it
+            return False
+        seen: set[str] = set()
+        pending = list(task_spec.outputs)
+        while pending:
+            successor = pending.pop()
+            if successor.name in seen:
+                continue
+            seen.add(successor.name)
+            if (getattr(successor, "manual", False) or successor.name in subprocesses
+                    or getattr(successor, "spec", None) is not None
+                    or isinstance(getattr(successor, "event_definition", None), TimerEventDefinition)):
+                return False
+            pending += successor.outputs
+        return not self._beside_another_path(task_spec)
+
+    @staticmethod
+    def _beside_another_path(task_spec: Any) -> bool:
+        """Whether the step lies after a fork that leaves another path running (a non-interrupting
+        boundary event, a parallel or inclusive split): its end event ends only its own path."""
+        seen: set[str] = set()
+        pending = list(task_spec.inputs)
+        while pending:
+            before = pending.pop()
+            if before.name in seen:
+                continue
+            seen.add(before.name)
+            if isinstance(before, BoundaryEvent) and not before.cancel_activity:
+                return True
+            if isinstance(before, (ParallelGateway, InclusiveGateway)) and len(before.outputs) > 1:
+                return True
+            pending += before.inputs
+        return False
 
 
 def code_elements(tree: etree._ElementTree) -> Iterator[tuple[etree._Element, str, str]]:

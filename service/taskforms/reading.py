@@ -337,7 +337,7 @@ def _header_problems(matched: dict[int, Column], texts: dict[int, str], known: l
     present = {c.key for c in matched.values()}
     for key in item_schema.get("required", []):
         sub = item_schema.get("properties", {}).get(key, {})
-        if key not in present and any(c.key == key for c in known):
+        if key not in present and "default" not in sub and any(c.key == key for c in known):
             problems.append(Problem(f"ไม่พบคอลัมน์ “{sub.get('x-column') or sub.get('title', key)}” ซึ่งต้องมี", row))
     return problems
 
@@ -459,6 +459,10 @@ def _item(values: dict[int, Any], matched: dict[int, Column], item_schema: Mappi
             cells.update(_date_parts(pointer, value))
         else:
             cells[pointer] = _shown(value)
+    for key, sub in item_schema.get("properties", {}).items():
+        pointer = "/" + key.replace("~", "~0").replace("/", "~1")
+        if isinstance(sub, dict) and isinstance(sub.get("default"), str) and pointer not in cells:
+            cells[pointer] = sub["default"]  # a blank cell (or no column) is the form's select left as it came
     item, problems = fields.parse(item_schema, cells)
     unreadable = {pointer for pointer, _ in ours} | {p["field"] for p in problems}
     errors = ours + [(p["field"], p["message"]) for p in problems]

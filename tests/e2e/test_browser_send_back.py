@@ -20,6 +20,7 @@ pytestmark = needs_chromium
 ROAD = {"name": "โครงการก่อสร้างถนนคอนกรีตเสริมเหล็ก หมู่ที่ 3", "activities": "ถนน คสล. กว้าง 4 ม. ยาว 200 ม.",
         "budget": 480000.0, "place": "หมู่ที่ 3", "responsible_unit": "กองช่าง",
         "strategy": "การพัฒนาด้านโครงสร้างพื้นฐาน", "plan_program": "อุตสาหกรรมและการโยธา", "source": "lao",
+        "funding": "ordinance",
         "months": [1, 2], "is_equipment": False}
 TRUCK = {**ROAD, "name": "โครงการจัดซื้อรถบรรทุกน้ำ", "activities": "รถบรรทุกน้ำ 6 ล้อ 1 คัน", "budget": 2500000.5,
          "place": "สำนักงานเทศบาล", "responsible_unit": "สำนักปลัด", "strategy": "การพัฒนาด้านความปลอดภัย",

@@ -86,6 +86,20 @@ def test_a_short_posting_needs_a_reason_and_is_then_missed_on_every_page_documen
     refused(run, pid, "certify_posting", {**certify, "posting_removed_on": "2020-10-01"}, "posting_removed_on")
     refused(run, pid, "certify_posting", {**certify, "posting_removed_on": "2020-11-04"}, "posting_removed_on")
     reason = "ประกาศถูกฉีกทิ้งระหว่างพายุ"
+    # the last step says it finishes the procedure: in the API, on its button and on its confirmation
+    task = run.open_task(pid, "certify_posting")
+    assert client.get(f"/api/v1/tasks/{task['id']}", headers=org.headers("planning_office")).get_json()["finishes"]
+    add_person(ctx, "certifier", org.code, ["planning_office"])
+    log_in(client, "certifier")
+    page = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    assert "บันทึกและเสร็จสิ้นกระบวนงาน" in page and "บันทึกและส่งต่อขั้นตอนถัดไป" not in page
+    fields = {"/certified_on#d": "3", "/certified_on#m": "11", "/certified_on#y": "2563",
+              "/posting_removed_on#d": "16", "/posting_removed_on#m": "10", "/posting_removed_on#y": "2563",
+              "/posting_shortfall_reason": reason, "/certified_by": "นางสาวสมศรี ประกาศ",
+              "/certifier_title": "ปลัดเทศบาล", "_intent": "complete"}
+    confirm = post_form(client, f"/tasks/{task['id']}", fields)
+    shown = confirm.get_data(as_text=True)
+    assert confirm.status_code == 200 and "ยืนยันและเสร็จสิ้นกระบวนงาน" in shown, errors_beside(shown)
     run.complete(pid, "certify_posting", {**certify, "posting_shortfall_reason": reason})
 
     period = run.deadline(pid, "posting_period")

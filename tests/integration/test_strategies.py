@@ -228,6 +228,7 @@ def test_the_spreadsheet_template_offers_the_list_and_an_import_refuses_other_va
     ({**PROJECT, "funding": "other_agency"}, "/projects/0/agency", "กรุณากรอกชื่อหน่วยงานเจ้าของโครงการ"),
     ({**PROJECT, "funding": "loan"}, "/projects/0/funding", "แหล่งงบประมาณ ต้องเลือกจากรายการที่กำหนด"),
     ({**PROJECT, "funding": "transfer", "transfer_number": "1" * 51}, "/projects/0/transfer_number", "ไม่เกิน 50"),
+    ({k: v for k, v in PROJECT.items() if k != "funding"}, "/projects/0/funding", "แหล่งงบประมาณ"),  # required
 ])
 def test_funding_requires_what_its_kind_names(client, org, project, field, words):
     run, plan_id, task_id = collecting(client, org)

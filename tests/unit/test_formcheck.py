@@ -9,7 +9,8 @@ from service.taskforms import validation as formcheck
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 COLLECT = json.loads((FORMS / "collect_projects.schema.json").read_text(encoding="utf-8"))
 PROJECT = {"name": "ถนน", "budget": 1234567.89, "place": "หมู่ 1", "responsible_unit": "กองช่าง",
-           "strategy": "โครงสร้างพื้นฐาน", "plan_program": "การศึกษา", "source": "lao", "months": [10, 1]}
+           "strategy": "โครงสร้างพื้นฐาน", "plan_program": "การศึกษา", "source": "lao", "funding": "ordinance",
+           "months": [10, 1]}
 
 
 def errors_of(schema, data):

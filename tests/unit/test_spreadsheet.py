@@ -19,7 +19,8 @@ TABLE = SCHEMA["properties"]["projects"]
 ITEMS = TABLE["items"]
 PROJECT = {"name": "โครงการก่อสร้างถนน คสล. หมู่ที่ 3", "activities": "กว้าง 4 ม. ยาว 200 ม.", "budget": 480000,
            "place": "หมู่ที่ 3", "responsible_unit": "กองช่าง", "strategy": "โครงสร้างพื้นฐาน",
-           "plan_program": "อุตสาหกรรมและการโยธา", "source": "lao", "months": [1, 2, 3], "is_equipment": False}
+           "plan_program": "อุตสาหกรรมและการโยธา", "source": "lao",
+           "funding": "ordinance", "months": [1, 2, 3], "is_equipment": False}
 CENTRAL = {**PROJECT, "name": "=HYPERLINK(\"http://evil\")", "source": "central", "agency": "กรมทางหลวงชนบท",
            "budget": 1250000.5, "months": [10, 11], "is_equipment": True, "equipment_category": "ค่าครุภัณฑ์"}
 HEADER = ["ที่", "โครงการ", "งบประมาณ (บาท)", "สถานที่ดำเนินการ", "หน่วยงานรับผิดชอบหลัก", "ยุทธศาสตร์", "แผนงาน",
@@ -96,6 +97,20 @@ def test_the_two_row_header_of_the_printed_form_is_read():
     preview = reading.read(content, "a.xlsx", TABLE, 2564)
     assert preview.ok, messages(preview)
     assert preview.items[0]["months"] == [1] and preview.rows[0].number == 3
+
+
+def test_a_file_without_the_funding_column_or_with_a_blank_cell_takes_the_forms_default():
+    """A select the form shows already chosen (its "default") is what a blank cell means; a value is still checked."""
+    with_column = HEADER[:8] + ["แหล่งงบประมาณ"] + HEADER[8:]
+    blank = row()[:8] + [None] + row()[8:]
+    chosen = row()[:8] + ["จ่ายขาดเงินสะสม"] + row()[8:]
+    wrong = row()[:8] + ["เงินกู้"] + row()[8:]
+    assert reading.read(xlsx([HEADER, row()]), "a.xlsx", TABLE, 2564).items[0]["funding"] == "ordinance"
+    preview = reading.read(xlsx([with_column, blank, chosen]), "a.xlsx", TABLE, 2564)
+    assert preview.ok, messages(preview)
+    assert [item["funding"] for item in preview.items] == ["ordinance", "accumulated_funds"]
+    refused = reading.read(xlsx([with_column, wrong]), "a.xlsx", TABLE, 2564)
+    assert not refused.ok and any("“เงินกู้” ไม่มีในรายการ" in m for m in messages(refused))
 
 
 def test_errors_name_the_row_and_the_column():
