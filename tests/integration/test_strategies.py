@@ -151,6 +151,31 @@ def test_a_strategy_dropped_from_the_list_stays_valid_where_the_plan_recorded_it
     run.complete(plan_id, "draft_plan", {"draft_prepared_on": "2020-09-22", "projects": recorded})
 
 
+def test_an_amendment_keeps_a_strategy_its_years_plan_recorded_after_the_list_dropped_it(client, org):
+    """The announced plan's projects stay valid in its amendments; the list still bounds anything else."""
+    from .test_amendment import SAMPLES as AMENDING
+    from .test_amendment import Amendment
+
+    assert keep(client, org, KEPT).status_code == 200
+    _, _, task_id = collecting(client, org)
+    assert complete(client, org, task_id, [{**PROJECT, "strategy": FARMS}]).status_code == 200
+    assert keep(client, org, [ROADS]).status_code == 200  # the development plan changed
+
+    amending = Amendment(client, org)
+    this_year, next_year = amending.start()["id"], amending.start(fiscal_year=2565)["id"]
+    sample = AMENDING["collect_changes"]
+    changes = {**sample, "changed_projects": [{**sample["changed_projects"][0], "strategy": FARMS}]}
+    task = amending.task(this_year, "collect_changes")
+    strategy = task["form"]["schema"]["properties"]["changed_projects"]["items"]["properties"]["strategy"]
+    assert strategy["enum"] == [ROADS, FARMS]
+    elsewhere = {**changes, "added_projects": [{**changes["added_projects"][0], "strategy": PEOPLE}]}
+    refused = amending.complete(this_year, "collect_changes", elsewhere, expect=422)  # never recorded this year
+    assert [e["field"] for e in refused["errors"]] == ["/added_projects/0/strategy"]
+    refused = amending.complete(next_year, "collect_changes", changes, expect=422)  # another year's plan
+    assert [e["field"] for e in refused["errors"]] == ["/changed_projects/0/strategy"]
+    amending.complete(this_year, "collect_changes", changes)
+
+
 def test_an_organization_that_keeps_no_list_takes_the_strategy_as_typed(client, org):
     """Until its admin enters the list, the field is the form's free text (deployments keep working)."""
     _, _, task_id = collecting(client, org)

@@ -26,7 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "deadlines": {"labels", "thai"},
     "engine": {"thai"},
     "taskforms": {"engine", "errors", "thai"},
-    "bundles": {"auth", "engine", "errors", "models", "taskforms", "thai"},
+    "bundles": {"auth", "engine", "errors", "eventlog", "models", "taskforms", "thai"},
     "evidence": {"auth", "context", "errors", "models", "taskforms"},  # attachments: their store and reads
     "context": {"bundles", "clock", "config", "db", "models", "thai"},
     "queries": {"auth", "bundles", "context", "deadlines", "engine", "errors", "eventlog", "labels", "models", "thai"},
