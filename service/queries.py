@@ -186,7 +186,7 @@ def _task(session: Session, ctx: Context, actor: Actor, task_id: str) -> tuple[d
     instance = engine.Instance.restore(published.model, plan.state_json)
     current = next((t for t in instance.open_tasks() if t.id == task_id), None)
     values = current.data if current else {}
-    schema = choices.resolved(session, row.organization_id, published.form_of(row.name), values)
+    schema = choices.resolved(session, ctx.models, plan, published.form_of(row.name), values)
     summary = {
         **task_summary(row, plan.fiscal_year, plan.deadlines, ctx.clock.now()),
         "instructions": element.get("documentation", ""),

@@ -136,7 +136,7 @@ def completed(ctx: Context, session: Session, published: Published, plan: Plan, 
     instance = engine.Instance.restore(published.model, plan.state_json, helpers)
     step = next((t for t in instance.open_tasks() if t.id == task_id), None)
     # choices from the organization's lists; what the plan already recorded stays valid (bundles/choices)
-    form = choices.resolved(session, plan.organization_id, published.form_of(name), step.data if step else {})
+    form = choices.resolved(session, ctx.models, plan, published.form_of(name), step.data if step else {})
     validation.validate(form, data)
     rules.enforce(form, data, step.data if step else {}, day_of(now), helpers)
     if before is not None:
