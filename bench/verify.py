@@ -1,19 +1,24 @@
-"""Benchmark: verifying plans' histories (hash chain, replay of every event, snapshot).
+"""Benchmark: verifying plans' histories (hash chain, replay, snapshot), full and from checkpoints.
 
-Drives one plan through the service layer to ~60 events (repeated send-backs, claims, timers)
-and times ``audit.verify_plan`` on it (median of REPEATS); then copies a typical finished plan
-(~20 events, its chain re-hashed for each copy) into PLANS plans and times ``audit.verify_all``.
-SQLite file database.  Usage: python bench/verify.py [PLANS] [REPEATS]
+One plan: drives a plan through the service layer to ~60 events (repeated send-backs, claims, a
+timer), the last NEW of them after a checkpoint, and times ``audit.verify_plan`` full vs from the
+checkpoint (median of REPEATS). All plans: copies a typical plan (~20 events, its chain re-hashed
+for each copy) into PLANS plans, one event short of its end, and times ``audit.verify_all`` cold
+(full, one process and every core), warm (checkpointed, nothing new) and warm after appending the
+last event to every plan. SQLite file database. Usage: python bench/verify.py [--plans N] [--repeats N]
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import statistics
 import sys
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -28,12 +33,10 @@ from service.commands import plans as commands
 from service.config import Settings
 from service.context import Context
 from service.eventlog import event_hash
-from service.models import Event, OpenTask, Plan, User
+from service.models import Event, OpenTask, Plan, User, VerifyCheckpoint
 
-PLANS = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-REPEATS = int(sys.argv[2]) if len(sys.argv) > 2 else 20
 ROLES = ["support_committee", "development_committee", "executive", "planning_office"]
-DATA = {
+DATA: dict[str, dict[str, Any]] = {
     "collect_projects": {"projects": [{"name": "โครงการก่อสร้างถนน", "activities": "ก่อสร้างถนน คสล.", "budget": 480000.0,
                                        "place": "หมู่ที่ 3", "responsible_unit": "กองช่าง", "strategy": "โครงสร้างพื้นฐาน",
                                        "plan_program": "อุตสาหกรรมและการโยธา", "source": "lao",
@@ -52,7 +55,10 @@ DATA = {
 REVISE = {"review_meeting_date": "2020-09-24", "review_resolution": "revise", "review_comments": "แก้ไข"}
 
 
-def run_plan(ctx: Context, clock: FixedClock, code: str, year: int, send_backs: int) -> int:
+def run_plan(ctx: Context, clock: FixedClock, code: str, year: int, send_backs: int,
+             checkpoint_before: int = 0) -> int:
+    """A plan driven to its end; with ``checkpoint_before``, verified (and checkpointed) that many
+    steps before the end."""
     with ctx.db.read() as session:
         actor = actor_of(session.scalars(select(User).where(User.username == f"{code}-all")).one())
     clock.set(datetime(2020, 9, 21, 9, tzinfo=ZoneInfo("Asia/Bangkok")))
@@ -77,8 +83,11 @@ def run_plan(ctx: Context, clock: FixedClock, code: str, year: int, send_backs: 
         complete("draft_plan")
         complete("propose_draft")
         complete("consider_draft", REVISE)
-    for name in ("draft_plan", "propose_draft", "consider_draft", "present_to_executive", "approve_plan",
-                 "announce_plan", "post_announcement"):
+    last = ("draft_plan", "propose_draft", "consider_draft", "present_to_executive", "approve_plan",
+            "announce_plan", "post_announcement")
+    for position, name in enumerate(last):
+        if len(last) - position == checkpoint_before:
+            assert audit.verify_plan(ctx, plan_id, checkpoint=True).ok
         complete(name)
     clock.set(datetime(2020, 11, 2, 0, 1, tzinfo=ZoneInfo("Asia/Bangkok")))
     commands.fire_due_timers(ctx)
@@ -86,29 +95,87 @@ def run_plan(ctx: Context, clock: FixedClock, code: str, year: int, send_backs: 
     return plan_id
 
 
-def copy_plan(ctx: Context, plan_id: int, copies: int) -> None:
-    """Insert ``copies`` plans identical to ``plan_id``, each with its own re-hashed chain."""
+def copy_plan(ctx: Context, plan_id: int, copies: int, upto: int) -> list[int]:
+    """Insert ``copies`` plans identical to ``plan_id`` after its first ``upto`` events, each with
+    its own re-hashed chain (the plan row as it stood then, from a replay)."""
+    replayed = audit.replay_to(ctx, plan_id, upto)
+    assert replayed.instance is not None and replayed.divergence is None
     with ctx.db.write() as session:
         plan = session.get(Plan, plan_id)
-        events = session.scalars(select(Event).where(Event.plan_id == plan_id).order_by(Event.seq)).all()
-        columns = {c: getattr(plan, c) for c in ("organization_id", "fiscal_year", "process_version_id", "status",
-                                                  "state_json", "deadlines", "started_at", "started_by",
-                                                  "completed_at", "next_timer_at")}
+        events = session.scalars(select(Event).where(Event.plan_id == plan_id).order_by(Event.seq)).all()[:upto]
+        columns = {c: getattr(plan, c) for c in ("organization_id", "fiscal_year", "process_version_id",
+                                                  "started_at", "started_by", "next_timer_at")}
+        columns |= {"status": "running", "state_json": replayed.instance.dump(), "completed_at": None,
+                    "deadlines": [d.as_dict() for d in replayed.instance.deadlines()]}
+        ids = []
         for n in range(copies):
             copy_id = session.execute(insert(Plan).values({**columns, "fiscal_year": 2600 - n % 100, "version": 1})
                                       .returning(Plan.id)).scalar_one()
-            previous, rows = "0" * 64, []
+            previous = "0" * 64
+            rows = []
             for e in events:
-                event = Event(plan_id=copy_id, seq=e.seq, at=e.at, actor=e.actor, role=e.role, kind=e.kind, task=e.task,
-                              task_id=e.task_id, data=e.data, state_digest=e.state_digest, prev_hash=previous)
-                event.hash = previous = event_hash(event)
-                rows.append(event)
+                rows.append(_copied(e, copy_id, previous))
+                previous = rows[-1].hash
             session.add_all(rows)
             session.execute(update(Plan).where(Plan.id == copy_id).values(
-                event_seq=len(rows), event_hash=previous, state_digest=plan.state_digest))
+                event_seq=len(rows), event_hash=previous, state_digest=events[-1].state_digest))
+            ids.append(copy_id)
+    return ids
+
+
+def _copied(e: Event, plan_id: int, previous: str, seq: int | None = None) -> Event:
+    event = Event(plan_id=plan_id, seq=seq or e.seq, at=e.at, actor=e.actor, role=e.role, kind=e.kind, task=e.task,
+                  task_id=e.task_id, data=e.data, state_digest=e.state_digest, prev_hash=previous)
+    event.hash = event_hash(event)
+    return event
+
+
+def append_last_event(ctx: Context, plan_id: int, copies: list[int]) -> None:
+    """Give every copy the original's last event and its plan row as it stands after it, as a
+    command would have."""
+    with ctx.db.write() as session:
+        plan = session.get_one(Plan, plan_id)
+        last = session.scalars(select(Event).where(Event.plan_id == plan_id).order_by(Event.seq.desc())).first()
+        assert last is not None
+        for copy_id in copies:
+            head = session.get_one(Plan, copy_id)
+            event = _copied(last, copy_id, head.event_hash, head.event_seq + 1)
+            session.add(event)
+            session.execute(update(Plan).where(Plan.id == copy_id).values(
+                status=plan.status, state_json=plan.state_json, deadlines=plan.deadlines,
+                completed_at=plan.completed_at, event_seq=event.seq, event_hash=event.hash,
+                state_digest=event.state_digest, version=Plan.version + 1))
+
+
+def timed(fn, repeats: int) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def verify_every(ctx: Context, expect_replayed: int | None = None, **options) -> tuple[float, int, int]:
+    """One ``verify_all`` run: seconds, plans, events replayed (every plan must verify)."""
+    started = time.perf_counter()
+    results = list(audit.verify_all(ctx, checkpoint=True, **options))
+    elapsed = time.perf_counter() - started
+    failed = [r.plan_id for r in results if not r.ok]
+    assert not failed, [r.as_dict() for r in results if not r.ok][:3]
+    replayed = sum(r.replayed for r in results)
+    assert expect_replayed is None or replayed == expect_replayed, (replayed, expect_replayed)
+    return elapsed, len(results), replayed
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plans", type=int, default=200, help="plans for the --all runs (default 200)")
+    parser.add_argument("--repeats", type=int, default=15, help="runs of each one-plan figure (median)")
+    parser.add_argument("--new", type=int, default=4, help="steps of the long plan after its checkpoint (1-8)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: cores)")
+    args = parser.parse_args()
+
     folder = Path(tempfile.mkdtemp(prefix="phaen-bench-verify-"))
     settings = Settings.from_env({}, instance_path=folder, database_url=f"sqlite:///{folder / 'bench.sqlite3'}")
     clock = FixedClock(datetime(2020, 9, 21, 9, tzinfo=ZoneInfo("Asia/Bangkok")))
@@ -118,31 +185,57 @@ def main() -> None:
     admin.add_organization(ctx, "bench", "เทศบาลตำบลทดสอบ")
     admin.add_user(ctx, "bench-all", "bench", ROLES)
 
-    long_plan = run_plan(ctx, clock, "bench", 2564, send_backs=16)
+    long_plan = run_plan(ctx, clock, "bench", 2564, send_backs=16, checkpoint_before=args.new)
     typical = run_plan(ctx, clock, "bench", 2565, send_backs=1)
     with ctx.db.read() as session:
         count = {pid: len(session.scalars(select(Event.id).where(Event.plan_id == pid)).all())
                  for pid in (long_plan, typical)}
+        kept = session.get(VerifyCheckpoint, long_plan)
+        saved = {c: getattr(kept, c) for c in ("seq", "event_hash", "state_digest", "state", "basis")}
+    new_events = count[long_plan] - saved["seq"]
 
-    times = []
-    for _ in range(REPEATS):
+    def from_the_checkpoint() -> None:
+        with ctx.db.write() as session:  # back to the checkpoint before the new events (not timed)
+            session.execute(update(VerifyCheckpoint).where(VerifyCheckpoint.plan_id == long_plan).values(**saved))
         started = time.perf_counter()
-        result = audit.verify_plan(ctx, long_plan)
-        times.append(time.perf_counter() - started)
+        result = audit.verify_plan(ctx, long_plan, checkpoint=True)
+        incremental.append(time.perf_counter() - started)
+        assert result.ok and result.replayed == new_events, result
+
+    def check(result) -> None:
         assert result.ok, result.as_dict()
-    print(f"verify one plan of {count[long_plan]} events: median {statistics.median(times) * 1000:.0f} ms "
-          f"(min {min(times) * 1000:.0f} ms, {REPEATS} runs)")
+
+    full = timed(lambda: check(audit.verify_plan(ctx, long_plan, full=True)), args.repeats)
+    incremental: list[float] = []
+    for _ in range(args.repeats):
+        from_the_checkpoint()
+    nothing_new = timed(lambda: check(audit.verify_plan(ctx, long_plan, checkpoint=True)), args.repeats)
 
     started = time.perf_counter()
-    copy_plan(ctx, typical, PLANS - 2)
-    print(f"(copied a {count[typical]}-event plan {PLANS - 2} times in {time.perf_counter() - started:.1f} s)")
-    started = time.perf_counter()
-    results = list(audit.verify_all(ctx))
-    elapsed = time.perf_counter() - started
-    failed = [r.plan_id for r in results if not r.ok]
-    print(f"verify --all over {len(results)} plans: {elapsed:.1f} s ({elapsed / len(results) * 1000:.0f} ms a plan), "
-          f"{len(failed)} failed")
-    assert not failed, failed[:5]
+    upto = count[typical] - 1
+    copies = copy_plan(ctx, typical, args.plans - 2, upto)
+    print(f"(copied the first {upto} of a {count[typical]}-event plan {len(copies)} times "
+          f"in {time.perf_counter() - started:.1f} s)")
+    total_events = count[long_plan] + count[typical] + upto * len(copies)
+    serial, plans, _ = verify_every(ctx, total_events, full=True, workers=1)
+    cold, _, _ = verify_every(ctx, total_events, full=True, workers=args.workers)
+    warm, _, _ = verify_every(ctx, 0, workers=args.workers)
+    append_last_event(ctx, typical, copies)
+    warm_new, _, replayed = verify_every(ctx, len(copies), workers=args.workers)
+    warm_serial, _, _ = verify_every(ctx, 0, workers=1)
+
+    def ms(values: list[float]) -> str:
+        return f"{statistics.median(values) * 1000:.1f} ms"
+
+    print(f"one plan of {count[long_plan]} events, median of {args.repeats}: full {ms(full)}; from a checkpoint "
+          f"{new_events} events before the end {ms(incremental)}; nothing new {ms(nothing_new)}")
+    print(f"--all over {plans} plans ({total_events} events), {args.workers} processes: "
+          f"cold (--full) {cold:.1f} s (one process {serial:.1f} s); warm, nothing new {warm:.1f} s "
+          f"(one process {warm_serial:.1f} s); warm, 1 new event in each of {replayed} plans {warm_new:.1f} s")
+    print(f"ratios: one plan full / incremental {statistics.median(full) / statistics.median(incremental):.1f}x, "
+          f"full / nothing new {statistics.median(full) / statistics.median(nothing_new):.1f}x; "
+          f"--all cold one process / warm {serial / warm:.1f}x, cold / warm {cold / warm:.1f}x, "
+          f"cold / warm with 1 new {cold / warm_new:.1f}x, pool speed-up on cold {serial / cold:.2f}x")
 
 
 if __name__ == "__main__":

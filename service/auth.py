@@ -57,7 +57,7 @@ def require_national_admin(actor: Actor, what: str) -> None:
 
 def require_designer(actor: Actor) -> None:
     if not any(role == DESIGNER for _, role in actor.memberships):
-        raise Forbidden("เฉพาะผู้ออกแบบกระบวนงาน (บทบาท designer) เท่านั้นที่ตรวจและเผยแพร่กระบวนงานได้")
+        raise Forbidden("เฉพาะผู้ออกแบบกระบวนงานเท่านั้นที่ตรวจและเผยแพร่กระบวนงานได้")
 
 
 def completion_refusal(actor: Actor, role: str | None, organization_id: int, claimed_by: str | None) -> str | None:

@@ -20,7 +20,7 @@ from service import audit as audit_service
 from service import oplog, queries
 from service.auth import require_designer
 from service.bundles import intake
-from service.commands import admin, designer, holidays, jobs, plans, recording, renders, strategies
+from service.commands import admin, designer, holidays, jobs, notices, plans, recording, renders, strategies
 from service.config import Settings
 from service.context import Context
 from service.engine import InvalidProcess
@@ -338,7 +338,8 @@ def timers() -> None:
 def _tick(ctx: Context) -> int:
     started = time.perf_counter()
     fired = plans.fire_due_timers(ctx)
-    oplog.command("timer_sweep", started, plans=len(fired))
+    reminded = notices.remind(ctx)  # the legal limits near or passed of the steps still open
+    oplog.command("timer_sweep", started, plans=len(fired), reminded=reminded)
     for plan_id, names in fired:
         click.echo(f"plan {plan_id}: {', '.join(names) if names else 'no timer fired'}")
     return len(fired)
@@ -438,6 +439,34 @@ def jobs_retry(job_id: str) -> None:
     click.echo(f"job {row['id']}: queued again")
 
 
+@main.group("notify", help="Notifications: their deliveries, and a test message to one person.")
+def notify_group() -> None:
+    pass
+
+
+@notify_group.command("status", help="Deliveries queued, sent and failed; the latest in trouble, with their error.")
+@reports_errors
+def notify_status() -> None:
+    found = notices.status(_context())
+    counts = found["counts"]
+    click.echo(f"notifications {found['notifications']}\tqueued {counts['queued']}\tsent {counts['sent']}\t"
+               f"failed {counts['failed']}")
+    for row in found["troubled"]:
+        click.echo(f"{row['id']}\t{row['channel']}\t{row['address']}\t{row['state']}\t{row['attempts']}\t"
+                   f"{((row['last_error'] or '').splitlines() or [''])[-1]}")
+
+
+@notify_group.command("test", help="Send one test message to a person now, on every channel.")
+@click.option("--user", "username", required=True)
+@reports_errors
+def notify_test(username: str) -> None:
+    results = notices.test(_context(), username)
+    for channel, outcome in results.items():
+        click.echo(f"{channel}\t{outcome}")
+    if any(outcome.startswith("failed") for outcome in results.values()):
+        sys.exit(1)
+
+
 def _whole_number(text: str, name: str) -> int:
     if not text.strip().isascii() or not text.strip().isdigit() or len(text.strip()) > 18:
         raise Invalid(f"{name} ต้องเป็นจำนวนเต็มบวก ไม่ใช่ {text!r}")
@@ -496,26 +525,48 @@ def _report(result) -> bool:
     return False
 
 
-@audit.command("verify", help="Verify a plan's chain, replay and snapshot: phaen audit verify PLAN | --all")
+@audit.command("verify", help="Verify a plan's chain, replay and snapshot: phaen audit verify PLAN | --all; "
+               "only events after each plan's verified checkpoint are replayed, unless --full")
 @click.argument("plan_id", type=int, required=False)
 @click.option("--all", "every", is_flag=True, help="Verify every plan; exit 1 if any fails")
+@click.option("--full", is_flag=True, help="Replay every event, ignoring checkpoints (a clean run records new ones)")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Processes for --all (default: one per core)")
+@click.option("--progress/--no-progress", default=None, help="A progress line on stderr (default: when a terminal)")
 @reports_errors
-def audit_verify(plan_id: int | None, every: bool) -> None:
+def audit_verify(plan_id: int | None, every: bool, full: bool, workers: int | None, progress: bool | None) -> None:
     if every == (plan_id is not None):
         raise click.UsageError("give either a plan number or --all")
     ctx = _context()
+    show = progress if progress is not None else every and sys.stderr.isatty()
+    failed = checked = events = replayed = 0
+    shown = 0.0
+
+    def progress_line(done: int, total: int) -> None:
+        nonlocal shown
+        if done == total or time.monotonic() - shown >= 0.2:  # a redraw per plan would cost more than the plan
+            shown = time.monotonic()
+            click.echo(f"\r\033[Kverifying: {done}/{total} plans ({done * 100 // total}%), {failed} failed",
+                       err=True, nl=done == total)
+
     results: Iterable[audit_service.Verification]
     if every:
-        results = audit_service.verify_all(ctx)
+        results = audit_service.verify_all(ctx, checkpoint=True, full=full, workers=workers or os.cpu_count() or 1,
+                                           progress=progress_line if show else None)
     else:
         assert plan_id is not None  # checked above: without --all a plan number is given
-        results = [audit_service.verify_plan(ctx, plan_id)]
-    failed = checked = 0
+        results = [audit_service.verify_plan(ctx, plan_id, checkpoint=True, full=full)]
     for result in results:
         checked += 1
-        failed += not _report(result)
+        if not (show and result.ok):  # on a terminal the progress line counts what verified: failures are listed
+            if show:
+                click.echo("\r\033[K", err=True, nl=False)  # the failure's lines replace the progress line
+            failed += not _report(result)
+        events += result.events
+        replayed += result.replayed
     if every:
-        click.echo(f"{checked} plans verified, {failed} failed")
+        click.echo(f"{checked} plans verified, {failed} failed; {replayed} of {events} events replayed"
+                   f"{' (full)' if full else ', the rest hashed up to verified checkpoints'}")
     if failed:
         sys.exit(1)
 

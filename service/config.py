@@ -24,6 +24,19 @@ def _whole(env: dict[str, str], name: str, default: int, least: int) -> int:
     return int(raw)
 
 
+def _public_url(value: str | None) -> str:
+    """The public address without a trailing slash; a bad one stops the start-up rather than being
+    printed on paper that cannot be recalled."""
+    raw = (value or "").strip().rstrip("/")
+    if not raw:
+        return Settings.public_url
+    if not raw.startswith(("https://", "http://")) or not raw.isascii() or any(c.isspace() for c in raw) \
+            or "?" in raw or "#" in raw:
+        raise ValueError(f"PHAEN_PUBLIC_URL must be an http(s) address such as https://phaen.example.go.th, "
+                         f"not {raw!r}")
+    return raw
+
+
 @dataclass
 class Settings:
     instance_path: Path
@@ -40,6 +53,19 @@ class Settings:
     #: reverse proxies in front of the web nodes whose X-Forwarded-For is believed (0: none, the
     #: peer address is the client); behind one load balancer, 1
     trusted_proxies: int = 0
+    #: the address the public reaches the notice board at (/public/...): printed, with a QR code, on
+    #: every frozen document, so set it before the first announcement (documents keep what they printed)
+    public_url: str = "http://127.0.0.1:5000"
+    #: e-mail notifications (channels/email.py): none are sent while no host is set
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_user: str = ""
+    smtp_password: str = ""
+    mail_from: str = "Phaen <phaen@localhost>"
+    #: LINE notifications (channels/line.py): the Messaging API channel's access token
+    line_token: str = ""
+    line_endpoint: str = "https://api.line.me/v2/bot/message/push"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -56,6 +82,15 @@ class Settings:
             login_throttle_failures=_whole(env, "PHAEN_LOGIN_THROTTLE_FAILURES", 30, 1),
             login_throttle_window=timedelta(minutes=_whole(env, "PHAEN_LOGIN_THROTTLE_MINUTES", 15, 1)),
             trusted_proxies=_whole(env, "PHAEN_TRUSTED_PROXIES", 0, 0),
+            public_url=_public_url(env.get("PHAEN_PUBLIC_URL")),
+            smtp_host=(env.get("PHAEN_SMTP_HOST") or "").strip(),
+            smtp_port=_whole(env, "PHAEN_SMTP_PORT", 25, 1),
+            smtp_starttls=_flag(env.get("PHAEN_SMTP_STARTTLS")),
+            smtp_user=env.get("PHAEN_SMTP_USER") or "",
+            smtp_password=env.get("PHAEN_SMTP_PASSWORD") or "",
+            mail_from=env.get("PHAEN_MAIL_FROM") or "Phaen <phaen@localhost>",
+            line_token=env.get("PHAEN_LINE_TOKEN") or "",
+            line_endpoint=env.get("PHAEN_LINE_ENDPOINT") or "https://api.line.me/v2/bot/message/push",
         )
         for key, value in overrides.items():
             setattr(settings, key, value)

@@ -4,7 +4,7 @@ document names a role, an event, a deadline's state or a plan's status with thes
 from __future__ import annotations
 
 from service import eventlog
-from service.auth import ADMIN, AUDITOR, DESIGNER
+from service.auth import ADMIN, AUDITOR, DESIGNER, SYSTEM
 
 #: Roles no lane names (a process's roles are named by their lanes).
 SYSTEM_ROLES = {ADMIN: "ผู้ดูแลระบบ", AUDITOR: "ผู้ตรวจสอบ", DESIGNER: "ผู้ออกแบบกระบวนงาน"}
@@ -21,6 +21,19 @@ EVENT_KINDS = {
 STEP_STATES = {"completed": "ทำเสร็จแล้ว", "started": "กำลังดำเนินการ", "ready": "รอดำเนินการ",
                "waiting": "กำลังนับเวลา", "cancelled": "ยกเลิกแล้ว", "error": "ผิดพลาด"}
 SYSTEM_ACTOR = "ระบบ"  # the actor of timers and frozen documents
+
+
+def process_version(number: int | None) -> str:
+    """A process version as an official reads a revised procedure: the first one, then its revisions
+    (version 3 is the second revision). Never "ฉบับที่ 3", which reads as a numbered regulation."""
+    if not number:
+        return ""
+    return "ฉบับแรก" if number == 1 else f"ฉบับแก้ไขครั้งที่ {number - 1}"
+
+
+def actor_name(username: str | None) -> str:
+    """Who did something, for a page: the system in Thai, a person by the name they log in with."""
+    return SYSTEM_ACTOR if username == SYSTEM.username else (username or "")
 
 
 def role_name(role: str | None, lane_roles: dict[str, str]) -> str:

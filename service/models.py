@@ -160,7 +160,9 @@ class Plan(Base):
     """One operational plan of one organization and fiscal year: an instance of a process."""
 
     __tablename__ = "plans"
-    __table_args__ = (Index("ix_plans_next_timer_at", "next_timer_at"),)
+    __table_args__ = (Index("ix_plans_next_timer_at", "next_timer_at"),
+                      Index("ix_plans_organization_year", "organization_id", "fiscal_year", "id"),
+                      Index("ix_plans_fiscal_year", "fiscal_year", "id"))  # the plan lists' order
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     fiscal_year: Mapped[int] = mapped_column(Integer)
@@ -188,7 +190,7 @@ class OpenTask(Base):
     """Inbox read model: one row per task waiting for a person, written with each save."""
 
     __tablename__ = "open_tasks"
-    __table_args__ = (Index("ix_open_tasks_org_role", "organization_id", "role"),)
+    __table_args__ = (Index("ix_open_tasks_inbox", "organization_id", "role", "due_at", "opened_at", "id"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
@@ -263,7 +265,8 @@ class FrozenDocument(Base):
     Its SHA-256 is also in the plan's event log (a document_frozen event)."""
 
     __tablename__ = "frozen_documents"
-    __table_args__ = (UniqueConstraint("plan_id", "kind"),)
+    # by SHA-256: the public verify page looks a typed or uploaded document up by its digest
+    __table_args__ = (UniqueConstraint("plan_id", "kind"), Index("ix_frozen_documents_sha256", "sha256"))
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
     kind: Mapped[str] = mapped_column(String(32))  # as in documents.DOCUMENTS: plan, announcement …
@@ -386,3 +389,70 @@ class Strategy(Base):
     name: Mapped[str] = mapped_column(String(300))
     kept_by: Mapped[str] = mapped_column(String(64))
     kept_at: Mapped[datetime]
+
+
+class VerifyCheckpoint(Base):
+    """Where a plan's history last verified clean (audit/verify.py): the next verification hashes
+    the chain up to it and replays only what came after. Trusted only as far as it agrees with the
+    chain: its hash must still be the event's at ``seq``, its state must digest to that event's."""
+
+    __tablename__ = "verify_checkpoints"
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)  # the last event verified
+    event_hash: Mapped[str] = mapped_column(String(64))
+    state_digest: Mapped[str] = mapped_column(String(64))
+    state: Mapped[bytes] = mapped_column(LargeBinary)  # the plan's state after event ``seq``, zlib-compressed
+    basis: Mapped[str] = mapped_column(String(64))  # SHA-256 of what replay rested on besides the events
+    verified_at: Mapped[datetime]
+    verified_by: Mapped[str] = mapped_column(String(100))  # the code that verified: Phaen's and the engine's versions
+
+
+class Notification(Base):
+    """One thing a person should know (a step waiting for them, a send-back): written in the
+    transaction of the command that caused it, with the job that delivers it (commands/notices.py),
+    so a crash never loses one and a rolled-back command never sends one. It is the in-app bell's
+    row; its deliveries carry it to the person's other channels."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user", "user_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    plan_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    event: Mapped[str] = mapped_column(String(40))  # which kind of event (processes/notifications.json)
+    #: what the message's wording fills in ($step, $plan, $reason …): the wording is the deployment's
+    #: data, applied when the message is shown or sent
+    values: Mapped[dict[str, Any]]
+    link: Mapped[str] = mapped_column(String(300))  # the path of the page it is about (a step, a plan)
+    source: Mapped[str] = mapped_column(String(40), index=True)  # "plan id:event seq" that caused it
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+
+
+class Delivery(Base):
+    """A notification on its way to one channel (e-mail, LINE), sent by a job (models.Job, kind
+    "deliver"); ``key`` is its idempotency key: the e-mail's Message-ID, LINE's X-Line-Retry-Key."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(320))
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(16))  # queued, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class NoticeSetting(Base):
+    """How one person wants to be told: their e-mail address, their linked LINE user, and the kinds
+    of events they turned off (those the process marks as not to be turned off always reach them)."""
+
+    __tablename__ = "notice_settings"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    line_user_id: Mapped[str | None] = mapped_column(String(64))
+    muted: Mapped[list[Any]]  # event kinds turned off
+    changed_at: Mapped[datetime]

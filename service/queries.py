@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, false, func, literal, or_, select, true, tuple_, union_all
 from sqlalchemy.orm import Session, defer, joinedload
 
 from service import deadlines, engine, eventlog, labels
@@ -34,6 +34,105 @@ from service.models import (
 )
 from service.thai.legaldays import day_of
 
+# --- Lists a page at a time ----------------------------------------------------------------
+#: The largest integer a cursor may carry: PostgreSQL's ``integer``, the type of every id and year.
+_MAX_CURSOR_INTEGER = 2**31 - 1
+BAD_CURSOR = "after ต้องเป็นค่า next ที่ได้จากหน้าก่อนหน้าของรายการเดียวกัน"
+
+
+@dataclass(frozen=True)
+class _Order:
+    """A list's order for keyset paging: its sort keys (the last one unique within the list), all in
+    one direction, so that one index serves both the order and a cursor's position (a row value
+    comparison, which both databases read as an index range). ``tag`` names the list in its cursors,
+    so that one list's cursor is refused by another."""
+
+    tag: str
+    keys: tuple[Any, ...]
+    types: tuple[type, ...]
+    descending: bool = False
+
+    def by(self, keys: Sequence[Any] | None = None) -> list[Any]:
+        return [key.desc() if self.descending else key for key in (keys or self.keys)]
+
+    def after(self, values: Sequence[Any]) -> Any:
+        """Rows strictly after the row whose keys are ``values``."""
+        here = tuple_(*self.keys)
+        there = tuple_(*(literal(value, key.type) for key, value in zip(self.keys, values, strict=True)))
+        return here < there if self.descending else here > there
+
+
+def _page(session: Session, order: _Order, partitions: Sequence[Any], after: Sequence[Any] | None,
+          fetch: int | None, rows: Any) -> list[Any]:
+    """The first ``fetch`` rows (None: all) after ``after`` in ``order``, of the union of
+    ``partitions`` (conditions each read in order along one index, e.g. one organization): each
+    partition gives at most ``fetch`` keys, and only those are merged and sorted, so a page costs the
+    same however long the list. ``rows(keys)`` selects what is shown, joined to the subquery ``keys``
+    (columns k0, k1, ...)."""
+    parts = []
+    for where in partitions:
+        part = select(*(key.label(f"k{i}") for i, key in enumerate(order.keys))).where(where)
+        if after is not None:
+            part = part.where(order.after(after))
+        part = part.order_by(*order.by()).limit(fetch)
+        parts.append(part)
+    keys = (parts[0] if len(parts) == 1 else union_all(*(select(p.subquery()) for p in parts))).subquery()
+    columns = [keys.c[f"k{i}"] for i in range(len(order.keys))]
+    return list(session.execute(rows(keys).order_by(*order.by(columns)).limit(fetch)).all())
+
+
+def _partitions(column: Any, ids: set[int] | None, *conditions: Any) -> list[Any]:
+    """One partition per id (None: one, every row), so that each is read along the index that starts
+    with ``column``; many ids are one partition with IN (the database then sorts what they hold)."""
+    if ids is None:
+        return [and_(true(), *conditions)]
+    if not ids:
+        return [and_(false(), *conditions)]
+    if len(ids) > 16:
+        return [and_(column.in_(sorted(ids)), *conditions)]
+    return [and_(column == one, *conditions) for one in sorted(ids)]
+
+
+def _cursor(tag: str, values: Sequence[Any]) -> str:
+    """The opaque ``next`` of a page: the list's tag and the sort keys of the page's last row."""
+    plain = [tag, *(value.isoformat() if isinstance(value, datetime) else value for value in values)]
+    return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _cursor_values(text: str, order: _Order) -> list[Any]:
+    """The sort keys a cursor of ``order``'s list carries, checked against their types (aware
+    instants, integers within range, short ASCII text), so no crafted cursor reaches the database
+    as anything but a position. :raise Invalid: not a cursor this list gave."""
+    try:
+        if len(text) > 200:
+            raise ValueError(text)
+        tag, *values = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        if tag != order.tag or len(values) != len(order.types):
+            raise ValueError(text)
+        return [_cursor_value(value, kind) for value, kind in zip(values, order.types, strict=True)]
+    except (ValueError, TypeError, UnicodeDecodeError, binascii.Error) as err:  # JSONDecodeError is a ValueError
+        raise Invalid(BAD_CURSOR, [{"field": "after", "message": BAD_CURSOR}]) from err
+
+
+def _cursor_value(value: Any, kind: type) -> Any:
+    if kind is datetime:
+        instant = datetime.fromisoformat(value)
+        if instant.tzinfo is None:
+            raise ValueError(value)
+        return instant
+    if kind is int:
+        if type(value) is not int or not 0 <= value <= _MAX_CURSOR_INTEGER:
+            raise ValueError(value)
+        return value
+    if not isinstance(value, str) or len(value) > 64 or not (value.isascii() and value.isprintable()):
+        raise ValueError(value)
+    return value
+
+
+def _following(order: _Order, rows: Sequence[Any], limit: int | None, keys_of: Any) -> str | None:
+    """The cursor of the next page: None when ``rows`` (read one beyond ``limit``) held no more."""
+    return _cursor(order.tag, keys_of(rows[limit - 1])) if limit is not None and len(rows) > limit else None
+
 
 # --- Tasks -------------------------------------------------------------------------------
 def inbox(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
@@ -41,8 +140,17 @@ def inbox(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
     return inbox_page(ctx, actor, limit=None)["tasks"]
 
 
-#: A far past instant that stands in for "no due date" in the sort key (such tasks sort last anyway).
+#: A far past instant that stands in for "no due date" in an undated task's cursor.
 _NO_DUE = datetime(1900, 1, 1, tzinfo=UTC)
+#: The inbox in two runs, each along the (organization, role, due, opened, id) index: the dated
+#: tasks by due date, then the undated ones. A cursor says which run it is in (0: dated, 1: undated).
+_INBOX_CURSOR = _Order("t", (), (int, datetime, datetime, str))
+
+
+def _inbox_orders(latest_due_first: bool) -> tuple[_Order, _Order]:
+    return (_Order("t", (OpenTask.due_at, OpenTask.opened_at, OpenTask.id), (datetime, datetime, str),
+                   latest_due_first),
+            _Order("t", (OpenTask.opened_at, OpenTask.id), (datetime, str), latest_due_first))
 
 
 def inbox_page(ctx: Context, actor: Actor, limit: int | None = 50, after: str | None = None,
@@ -52,34 +160,37 @@ def inbox_page(ctx: Context, actor: Actor, limit: int | None = 50, after: str | 
     (``latest_due_first``: latest first), undated last, then by when they opened. Keyset paging:
     ``after`` is the ``next`` of the page before (an opaque cursor), so a page costs the same on
     the first screen as on the hundredth. :raise Invalid: a cursor this list did not give."""
+    position = _cursor_values(after, _INBOX_CURSOR) if after is not None else [0]
+    if position[0] not in (0, 1):
+        raise Invalid(BAD_CURSOR, [{"field": "after", "message": BAD_CURSOR}])
     scope = _inbox_scope(actor)
     if scope is None:
         return {"tasks": [], "next": None}
-    undated = case((OpenTask.due_at.is_(None), 1), else_=0)
-    due = func.coalesce(OpenTask.due_at, literal(_NO_DUE, OpenTask.due_at.type))
-    keys = [(undated, False), (due, latest_due_first), (OpenTask.opened_at, latest_due_first),
-            (OpenTask.id, latest_due_first)]
-    query = (select(OpenTask, Plan.fiscal_year, Plan.deadlines).join(Plan, Plan.id == OpenTask.plan_id).where(scope)
-             .order_by(*(key.desc() if descending else key for key, descending in keys)))
-    if plan_id is not None:
-        query = query.where(OpenTask.plan_id == plan_id)
+    filters = [OpenTask.plan_id == plan_id] if plan_id is not None else []
     if step:
-        query = query.where(OpenTask.name == step)
-    if after is not None:
-        query = query.where(_after(keys, _cursor_values(after)))
-    if limit is not None:
-        query = query.limit(limit + 1)  # one more tells whether a next page exists
+        filters.append(OpenTask.name == step)
+    dated, undated = _inbox_orders(latest_due_first)
+    fetch = None if limit is None else limit + 1  # one more tells whether a next page exists
+
+    def shown(keys: Any) -> Any:
+        return (select(OpenTask, Plan.fiscal_year, Plan.deadlines).join(keys, keys.c[f"k{len(keys.c) - 1}"]
+                                                                         == OpenTask.id)
+                .join(Plan, Plan.id == OpenTask.plan_id))
+
     now = ctx.clock.now()
     with ctx.db.read() as session:
-        rows = session.execute(query).all()
-        shown = rows[:limit] if limit is not None else rows
-        following = None
-        if limit is not None and len(rows) > limit:
-            last = shown[-1][0]
-            following = _cursor([1 if last.due_at is None else 0, (last.due_at or _NO_DUE).isoformat(),
-                                 last.opened_at.isoformat(), last.id])
-        return {"tasks": [task_summary(row, fiscal_year, listed, now) for row, fiscal_year, listed in shown],
-                "next": following}
+        rows = []
+        if position[0] == 0:
+            rows = _page(session, dated, [and_(s, OpenTask.due_at.is_not(None), *filters) for s in scope],
+                         position[1:] if after is not None else None, fetch, shown)
+        if fetch is None or len(rows) < fetch:  # room left: the undated tasks follow the dated ones
+            rows += _page(session, undated, [and_(s, OpenTask.due_at.is_(None), *filters) for s in scope],
+                          position[2:] if position[0] == 1 else None, None if fetch is None else fetch - len(rows),
+                          shown)
+        following = _following(_INBOX_CURSOR, rows, limit, lambda row: [
+            1 if row[0].due_at is None else 0, row[0].due_at or _NO_DUE, row[0].opened_at, row[0].id])
+        return {"tasks": [task_summary(row, fiscal_year, listed, now)
+                          for row, fiscal_year, listed in rows[:limit]], "next": following}
 
 
 def inbox_choices(ctx: Context, actor: Actor) -> dict[str, Any]:
@@ -87,55 +198,25 @@ def inbox_choices(ctx: Context, actor: Actor) -> dict[str, Any]:
     scope = _inbox_scope(actor)
     if scope is None:
         return {"total": 0, "plans": [], "steps": []}
+    anywhere = or_(*scope)
     with ctx.db.read() as session:
-        total = session.scalar(select(func.count()).select_from(OpenTask).where(scope)) or 0
+        total = session.scalar(select(func.count()).select_from(OpenTask).where(anywhere)) or 0
         plans = session.execute(select(OpenTask.plan_id, Plan.fiscal_year).join(Plan, Plan.id == OpenTask.plan_id)
-                                .where(scope).distinct()).all()
-        steps = session.execute(select(OpenTask.name, OpenTask.title).where(scope).distinct()).all()
+                                .where(anywhere).distinct()).all()
+        steps = session.execute(select(OpenTask.name, OpenTask.title).where(anywhere).distinct()).all()
     return {"total": total, "plans": sorted({tuple(p) for p in plans}, key=lambda p: (-p[1], p[0])),
             "steps": sorted({tuple(s) for s in steps}, key=lambda s: s[1])}
 
 
-def _inbox_scope(actor: Actor) -> Any:
-    """The open tasks of the actor's roles in the actor's organizations (None: the actor has none:
-    a national role has no tasks of its own). One (organization, roles) condition per organization,
-    so both databases use the (organization_id, role) index whatever the number of plans."""
-    roles_by_org: dict[int, list[str]] = {}
-    for org, role in actor.memberships:
-        if org is not None:
-            roles_by_org.setdefault(org, []).append(role)
-    if not roles_by_org:
+def _inbox_scope(actor: Actor) -> list[Any] | None:
+    """The open tasks of the actor's roles in the actor's organizations, one condition per
+    (organization, role), each read in order along the (organization_id, role, due_at, opened_at, id)
+    index whatever the number of plans (None: the actor has none: a national role has no tasks of
+    its own)."""
+    pairs = sorted({(org, role) for org, role in actor.memberships if org is not None})
+    if not pairs:
         return None
-    return or_(*(and_(OpenTask.organization_id == org, OpenTask.role.in_(roles))
-                 for org, roles in roles_by_org.items()))
-
-
-def _after(keys: list[tuple[Any, bool]], values: list[Any]) -> Any:
-    """Rows strictly after ``values`` in the order of ``keys`` ((expression, descending), ...)."""
-    clauses = []
-    for index, (key, descending) in enumerate(keys):
-        earlier = [k == v for (k, _), v in zip(keys[:index], values[:index], strict=True)]
-        clauses.append(and_(*earlier, key < values[index] if descending else key > values[index]))
-    return or_(*clauses)
-
-
-def _cursor(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def _cursor_values(text: str) -> list[Any]:
-    """[undated flag, due instant, opened instant, task id] of an inbox cursor. :raise Invalid:"""
-    try:
-        if len(text) > 200:
-            raise ValueError(text)
-        flag, due, opened, task_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        due_at, opened_at = datetime.fromisoformat(due), datetime.fromisoformat(opened)
-        if int(flag) not in (0, 1) or due_at.tzinfo is None or opened_at.tzinfo is None:
-            raise ValueError(text)
-        return [int(flag), due_at, opened_at, str(task_id)]
-    except (ValueError, TypeError, UnicodeDecodeError, binascii.Error, json.JSONDecodeError) as err:
-        message = "after ต้องเป็นค่า next ที่ได้จากหน้าก่อนหน้า"
-        raise Invalid(message, [{"field": "after", "message": message}]) from err
+    return [and_(OpenTask.organization_id == org, OpenTask.role == role) for org, role in pairs]
 
 
 def task_summary(row: OpenTask, fiscal_year: int, plan_deadlines: list[dict[str, Any]] | None,
@@ -268,10 +349,13 @@ def plan(ctx: Context, actor: Actor, plan_id: int) -> dict[str, Any]:
         return plan_view(row, tasks, ctx.models.published(session, row.process_version_id), ctx.clock.now())
 
 
-def plan_page(ctx: Context, actor: Actor, plan_id: int) -> dict[str, Any]:
+def plan_page(ctx: Context, actor: Actor, plan_id: int, history_limit: int | None = None,
+              history_after: str | None = None) -> dict[str, Any]:
     """Everything a plan's page shows, read in one transaction: the plan (as ``plan`` gives it), its
-    history, the names of its steps, roles and people, where each due date comes from, and, for an
-    administrator, whom each open task may be given to. :raise NotFound:"""
+    history (``events``, all of it, for what the page works out from it; ``history``: the page of it
+    shown, newest first, as ``history`` gives it), the names of its steps, roles and people, where
+    each due date comes from, and, for an administrator, whom each open task may be given to.
+    :raise NotFound: :raise Invalid: a history cursor this list did not give."""
     now = ctx.clock.now()
     with ctx.db.read() as session:
         row = _visible_plan(session, actor, plan_id)
@@ -287,6 +371,7 @@ def plan_page(ctx: Context, actor: Actor, plan_id: int) -> dict[str, Any]:
         is_admin = ADMIN in actor.roles_in(row.organization_id)
         return {
             "plan": shown, "events": events, "is_admin": is_admin,
+            "history": _history_page(session, plan_id, history_limit, history_after, newest_first=True),
             "steps": {key: element.get("name") or key for key, element in version.model.elements.items()},
             "roles": _role_titles(session), "names": _display_names(session, people),
             "bases": due_bases(shown["tasks"]),
@@ -312,33 +397,77 @@ def plan_view(row: Plan, tasks: Sequence[OpenTask], version: Published, now: dat
     }
 
 
-def history(ctx: Context, actor: Actor, plan_id: int) -> list[dict[str, Any]]:
+#: A plan's history in the order it happened (``newest_first``: the other way), by its sequence.
+_HISTORY = _Order("h", (Event.seq,), (int,))
+_HISTORY_NEWEST = _Order("h", (Event.seq,), (int,), descending=True)
+
+
+def history(ctx: Context, actor: Actor, plan_id: int, limit: int | None = None, after: str | None = None,
+            newest_first: bool = False) -> dict[str, Any]:
+    """A page of a plan's events (``limit`` None: all) and ``next``, the ``after`` of the next page
+    (None: the last). :raise NotFound: :raise Invalid: a cursor this list did not give."""
     with ctx.db.read() as session:
         _visible_plan(session, actor, plan_id)
-        return _history(session, plan_id)
+        return _history_page(session, plan_id, limit, after, newest_first)
+
+
+def _history_page(session: Session, plan_id: int, limit: int | None, after: str | None,
+                  newest_first: bool = False) -> dict[str, Any]:
+    order = _HISTORY_NEWEST if newest_first else _HISTORY
+    position = _cursor_values(after, order) if after is not None else None
+    rows = _page(session, order, [Event.plan_id == plan_id], position, None if limit is None else limit + 1,
+                 lambda keys: select(Event).join(keys, and_(Event.plan_id == plan_id, Event.seq == keys.c.k0)))
+    shown = [row[0] for row in rows[:limit]]
+    listed = [_event(e) for e in shown]
+    if any(e.kind in eventlog.FORM_DATA_KINDS for e in shown):
+        # what a list given again changed is measured against the lists given before, on earlier pages too
+        earlier = session.scalars(select(Event).where(Event.plan_id == plan_id,
+                                                      Event.kind.in_(eventlog.FORM_DATA_KINDS),
+                                                      Event.seq <= max(e.seq for e in shown)).order_by(Event.seq))
+        _mark_changes(listed, [_event(e) for e in earlier])
+    return {"events": listed, "next": _following(order, rows, limit, lambda row: [row[0].seq])}
 
 
 def _history(session: Session, plan_id: int) -> list[dict[str, Any]]:
-    events = session.scalars(select(Event).where(Event.plan_id == plan_id).order_by(Event.seq))
-    listed = [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "role": e.role, "kind": e.kind,
-               "task": e.task, "task_id": e.task_id, "data": e.data, "hash": e.hash} for e in events]
-    # a list given again (a re-draft after a send-back) says what changed since it was last given
-    changes = sendback.changes_by_event(listed, eventlog.FORM_DATA_KINDS)
-    for event in listed:
-        if event["seq"] in changes:
-            event["changes"] = changes[event["seq"]]
+    """Every event of a plan, in order."""
+    listed = [_event(e) for e in session.scalars(select(Event).where(Event.plan_id == plan_id).order_by(Event.seq))]
+    _mark_changes(listed, listed)
     return listed
 
 
-def plans(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
-    orgs = actor.visible_organizations()
-    query = select(Plan).order_by(Plan.fiscal_year.desc(), Plan.id)
-    if orgs is not None:
-        query = query.where(Plan.organization_id.in_(orgs))
+def _event(e: Event) -> dict[str, Any]:
+    return {"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "role": e.role, "kind": e.kind,
+            "task": e.task, "task_id": e.task_id, "data": e.data, "hash": e.hash}
+
+
+def _mark_changes(listed: list[dict[str, Any]], before: list[dict[str, Any]]) -> None:
+    """A list given again (a re-draft after a send-back) says what changed since it was last given."""
+    changes = sendback.changes_by_event(before, eventlog.FORM_DATA_KINDS)
+    for event in listed:
+        if event["seq"] in changes:
+            event["changes"] = changes[event["seq"]]
+
+
+#: The plan lists: newest fiscal year first, then the plan started last, along the plans' indexes.
+_PLANS = _Order("p", (Plan.fiscal_year, Plan.id), (int, int), descending=True)
+
+
+def plans(ctx: Context, actor: Actor, limit: int | None = 50, after: str | None = None) -> dict[str, Any]:
+    """A page of the plans of the organizations the actor may see and ``next``, the ``after`` of the
+    next page (None: the last). :raise Invalid: a cursor this list did not give."""
+    position = _cursor_values(after, _PLANS) if after is not None else None
     with ctx.db.read() as session:
-        rows = session.scalars(query).all()
-        return [{"id": p.id, "organization": p.organization.code, "fiscal_year": p.fiscal_year,
-                 "status": p.status} for p in rows]
+        rows = _plan_rows(session, _partitions(Plan.organization_id, actor.visible_organizations()), position, limit)
+        return {"plans": [{"id": p.id, "organization": code, "fiscal_year": p.fiscal_year, "status": p.status}
+                          for p, code in rows[:limit]],
+                "next": _following(_PLANS, rows, limit, lambda row: [row[0].fiscal_year, row[0].id])}
+
+
+def _plan_rows(session: Session, partitions: list[Any], position: list[Any] | None, limit: int | None) -> list[Any]:
+    """(plan without its state, its organization's code) of a page of the plan lists."""
+    return _page(session, _PLANS, partitions, position, None if limit is None else limit + 1,
+                 lambda keys: select(Plan, Organization.code).options(defer(Plan.state_json))
+                 .join(keys, keys.c.k1 == Plan.id).join(Organization, Organization.id == Plan.organization_id))
 
 
 def _plan(session: Session, plan_id: int) -> Plan:
@@ -503,48 +632,60 @@ def organization_id(ctx: Context, code: str) -> int | None:
         return session.scalar(select(Organization.id).where(Organization.code == code))
 
 
-def plans_of(ctx: Context, organization_id: int, actor: Actor) -> list[dict[str, Any]]:
-    """An organization's plans, newest fiscal year first, with the version each is pinned to.
-    :raise NotFound: the actor may not see the organization."""
+def plans_of(ctx: Context, organization_id: int, actor: Actor, limit: int | None = 50,
+             after: str | None = None) -> dict[str, Any]:
+    """A page of an organization's plans, newest fiscal year first, with the version each is pinned
+    to, and ``next`` (as ``plans``). :raise NotFound: the actor may not see the organization.
+    :raise Invalid: a cursor this list did not give."""
     if not actor.can_see(organization_id):
         raise NotFound("ไม่พบองค์กรปกครองส่วนท้องถิ่นนี้")
+    position = _cursor_values(after, _PLANS) if after is not None else None
     with ctx.db.read() as session:
-        rows = session.scalars(select(Plan).options(defer(Plan.state_json))
-                               .where(Plan.organization_id == organization_id)
-                               .order_by(Plan.fiscal_year.desc(), Plan.id)).all()
+        rows = _plan_rows(session, [Plan.organization_id == organization_id], position, limit)
         found = []
-        for plan in rows:
+        for plan, _ in rows[:limit]:
             version = ctx.models.published(session, plan.process_version_id)
             found.append({"id": plan.id, "fiscal_year": plan.fiscal_year, "status": plan.status,
                           "started_at": plan.started_at, "completed_at": plan.completed_at,
                           "process": {"title": version.title, "version": version.version}})
-        return found
+        return {"plans": found, "next": _following(_PLANS, rows, limit, lambda row: [row[0].fiscal_year, row[0].id])}
+
+
+def fiscal_years_of(ctx: Context, organization_id: int, actor: Actor) -> list[int]:
+    """The fiscal years an organization has plans of, newest first (over all pages of its plans).
+    :raise NotFound: the actor may not see the organization."""
+    if not actor.can_see(organization_id):
+        raise NotFound("ไม่พบองค์กรปกครองส่วนท้องถิ่นนี้")
+    with ctx.db.read() as session:
+        return list(session.scalars(select(Plan.fiscal_year).where(Plan.organization_id == organization_id)
+                                    .distinct().order_by(Plan.fiscal_year.desc())))
+
+
+#: Incidents, the newest first, by their ids.
+_INCIDENTS = _Order("i", (Incident.id,), (int,), descending=True)
 
 
 def incidents(ctx: Context, actor: Actor | None, open_only: bool = True, limit: int | None = None,
-              after: int | None = None) -> list[dict[str, Any]]:
+              after: str | None = None) -> list[dict[str, Any]]:
     """The plans the timer sweep could not move on, newest incident first, in the organizations the
     actor administers (``actor`` None: the operator at the console, every organization); ``limit``
-    and ``after`` (the id of the last one already seen) page through them by their ids.
-    :raise Forbidden: the actor is no administrator."""
-    query = (select(Incident, Organization.code).join(Organization, Organization.id == Incident.organization_id)
-             .order_by(Incident.id.desc()).limit(limit))
-    if open_only:
-        query = query.where(Incident.resolved_at.is_(None))
-    if after is not None:
-        query = query.where(Incident.id < after)
+    and ``after`` (a cursor, as ``incident_page`` gives) page through them.
+    :raise Forbidden: the actor is no administrator. :raise Invalid: a cursor this list did not give."""
+    position = _cursor_values(after, _INCIDENTS) if after is not None else None
     administered = _administered(actor) if actor is not None else None
-    if administered is not None:
-        query = query.where(Incident.organization_id.in_(administered))
+    conditions = [Incident.resolved_at.is_(None)] if open_only else []
     with ctx.db.read() as session:
-        return [_incident(i, code) for i, code in session.execute(query)]
+        rows = _page(session, _INCIDENTS, _partitions(Incident.organization_id, administered, *conditions), position,
+                     limit, lambda keys: select(Incident, Organization.code).join(keys, keys.c.k0 == Incident.id)
+                     .join(Organization, Organization.id == Incident.organization_id))
+        return [_incident(i, code) for i, code in rows]
 
 
-def incident_page(ctx: Context, actor: Actor, open_only: bool, limit: int, after: int | None) -> dict[str, Any]:
+def incident_page(ctx: Context, actor: Actor, open_only: bool, limit: int, after: str | None) -> dict[str, Any]:
     """A page of ``incidents``: at most ``limit`` and ``next``, the ``after`` of the next page (None: the last).
-    :raise Forbidden: the actor is no administrator."""
+    :raise Forbidden: the actor is no administrator. :raise Invalid: a cursor this list did not give."""
     found = incidents(ctx, actor, open_only, limit + 1, after)  # one more tells whether a next page exists
-    return {"incidents": found[:limit], "next": found[limit - 1]["id"] if len(found) > limit else None}
+    return {"incidents": found[:limit], "next": _following(_INCIDENTS, found, limit, lambda row: [row["id"]])}
 
 
 def plan_incident(ctx: Context, actor: Actor, plan_id: int) -> dict[str, Any] | None:

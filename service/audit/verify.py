@@ -2,14 +2,21 @@
 the current snapshot and read models against what the last event left.
 
 In place and offline (audit/bundle.py) run the same checks on the same record (``PlanRecord``), so
-a bundle that verifies offline says exactly what ``verify`` said in the system.
+a bundle that verifies offline says exactly what ``verify`` said in the system. In place a run may
+start from the plan's verified checkpoint (audit/checkpoints.py): the chain is still hashed from the
+first event, but only the events after the checkpoint are replayed; ``verify_all`` uses every core.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import itertools
 import json
-from collections.abc import Iterator
+import multiprocessing
+import multiprocessing.util
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +25,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from service import engine, eventlog
+from service.audit import checkpoints
+from service.audit.checkpoints import Checkpoint
 from service.auth import Actor
 from service.bundles.catalog import Bundle, Published
 from service.context import Context, kept_holidays
@@ -54,6 +63,9 @@ class Verification:
     events: int
     head: str | None  # the last event's hash: compare it with the system's to anchor a bundle
     first_divergence: Divergence | None
+    #: how many events this run replayed (the rest were only hashed, up to a checkpoint): how the
+    #: run went, not part of the result
+    replayed: int = 0
 
     @property
     def ok(self) -> bool:
@@ -136,24 +148,84 @@ def _earlier_versions(session: Session, events: list[Event]) -> dict[str, dict[s
 
 
 # --- Verification ------------------------------------------------------------------------
-def verify_plan(ctx: Context, plan_id: int, actor: Actor | None = None) -> Verification:
+#: checkpoints written per transaction by ``verify_all``
+CHECKPOINT_BATCH = 200
+
+
+def verify_plan(ctx: Context, plan_id: int, actor: Actor | None = None, *, checkpoint: bool = False,
+                full: bool = False) -> Verification:
     """Verify one plan in place; a plan whose record cannot be read or parsed fails verification
-    ("unreadable"), it does not raise. :raise NotFound: (and a database that cannot be reached, or
-    whose plan row an actor's scope cannot be checked on, raises as it is)."""
+    ("unreadable"), it does not raise. With ``checkpoint``, start from the plan's verified checkpoint
+    (unless ``full``) and keep a new one when the plan verifies clean. :raise NotFound: (and a
+    database that cannot be reached, or whose plan row an actor's scope cannot be checked on,
+    raises as it is)."""
     if actor is not None:
         with ctx.db.read() as session:  # scope first: an unreadable record is reported only to who may see it
             organization_id = session.scalar(select(Plan.organization_id).where(Plan.id == plan_id))
         if organization_id is None or not actor.can_see(organization_id):
             raise NotFound("ไม่พบแผนนี้")
-    return _verified(ctx, plan_id, listed=False)
+    result, kept = _verified(ctx, plan_id, False, checkpoint, full)
+    if kept is not None:
+        checkpoints.keep(ctx, [(plan_id, kept)])
+    return result
 
 
-def verify_all(ctx: Context) -> Iterator[Verification]:
-    """Verify every plan, one read transaction each; a damaged plan is a failed verification with
-    its reason, and the next plan is verified all the same. :raise DatabaseDamaged: not even the
-    list of plans can be read (neither from the plans table nor from the events)."""
-    for plan_id in _plan_ids(ctx):
-        yield _verified(ctx, plan_id, listed=True)
+def verify_all(ctx: Context, *, checkpoint: bool = False, full: bool = False, workers: int = 1,
+               progress: Callable[[int, int], None] | None = None) -> Iterator[Verification]:
+    """Verify every plan, one read transaction each, in plan order; a damaged plan is a failed
+    verification with its reason, and the next plan is verified all the same. ``workers`` > 1
+    verifies in that many processes; ``checkpoint`` and ``full`` as for ``verify_plan``;
+    ``progress(done, total)`` after each plan. :raise DatabaseDamaged: not even the list of plans
+    can be read (neither from the plans table nor from the events)."""
+    plan_ids = _plan_ids(ctx)
+    kept: list[tuple[int, Checkpoint]] = []
+    try:
+        for done, (result, new) in enumerate(_results(ctx, plan_ids, checkpoint, full, workers), 1):
+            if new is not None:
+                kept.append((plan_ids[done - 1], new))
+            if len(kept) >= CHECKPOINT_BATCH:
+                checkpoints.keep(ctx, kept)
+                kept = []
+            yield result
+            if progress is not None:  # after the caller took the result: it counts it too
+                progress(done, len(plan_ids))
+    finally:
+        checkpoints.keep(ctx, kept)
+
+
+def _results(ctx: Context, plan_ids: list[int], checkpoint: bool, full: bool,
+             workers: int) -> Iterator[tuple[Verification, Checkpoint | None]]:
+    """Each plan verified, in the order given: here, or in a pool of processes that only read (the
+    checkpoints come back to be written here, in batches, by one writer)."""
+    workers = min(workers, len(plan_ids))
+    if workers <= 1:
+        for plan_id in plan_ids:
+            yield _verified(ctx, plan_id, True, checkpoint, full)
+        return
+    # forkserver: workers start from a clean process with the engine imported, not from a copy of
+    # this one with its open database connections (and threads, under a test runner or a server)
+    processes = multiprocessing.get_context("forkserver")
+    processes.set_forkserver_preload(["service.audit.verify"])
+    chunk = max(1, min(16, len(plan_ids) // (workers * 8)))
+    with ProcessPoolExecutor(workers, mp_context=processes, initializer=_start_worker,
+                             initargs=(ctx.settings,)) as pool:
+        yield from pool.map(_verify_in_worker, plan_ids, itertools.repeat(checkpoint), itertools.repeat(full),
+                            chunksize=chunk)
+
+
+_worker_context: Context | None = None
+
+
+def _start_worker(settings: Any) -> None:
+    global _worker_context
+    _worker_context = Context.create(settings)
+    # pool workers leave by os._exit: close the connections through multiprocessing's own exit hooks
+    multiprocessing.util.Finalize(None, _worker_context.db.dispose, exitpriority=10)
+
+
+def _verify_in_worker(plan_id: int, checkpoint: bool, full: bool) -> tuple[Verification, Checkpoint | None]:
+    assert _worker_context is not None  # set by _start_worker in each pool process
+    return _verified(_worker_context, plan_id, True, checkpoint, full)
 
 
 def _plan_ids(ctx: Context) -> list[int]:
@@ -178,32 +250,59 @@ def _plan_ids(ctx: Context) -> list[int]:
     return sorted(found)
 
 
-def _verified(ctx: Context, plan_id: int, listed: bool) -> Verification:
-    """One plan verified; whatever stops its record from being read or parsed (a damaged page, a
-    value its column type cannot decode, a stored process that no longer parses) is the plan's
-    failure, not the caller's exception. A database that cannot be reached still raises, and so
-    does NotFound unless the plan was ``listed`` (by its events: its row is gone)."""
+def _verified(ctx: Context, plan_id: int, listed: bool, checkpoint: bool = False,
+              full: bool = False) -> tuple[Verification, Checkpoint | None]:
+    """One plan verified, and the checkpoint to keep for it (None: none asked, the plan failed, or
+    the one kept is still its head). Whatever stops its record from being read or parsed (a
+    damaged page, a value its column type cannot decode, a stored process that no longer parses)
+    is the plan's failure, not the caller's exception. A database that cannot be reached still
+    raises, and so does NotFound unless the plan was ``listed`` (by its events: its row is gone)."""
     try:
         with ctx.db.read() as session:
             record = load_record(session, plan_id)
             model = _published(ctx, session, record).model
+            kept = checkpoints.load(session, plan_id) if checkpoint and not full else None
             try:
-                return verify_record(record, model)  # in the session: the events load as they are read
+                result = verify_record(record, model, kept)  # in the session: the events load as they are read
             except Exception as err:  # a record so damaged that the checks themselves stumble on it
                 if isinstance(err, OperationalError) and not _damage(err):
                     raise
                 return _unreadable(plan_id, "unreadable", f"the plan's record cannot be checked: {_first_line(err)}",
-                                   len(record.events))
+                                   len(record.events)), None
+            return result, _next_checkpoint(record, kept) if checkpoint and result.ok else None
     except NotFound:
         if not listed:
             raise
-        return _unreadable(plan_id, "missing", "the plan's row is missing, though its events remain")
+        return _unreadable(plan_id, "missing", "the plan's row is missing, though its events remain"), None
     except OperationalError as err:
         if not _damage(err):
             raise
-        return _unreadable(plan_id, "unreadable", f"the plan's record cannot be read: {_first_line(err)}")
+        return _unreadable(plan_id, "unreadable", f"the plan's record cannot be read: {_first_line(err)}"), None
     except Exception as err:  # any failure to read one plan is that plan's, reported with its cause
-        return _unreadable(plan_id, "unreadable", f"the plan's record cannot be read or parsed: {_first_line(err)}")
+        return _unreadable(plan_id, "unreadable",
+                           f"the plan's record cannot be read or parsed: {_first_line(err)}"), None
+
+
+def _next_checkpoint(record: PlanRecord, kept: Checkpoint | None) -> Checkpoint | None:
+    """The checkpoint a clean record leaves: its last event (None when the one kept is that already)."""
+    last = record.events[-1]
+    basis = replay_basis(record, last.seq)
+    if kept is not None and (kept.seq, kept.event_hash, kept.basis) == (last.seq, last.hash, basis):
+        return None
+    return Checkpoint(last.seq, last.hash, last.state_digest, record.state_json, basis)
+
+
+def replay_basis(record: PlanRecord, seq: int) -> str:
+    """SHA-256 of what replaying the events up to ``seq`` rests on besides the events themselves:
+    the process files (their digest is checked against them), the earlier versions of a migrated
+    plan, and the holidays as they counted up to that event's instant. A checkpoint made on another
+    basis is not used: only a full replay says what the change does to the history."""
+    until = record.events[seq - 1].at
+    holidays = sorted((h.day.isoformat(), h.effective_at.isoformat(),
+                       h.ended_at.isoformat() if h.ended_at is not None and h.ended_at <= until else None)
+                      for h in record.holidays if h.effective_at <= until)
+    basis = [record.process["digest"], record.earlier_versions, holidays]
+    return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
 def _unreadable(plan_id: int, reason: str, detail: str, events: int = 0) -> Verification:
@@ -226,17 +325,47 @@ def _published(ctx: Context, session: Session, record: PlanRecord) -> Published:
     return ctx.models.published(session, record.process_version_id)
 
 
-def verify_record(record: PlanRecord, model: engine.ProcessModel) -> Verification:
-    """The chain, the replay and the snapshot of one record; stops at the first divergence."""
+def verify_record(record: PlanRecord, model: engine.ProcessModel,
+                  checkpoint: Checkpoint | None = None) -> Verification:
+    """The chain, the replay and the snapshot of one record; stops at the first divergence.
+
+    From a ``checkpoint`` the whole chain is still hashed, but only the events after it are
+    replayed, from the state it keeps. It is used only if it agrees with the chain (its hash is the
+    event's at its place, its state digests to that event's) and was made on the same basis
+    (``replay_basis``). One that disagrees is not trusted: everything is replayed, and if that finds
+    nothing, the disagreement itself is the divergence (``checkpoint_mismatch``): the history once
+    verified up to there is no longer the one stored, or the checkpoint was edited."""
     events = record.events
     head = events[-1].hash if events else None
+    if checkpoint is not None and checkpoint.seq <= len(events) and checkpoint.basis != replay_basis(
+            record, checkpoint.seq):
+        checkpoint = None  # the process or the holidays changed under it: replay everything again
+    tally = _Tally()
+    untrusted: Divergence | None = None
     try:
         _check_process(record)
-        instance, claims = _check_events(record, model)
-        _check_current(record, instance, claims)
+        try:
+            instance = _check_events(record, model, checkpoint, tally)
+        except _Untrusted as refused:
+            untrusted, checkpoint, tally = refused.divergence, None, _Tally()
+            instance = _check_events(record, model, None, tally)
+        _check_current(record, instance, _claims(events), checkpoint)
     except Diverged as diverged:
-        return Verification(record.plan_id, len(events), head, diverged.divergence)
-    return Verification(record.plan_id, len(events), head, None)
+        return Verification(record.plan_id, len(events), head, diverged.divergence, tally.replayed)
+    return Verification(record.plan_id, len(events), head, untrusted, tally.replayed)
+
+
+@dataclass
+class _Tally:
+    replayed: int = 0
+
+
+class _Untrusted(Exception):
+    """The checkpoint disagrees with the chain: ``divergence`` says how."""
+
+    def __init__(self, divergence: Divergence):
+        super().__init__(divergence.detail)
+        self.divergence = divergence
 
 
 def _check_process(record: PlanRecord) -> None:
@@ -246,25 +375,38 @@ def _check_process(record: PlanRecord) -> None:
                                    "the process files the plan ran on differ from the published version's digest"))
 
 
-def _check_events(record: PlanRecord, model: engine.ProcessModel) -> tuple[engine.Instance, dict[str, str | None]]:
+def _check_events(record: PlanRecord, model: engine.ProcessModel, checkpoint: Checkpoint | None = None,
+                  tally: _Tally | None = None) -> engine.Instance:
     if not record.events:
         raise Diverged(Divergence(1, None, "missing_event", eventlog.PLAN_STARTED, None,
                                   "the plan has no events at all"))
     instance: engine.Instance | None = None
-    claims: dict[str, str | None] = {}
-    for event, instance in replay_steps(record, model):  # noqa: B007 - the last one is the plan now
-        if event.kind in CLAIM_KINDS and event.task_id:
-            claims[event.task_id] = (event.data or {}).get("to")
+    for _, instance in replay_steps(record, model, checkpoint, tally):  # noqa: B007 - the last one is the plan now
+        pass
     assert instance is not None  # there was an event, and replay_steps raised unless it started the plan
-    return instance, claims
+    return instance
 
 
-def replay_steps(record: PlanRecord, model: engine.ProcessModel) -> Iterator[tuple[Event, engine.Instance]]:
+def _claims(events: list[Event]) -> dict[str, str | None]:
+    """Who holds each task, as the claim events leave it."""
+    return {e.task_id: (e.data or {}).get("to") for e in events if e.kind in CLAIM_KINDS and e.task_id}
+
+
+def replay_steps(record: PlanRecord, model: engine.ProcessModel, checkpoint: Checkpoint | None = None,
+                 tally: _Tally | None = None) -> Iterator[tuple[Event, engine.Instance]]:
     """Each event with the instance replayed up to it, chain and state digest checked on the way;
     each event counts legal days over the holidays that counted at its instant.
     The same instance is yielded each time, changed in place: read it before taking the next.
-    :raise Diverged: at the first event that does not check."""
+    From a ``checkpoint`` the events before it are only chain-checked, not yielded; its own event
+    comes with the state the checkpoint keeps, and replay goes on from there.
+    :raise Diverged: at the first event that does not check. :raise _Untrusted: the checkpoint
+    does not agree with the chain."""
     events = record.events
+    start = checkpoint.seq if checkpoint is not None else 0
+    if checkpoint is not None and not 1 <= checkpoint.seq <= len(events):
+        raise _Untrusted(Divergence(checkpoint.seq, "checkpoint", "checkpoint_mismatch", checkpoint.event_hash, None,
+                                    f"the history was verified up to event {checkpoint.seq}, which is no longer "
+                                    "stored: events were deleted and the plan set back, or the checkpoint edited"))
     position_of = {e.hash: i for i, e in enumerate(events)}
     instance: engine.Instance | None = None
     digest = ""
@@ -277,10 +419,42 @@ def replay_steps(record: PlanRecord, model: engine.ProcessModel) -> Iterator[tup
         _check_link(record.plan_id, position, event, previous, events, position_of)
         if event.kind == VERSION_MIGRATED:
             model = _version_model(record, (event.data or {}).get("to_version_id"), current)
-        instance, digest = _replay(event, instance, digest, model, record.calendar.helpers_at(event.at),
-                                   record.process["lane_roles"])
-        yield event, instance
         previous = event
+        if event.seq < start:
+            continue  # verified when the checkpoint was made, and its hash is unchanged: the chain says so
+        if event.seq == start:
+            assert checkpoint is not None  # start is 0 without one
+            instance, digest = _restored(checkpoint, event, model), event.state_digest
+        else:
+            if tally is not None:
+                tally.replayed += 1  # the event that fails to replay counts too
+            instance, digest = _replay(event, instance, digest, model, record.calendar.helpers_at(event.at),
+                                       record.process["lane_roles"])
+        yield event, instance
+
+
+def _restored(checkpoint: Checkpoint, event: Event, model: engine.ProcessModel) -> engine.Instance:
+    """The instance as the checkpoint keeps it, if the checkpoint is the chain's. :raise _Untrusted:"""
+    def untrusted(expected: Any, found: Any, detail: str) -> _Untrusted:
+        return _Untrusted(Divergence(event.seq, "checkpoint", "checkpoint_mismatch", expected, found, detail))
+
+    if event.hash != checkpoint.event_hash:
+        raise untrusted(checkpoint.event_hash, event.hash,
+                        f"event {event.seq} is not the one verified earlier: the events up to it were rewritten "
+                        "and chained again, or the checkpoint was edited")
+    if event.state_digest != checkpoint.state_digest:
+        raise untrusted(event.state_digest, checkpoint.state_digest,
+                        f"the checkpoint at event {event.seq} records another state than the event does: it was edited")
+    try:
+        instance = engine.Instance.restore(model, checkpoint.state_json)
+        found: str | None = instance.digest()
+    except Exception:  # a kept state edited into something the serializer cannot read
+        found = None
+    if found != event.state_digest:
+        raise untrusted(event.state_digest, found,
+                        f"the state kept at the checkpoint of event {event.seq} is not the state the event records: "
+                        "the checkpoint was edited")
+    return instance
 
 
 @dataclass
@@ -428,15 +602,20 @@ def _replay(event: Event, instance: engine.Instance | None, digest: str, model: 
     return instance, found
 
 
-def _check_current(record: PlanRecord, instance: engine.Instance, claims: dict[str, str | None]) -> None:
-    """The plan row and its read models must be what the last event left."""
+def _check_current(record: PlanRecord, instance: engine.Instance, claims: dict[str, str | None],
+                   checkpoint: Checkpoint | None = None) -> None:
+    """The plan row and its read models must be what the last event left (a stored state that is
+    the trusted ``checkpoint``'s text digests as the checkpoint's did: it is not restored again)."""
     last = record.events[-1]
 
     def diverged(reason: str, expected: Any, found: Any, detail: str) -> Diverged:
         return Diverged(Divergence(None, "snapshot", reason, expected, found, detail))
 
     try:
-        current = engine.Instance.restore(instance.model, record.state_json).digest()
+        if checkpoint is not None and checkpoint.state_json == record.state_json:
+            current = checkpoint.state_digest
+        else:
+            current = engine.Instance.restore(instance.model, record.state_json).digest()
     except Exception as err:  # a snapshot edited into something the serializer cannot read
         raise diverged("snapshot_mismatch", last.state_digest, None,
                        f"the plan's stored state cannot be read: {type(err).__name__}") from err

@@ -54,7 +54,7 @@ def dry_run(checked: Checked, start: datetime) -> tuple[list[Run], list[Finding]
     decisions = decision_fields(bundle)
     variants = [_Variant("เส้นทางหลัก", "main path")]
     for name, values in decisions.items():
-        variants += [_Variant(f"{name} = {values[k]!r}", f"{name} = {values[k]!r}", {name: k})
+        variants += [_Variant(_path_in_thai(bundle.forms, name, values[k]), f"{name} = {values[k]!r}", {name: k})
                      for k in range(1, len(values))]
     for key, timer in checked.outline.timers.items():
         if timer["attached_to"]:
@@ -144,6 +144,21 @@ def _simulate(checked: Checked, variant: _Variant, decisions: dict[str, list[Any
         return run
     run.transitions = instance.transitions()
     return run
+
+
+def _path_in_thai(forms: dict[str, Any], name: str, value: Any) -> str:
+    """The path a decision takes, as its form words it: เส้นทางที่ “มติที่ประชุม” เป็น “ให้แก้ไขร่าง”."""
+    for schema in forms.values():
+        field_schema = (schema.get("properties") or {}).get(name) if isinstance(schema, dict) else None
+        if not isinstance(field_schema, dict):
+            continue
+        title = field_schema.get("title") or name
+        shown = {True: "ใช่", False: "ไม่ใช่"}.get(value, value) if isinstance(value, bool) else value
+        choices, titles = field_schema.get("enum") or [], field_schema.get("x-enumTitles") or []
+        if value in choices and choices.index(value) < len(titles):
+            shown = titles[choices.index(value)]
+        return f"เส้นทางที่ “{title}” เป็น “{shown}”"
+    return f"เส้นทางที่ {name} = {value!r}"
 
 
 def decision_fields(bundle: Bundle) -> dict[str, list[Any]]:

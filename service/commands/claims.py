@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, defer
 
 from service import eventlog
 from service.auth import ADMIN, Actor
+from service.commands import notices
 from service.commands.recording import append_event
 from service.context import Context
 from service.errors import Conflict, Forbidden, Invalid, NotFound
@@ -75,5 +76,8 @@ def _hand_over(session: Session, ctx: Context, actor: Actor, row: OpenTask, to: 
     role = row.role if row.role in actor.roles_in(row.organization_id) else ADMIN
     plan = session.get(Plan, row.plan_id)  # locked by _open_task, so in the session: no query
     assert plan is not None
-    append_event(session, plan, ctx.clock.now(), actor.username, role, kind,
-                 {"from": before, "to": to}, task=row.name, task_id=row.id)
+    now = ctx.clock.now()
+    append_event(session, plan, now, actor.username, role, kind, {"from": before, "to": to}, task=row.name,
+                 task_id=row.id)
+    notices.handed_over(session, ctx.models.published(session, plan.process_version_id), plan, row,
+                        plan.event_seq, now, actor.username, before, to)

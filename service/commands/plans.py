@@ -134,11 +134,11 @@ def completed(ctx: Context, session: Session, published: Published, plan: Plan, 
     so the confirmation never shows what the completion would refuse. :raise Invalid: Conflict:"""
     helpers = ctx.timer_helpers(session, now)
     instance = engine.Instance.restore(published.model, plan.state_json, helpers)
-    step = next((t for t in instance.open_tasks() if t.id == task_id), None)
+    known = instance.open_task_data(task_id) or {}
     # choices from the organization's lists; what the plan already recorded stays valid (bundles/choices)
-    form = choices.resolved(session, ctx.models, plan, published.form_of(name), step.data if step else {})
+    form = choices.resolved(session, ctx.models, plan, published.form_of(name), known)
     validation.validate(form, data)
-    rules.enforce(form, data, step.data if step else {}, day_of(now), helpers)
+    rules.enforce(form, data, known, day_of(now), helpers)
     if before is not None:
         before(instance)
     try:

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from service import engine
 from service.auth import Actor
 from service.bundles.catalog import Published
-from service.commands import renders, taskdrafts
+from service.commands import notices, renders, taskdrafts
 from service.context import Context
-from service.eventlog import event_hash, jsonable
+from service.eventlog import VERSION_MIGRATED, checked_jsonable, event_hash
 from service.models import Event, OpenTask, Plan
 
 
@@ -45,6 +45,7 @@ def record(session: Session, plan: Plan, instance: engine.Instance, version: Pub
         else:
             closed.append(row)
     drafts_of_closed = [row.id for row in closed]  # before a closed row is reused for a new task
+    opened = []
     for task_view in current.values():
         if closed:
             row = closed.pop()
@@ -55,9 +56,13 @@ def record(session: Session, plan: Plan, instance: engine.Instance, version: Pub
         row.role, row.due_at, row.opened_at, row.claimed_by = (
             version.lane_roles.get(task_view.lane or ""), task_view.due_at, now, None)
         kept.append(row)
+        opened.append(row)
     for row in closed:
         session.delete(row)
     taskdrafts.forget(session, drafts_of_closed)
+    if (opened or instance.completed) and kind != VERSION_MIGRATED:
+        notices.recorded(session, plan, version, plan.event_seq, now, actor.username, task, data, opened,
+                         instance.completed)
     return kept
 
 
@@ -69,10 +74,11 @@ def append_event(session: Session, plan: Plan, at: datetime, actor: str, role: s
     :raise StaleDataError: the plan was saved meanwhile; two commands never append the same number."""
     if plan.id is None:
         session.flush()  # a new plan: its event names its id
+    stored, written_alike = checked_jsonable(data)
     event = Event(plan_id=plan.id, seq=plan.event_seq + 1, at=at, actor=actor, role=role, kind=kind, task=task,
-                  task_id=task_id, data=jsonable(data), state_digest=state_digest or plan.state_digest,
+                  task_id=task_id, data=stored, state_digest=state_digest or plan.state_digest,
                   prev_hash=plan.event_hash, hash="")
-    event.hash = event_hash(event)
+    event.hash = event_hash(event, written_alike)
     plan.event_seq, plan.event_hash, plan.state_digest = event.seq, event.hash, event.state_digest
     # The plan's row is written first, on its own: its version check fails a command that lost a
     # race before that command's event could clash with the winner's.

@@ -61,6 +61,7 @@ def source_key(file: PlanFile, kind: str) -> str:
         "code": code_version(), "kind": kind, "plan": file.id, "fiscal_year": file.fiscal_year,
         "status": file.status, "organization": file.organization, "process": file.process.get("digest"),
         "day": day_of(file.now).isoformat(), "data": file.data, "frozen": file.frozen,
+        "public_url": file.public_url,  # printed with the QR code on the documents that freeze
     }
     if kind in READS_HISTORY:
         content["history"] = [file.events[-1]["seq"], file.events[-1]["hash"]] if file.events else []

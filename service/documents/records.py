@@ -60,6 +60,7 @@ class PlanFile:
     now: datetime
     meta: dict[str, Any] = field(default_factory=dict)
     frozen: dict[str, str] = field(default_factory=dict)  # kind -> SHA-256 of the stored document
+    public_url: str = ""  # the notice board's address, printed on the documents that freeze (render.py)
 
     @property
     def holidays(self) -> frozenset[date]:
@@ -117,7 +118,7 @@ def load(ctx: Context, actor: Actor | None, plan_id: int) -> PlanFile:
             bpmn_files=dict(version.bpmn_files), forms=dict(version.forms), lane_roles=dict(version.lane_roles),
             elements=dict(version.elements), meta=dict(version.meta), data=submitted_data(events), events=events,
             deadlines=list(row.deadlines or []), calendar=ctx.calendar(session, now),
-            people=people, now=now, frozen=frozen,
+            people=people, now=now, frozen=frozen, public_url=ctx.settings.public_url,
         )
 
 

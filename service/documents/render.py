@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 import jinja2
+import segno
 from sqlalchemy import select
 
 from service import engine, eventlog, labels
@@ -40,7 +41,7 @@ from service.documents.records import (
 )
 from service.errors import NotFound
 from service.models import FrozenDocument
-from service.thai import dates
+from service.thai import dates, legaldays
 from service.thai.baht import bahttext, money, percent
 
 REPORTS = SOURCE_ROOT / "reports"
@@ -49,6 +50,11 @@ REPORTS = SOURCE_ROOT / "reports"
 FLOWCHART_MAX_HEIGHT_MM = 210.0
 #: The certifier's position, a field of its own beside ``certified_by`` (the name) once the form has it.
 CERTIFIER_TITLE = "certifier_title"
+#: Where the public checks a frozen document (service/web/public.py answers it). Named by the plan and
+#: kind, never by the document's SHA-256: a document cannot print the digest of its own bytes.
+VERIFY_PATH = "/public/verify/{plan}/{kind}"
+#: The posting form's field that names the system's public board as one of the places it is posted.
+PUBLIC_BOARD = "posting_public_board"
 
 
 def operational_plan(file: PlanFile) -> bytes:
@@ -58,7 +64,7 @@ def operational_plan(file: PlanFile) -> bytes:
         chart: dict[str, Any] | None = _flowchart(flowchart.render(file.bpmn_files))
     except diagram.NoDiagram:  # a process with no named step to draw: the plan still prints
         chart = None
-    return render("operational_plan.html", file, {
+    return render("operational_plan.html", file, "plan", {
         "strategies": strategies,
         "project_count": len(projects),
         "project_total": sum((p.budget for p in projects), Decimal(0)),
@@ -94,7 +100,7 @@ def _require(file: PlanFile, kind: str) -> None:
 def announcement(file: PlanFile) -> bytes:
     _require(file, "announcement")
     data = file.data
-    return render("announcement.html", file, {
+    return render("announcement.html", file, "announcement", {
         "considered_on": data.get("review_meeting_date"), "approved_on": data.get("approval_date"),
         "announced_on": data["announced_on"], "executive_name": data.get("executive_name", ""),
         "executive_title": data.get("executive_title", ""), "regulation": file.meta.get("regulation", ""),
@@ -104,13 +110,29 @@ def announcement(file: PlanFile) -> bytes:
 def posting_certificate(file: PlanFile) -> bytes:
     _require(file, "posting-certificate")
     data = file.data
-    return render("posting_certificate.html", file, {
-        "posting": posting_of(file), "certified_by": data.get("certified_by", ""),
+    return render("posting_certificate.html", file, "posting-certificate", {
+        "posting": posting_of(file), "public_board": public_board_posting(file),
+        "certified_by": data.get("certified_by", ""),
         "certifier_title": data.get(CERTIFIER_TITLE, ""),
         "certified_on": data["certified_on"], "regulation": file.meta.get("regulation", ""),
         # the verdicts every page and report gives, of the deadlines the process says this certifies
         "verdicts": [v for v in verdicts(file.deadlines, file.now) if "posting-certificate" in v["documents"]],
     })
+
+
+def public_board_posting(file: PlanFile) -> dict[str, Any] | None:
+    """The posting on the system's own public board, when the posting step names it as a place: from
+    the day the system recorded the announcement (the board shows an item from then on) to the
+    certification, for the board never takes an announcement down. None when it was not named."""
+    if not file.data.get(PUBLIC_BOARD) or not file.data.get("certified_on"):
+        return None
+    since = next((legaldays.day_of(e["at"]) for e in file.events
+                  if e["kind"] == eventlog.TASK_COMPLETED and "announced_on" in (e["data"] or {})), None)
+    if since is None:
+        return None
+    until = legaldays.as_date(file.data["certified_on"])
+    return {"url": f"{file.public_url}/public/{file.organization['code']}/plans/{file.id}", "since": since,
+            "until": until, "days": max((until - since).days - 1, 0)}  # counted as Posting.days_posted counts
 
 
 # --- The plan's record -------------------------------------------------------------------
@@ -131,7 +153,7 @@ def record(file: PlanFile) -> bytes:
             "details": _details(event, form),
         })
     deadlines = verdicts(file.deadlines, file.now)
-    return render("record.html", file, {"steps": steps, "deadlines": deadlines})
+    return render("record.html", file, "record", {"steps": steps, "deadlines": deadlines})
 
 
 def _details(event: dict[str, Any], form: dict[str, Any]) -> list[tuple[str, str]]:
@@ -181,18 +203,33 @@ def _environment() -> jinja2.Environment:
 _ENV = _environment()
 
 
-def render(template: str, file: PlanFile, values: dict[str, Any]) -> bytes:
+def render(template: str, file: PlanFile, kind: str, values: dict[str, Any]) -> bytes:
     from weasyprint import HTML  # heavy: loaded with the first document
 
     html = _ENV.get_template(template).render(
         plan=file, org=file.organization, fiscal_year=file.fiscal_year, process=file.process,
-        draft=not file.announced, printed_at=file.now, **values,
+        draft=not file.announced, printed_at=file.now, verify=verification(file, kind), **values,
     )
     with _collector_paused():
         laid_out = HTML(string=html, base_url=str(REPORTS)).render()
         for keep in _kept.get():
             keep.append(laid_out)
         return laid_out.write_pdf()
+
+
+def verify_url(public_url: str, plan_id: int, kind: str) -> str:
+    return public_url + VERIFY_PATH.format(plan=plan_id, kind=kind)
+
+
+def verification(file: PlanFile, kind: str) -> dict[str, str] | None:
+    """The footer of a document that freezes (its step is done in ``file``): the address where anyone
+    checks a printed copy against the stored one, as text and as a QR code; None for any other."""
+    if kind not in file.freeze_points() or not file.public_url:
+        return None
+    url = verify_url(file.public_url, file.id, kind)
+    # error correction M: a smudged or folded corner still reads; SVG: sharp at any print resolution
+    code = segno.make_qr(url, error="m")
+    return {"url": url, "text": url.split("://", 1)[-1], "qr": code.svg_data_uri(border=1, dark="#000")}
 
 
 #: Lists that receive each document's layout as it is rendered (see ``layouts``).

@@ -218,6 +218,14 @@ class Instance:
             ))
         return result
 
+    def open_task_data(self, task_id: str) -> dict[str, Any] | None:
+        """The data of one open task as open_tasks() gives it (None when it is not open), without
+        working out every open task's due date."""
+        try:
+            return dict(self._ready_task(task_id).data)
+        except TaskNotOpen:
+            return None
+
     def complete(self, task_id: str, data: dict[str, Any], now: datetime) -> None:
         task = self._ready_task(task_id)
         with running_at(now):
@@ -456,8 +464,32 @@ def _digest(state: dict[str, Any], text: str) -> str:
                 walk(state["subprocesses"][task_id])
 
     walk(state)
-    canonical = _UUID.sub(lambda m: numbers.setdefault(m.group(0), f"#{len(numbers)}"), text)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    # _UUID.sub(lambda m: numbers.setdefault(m.group(0), f"#{len(numbers)}"), text), found from
+    # the dashes: re tries the pattern at every hex digit of the text, ten times slower.
+    pieces: list[str] = []
+    done = 0
+    for start, end in _uuid_spans(text):
+        found = text[start:end]
+        pieces += (text[done:start], numbers.setdefault(found, f"#{len(numbers)}"))
+        done = end
+    pieces.append(text[done:])
+    return hashlib.sha256("".join(pieces).encode("utf-8")).hexdigest()
+
+
+def _uuid_spans(text: str) -> Iterator[tuple[int, int]]:
+    """Where _UUID.finditer(text) finds, leftmost first and not overlapping: a match starts 8
+    characters before a dash, so only the dashes are tried."""
+    start = 0
+    while True:
+        dash = text.find("-", start + 8)
+        if dash < 0:
+            return
+        match = _UUID.match(text, dash - 8)
+        if match is None:
+            start = dash - 7
+        else:
+            yield match.span()
+            start = match.end()
 
 
 def _attached_task(timer_task):

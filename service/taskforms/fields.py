@@ -202,7 +202,7 @@ def _parse_value(schema, form, pointer, problems) -> Any:
         rows = []
         for index in _indices(form, pointer):
             value = _parse_value(schema.get("items", {}), form, f"{pointer}/{index}", problems)
-            if not _is_empty(value):
+            if not _is_empty(value, schema.get("items", {})):
                 rows.append(value)
         return rows
     if kind == "checkbox":
@@ -263,9 +263,14 @@ def _indices(form, pointer) -> list[int]:
     return sorted(found)
 
 
-def _is_empty(value) -> bool:
+def _is_empty(value, schema: Mapping[str, Any] | None = None) -> bool:
+    """Whether a row holds nothing typed: a tick box left as it is, or a select left at the value the
+    form shows already chosen (its "default"), is not something typed."""
     if isinstance(value, dict):
-        return all(_is_empty(v) for v in value.values() if not isinstance(v, bool))
+        fields = (schema or {}).get("properties") or {}
+        return all(_is_empty(v, fields.get(k)) for k, v in value.items()
+                   if not isinstance(v, bool) and not ("default" in (fields.get(k) or {})
+                                                       and v == fields[k]["default"]))
     return value is None or value == [] or value == ""
 
 

@@ -17,6 +17,7 @@ is Thai; ``{name}`` in it is replaced by that value (a date in Thai).
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -120,16 +121,50 @@ def _judged(schema, submitted, known, today, timer_helpers) -> Iterator[tuple[di
     fields = {name: None for name in schema.get("properties") or {}}
     env = {**known, **fields, **submitted, "today": today.isoformat()}
     box = sandbox.Sandbox(helpers(timer_helpers))
-    for rule in rules:
-        if env.get(rule["field"]) in (None, "", []):
-            continue  # a rule about a value not given: `required` speaks for missing values
-        read = names_read(rule["check"]) - BUILT_IN_NAMES
+    # a rule about a value not given is skipped: `required` speaks for missing values
+    applicable = [rule for rule in rules if env.get(rule["field"]) not in (None, "", [])]
+    batched = _batched(box, applicable, env)
+    for index, rule in enumerate(applicable):
+        if batched is not None:
+            yield rule, env, batched[index]
+            continue
         try:
-            outcome: bool | Exception = bool(box.evaluate(
-                rule["check"], {name: env[name] for name in read | {"today"} if name in env}))
+            outcome: bool | Exception = bool(box.evaluate(rule["check"], _read_by(rule["check"], env)))
         except Exception as err:  # noqa: BLE001 - whatever designer code raises is reported, never ours
             outcome = err
         yield rule, env, outcome
+
+
+def _read_by(check: str, env: dict[str, Any]) -> dict[str, Any]:
+    """The values a check reads (only those are sent to the sandbox)."""
+    read = names_read(check) - BUILT_IN_NAMES
+    return {name: env[name] for name in read | {"today"} if name in env}
+
+
+def _batched(box: sandbox.Sandbox, rules: list[dict[str, Any]], env: dict[str, Any]) -> list[bool] | None:
+    """The outcomes of several rules from one round trip to the sandbox (one tuple of the checks), or
+    None: then each rule is judged on its own, as the messages of a failing rule need. Only rules
+    that compile alone and bind no name (``:=``) are put together, so each reads what it would alone."""
+    if len(rules) < 2 or not all(_batchable(rule["check"]) for rule in rules):
+        return None
+    expression = "(" + "".join(f"\n({rule['check']}\n)," for rule in rules) + "\n)"
+    values: dict[str, Any] = {}
+    for rule in rules:
+        values.update(_read_by(rule["check"], env))
+    try:
+        outcomes = box.evaluate(expression, values)
+    except Exception:  # noqa: BLE001 - a rule that raises is judged alone, for its own error
+        return None
+    if not isinstance(outcomes, tuple) or len(outcomes) != len(rules):
+        return None
+    return [bool(outcome) for outcome in outcomes]
+
+
+@functools.lru_cache(maxsize=1024)
+def _batchable(check: str) -> bool:
+    if sandbox.check(check, "eval"):
+        return False
+    return not any(isinstance(node, ast.NamedExpr) for node in ast.walk(ast.parse(check, mode="eval")))
 
 
 def _message(template: str, env: dict[str, Any]) -> str:

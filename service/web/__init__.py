@@ -9,8 +9,22 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, Flask
 
-from service.thai import dates
-from service.web import attachments, audit, auth, designer, documents, inbox, incidents, plans, strategies, tasks
+from service import http, labels
+from service.thai import dates, legaldays
+from service.web import (
+    attachments,
+    audit,
+    auth,
+    designer,
+    documents,
+    inbox,
+    incidents,
+    notices,
+    plans,
+    public,
+    strategies,
+    tasks,
+)
 
 
 def session_config() -> dict:
@@ -32,9 +46,17 @@ def init_app(app: Flask, exempt: tuple[Blueprint, ...] = ()) -> None:
     for blueprint in exempt:
         auth.csrf.exempt(blueprint)
     for blueprint in (auth.bp, inbox.bp, tasks.bp, plans.bp, documents.bp, audit.bp, designer.bp,
-                      incidents.bp, attachments.bp, strategies.bp):
+                      incidents.bp, attachments.bp, strategies.bp, notices.bp, public.bp):
         app.register_blueprint(blueprint)
-    app.jinja_env.filters.update(thai_date=dates.short, thai_datetime=_thai_datetime)
+    app.jinja_env.globals["unread_notices"] = notices.unread_count
+    app.jinja_env.filters.update(thai_date=dates.short, thai_datetime=_thai_datetime,
+                                 process_version=labels.process_version, actor_name=labels.actor_name)
+    app.jinja_env.globals["this_be_year"] = _this_be_year
+
+
+def _this_be_year() -> int:
+    """The year in Bangkok today, in พ.ศ.: examples on the forms name the year people are in."""
+    return legaldays.day_of(http.ctx().clock.now()).year + 543
 
 
 def _thai_datetime(value: str | datetime) -> str:

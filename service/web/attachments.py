@@ -14,9 +14,11 @@ from service.commands import attachments
 from service.errors import Conflict, Invalid, ServiceError
 from service.evidence import listing
 from service.http import attachment, ctx
+from service.taskforms import fields
 from service.taskforms.attachments import MAX_BYTES, Declared, TooLarge
+from service.web import keeping
 from service.web.auth import actor, login_manager
-from service.web.taskpage import closed, open_task, render
+from service.web.taskpage import closed, keep_typed_first, open_task, render
 
 bp = Blueprint("attachments", __name__)
 UPLOAD = "attachments.upload"
@@ -47,25 +49,33 @@ def upload(task_id: str) -> ResponseReturnValue:
     page = open_task(task_id)
     if isinstance(page, str):
         return redirect(page)
+    if page["refusal"] is None:  # (attach refuses anyone else, with its own message)
+        refused = keep_typed_first(page)  # posted with the task form: what was typed stays as the draft
+        if refused:
+            return refused
     file = request.files.get("file")
     try:
         added = attachments.attach(ctx(), actor(), page["task"]["plan_id"], task_id, file.filename if file else None,
                                    file.stream if file and file.filename else None)
     except (Invalid, TooLarge) as err:
-        return _task_page_with(task_id, err, page)
+        typed = keeping.typed_fields(request.form)
+        return _task_page_with(task_id, err, page,
+                               fields.parse(page["task"]["form"]["schema"], request.form)[0] if typed else None)
     except Conflict:
         return redirect(closed(task_id) or url_for("inbox.index"))
     flash(f"แนบไฟล์ “{added['filename']}” แล้ว (SHA-256 {added['sha256'][:16]}…)", "success")
     return redirect(url_for("tasks.show", task_id=task_id))
 
 
-def _task_page_with(task_id: str, err: ServiceError, page: dict[str, Any] | str | None = None) -> ResponseReturnValue:
-    """The task page again, the refusal shown beside the file field; nothing was stored."""
+def _task_page_with(task_id: str, err: ServiceError, page: dict[str, Any] | str | None = None,
+                    data: dict[str, Any] | None = None) -> ResponseReturnValue:
+    """The task page again, the refusal shown beside the file field; nothing was stored. ``data``: what
+    the form carried (kept as the draft), shown again; else the step's data."""
     page = page or open_task(task_id)
     if isinstance(page, str):
         return redirect(page)
     g.attachment_error = err.message
-    return render(page, page["task"]["data"]), err.status
+    return render(page, page["task"]["data"] if data is None else data), err.status
 
 
 @bp.get("/plans/<int:plan_id>/attachments/<int:attachment_id>")

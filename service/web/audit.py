@@ -52,6 +52,8 @@ DIVERGENCES = {
     "missing": "ไม่พบข้อมูลหลักของแผนนี้ในฐานข้อมูล แต่ยังมีประวัติเหตุการณ์ของแผนอยู่ (ข้อมูลถูกลบหรือเสียหาย)",
 }
 FISCAL_YEAR_MESSAGE = f"ปีงบประมาณต้องเป็นปี พ.ศ. ระหว่าง {FISCAL_YEARS.start} ถึง {FISCAL_YEARS[-1]} เช่น 2564"
+#: Plans on a page of the audit list (each is verified as the page is shown); events on a page of a plan's list.
+PLANS_PAGE, EVENTS_PAGE = 20, 50
 #: How the diagram marks an element, by where the plan stood (engine.Instance.element_states).
 ELEMENT_MARKS = {"completed": "done", "started": "active", "ready": "current", "waiting": "waiting"}
 
@@ -90,22 +92,29 @@ def index() -> ResponseReturnValue:
     if not organizations:
         return render_template("audit/index.html", organizations=[], organization=None, plans=[])
     organization, auditor = _organization(request.args.get("organization") or organizations[0]["code"])
-    plans = queries.plans_of(ctx(), organization["id"], auditor)
-    for plan in plans:
+    after = request.args.get("after") or None
+    page = queries.plans_of(ctx(), organization["id"], auditor, PLANS_PAGE, after)
+    for plan in page["plans"]:
         plan["verification"] = _verification(plan["id"], auditor)
-    return render_template("audit/index.html", organizations=organizations, organization=organization, plans=plans,
-                           status=labels.PLAN_STATUS, years=sorted({p["fiscal_year"] for p in plans}, reverse=True))
+    return render_template("audit/index.html", organizations=organizations, organization=organization,
+                           plans=page["plans"], next_page=page["next"], first_page=after is not None,
+                           status=labels.PLAN_STATUS, years=queries.fiscal_years_of(ctx(), organization["id"], auditor))
 
 
 @bp.get("/plans/<int:plan_id>")
 @login_required
 def plan(plan_id: int) -> ResponseReturnValue:
-    """A plan's history at ?step=N (the last step by default), verified now.
-    :raise 404: no such plan or step among the audited organizations; 403: not audited by the user."""
+    """A plan's history at ?step=N (the last step by default), verified now; its list of events a
+    page at a time (``after``: the page's cursor).
+    :raise 404: no such plan or step among the audited organizations; 403: not audited by the user.
+    :raise 422: a bad page cursor."""
     auditor = _audit_plan(plan_id)
+    after = request.args.get("after") or None
+    listed = queries.history(ctx(), auditor, plan_id, EVENTS_PAGE, after)
     step = _step_page(plan_id, auditor)
     return render_template("audit/plan.html", **step, verification=_verification(plan_id, auditor),
-                           status=labels.PLAN_STATUS)
+                           status=labels.PLAN_STATUS, listed=_described(listed["events"], plan_id),
+                           listed_next=listed["next"], listed_after=after)
 
 
 @bp.get("/plans/<int:plan_id>/steps/<int:step>")
@@ -181,7 +190,7 @@ def _divergence(plan_id: int, found: audit.Divergence, auditor: Actor) -> dict[s
 
 
 def _history(plan_id: int, auditor: Actor) -> list[dict[str, Any]]:
-    return queries.history(ctx(), auditor, plan_id)
+    return queries.history(ctx(), auditor, plan_id)["events"]
 
 
 def _described(events: list[dict[str, Any]], plan_id: int) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from service import http, queries
+from service import http, labels, queries
 from service.auth import require_designer
 from service.bundles.findings import BundleRejected
 from service.commands import designer
@@ -56,7 +56,7 @@ def _report_page(report: designer.Report, files: dict[str, bytes]) -> ResponseRe
     carried = base64.b64encode(json.dumps({k: base64.b64encode(v).decode() for k, v in files.items()})
                                .encode()).decode() if report.ok else ""
     return render_template("designer/report.html", report=report, carried=carried, kinds=CHANGE_KINDS,
-                           changes=CHANGES), 200 if report.ok else 422
+                           changes=CHANGES, title=_title(report.name)), 200 if report.ok else 422
 
 
 @bp.post("/publish")
@@ -72,9 +72,10 @@ def publish() -> ResponseReturnValue:
     report = designer.deploy(ctx(), actor(), files, expected_version=http.integer(expected) or 0)
     if not report.ok:
         return render_template("designer/report.html", report=report, carried="", kinds=CHANGE_KINDS,
-                               changes=CHANGES), 422
-    flash(f"เผยแพร่กระบวนงาน {report.name} ฉบับที่ {report.version} แล้ว แผนที่เริ่มใหม่จะใช้ฉบับนี้"
-          if report.published else f"กระบวนงาน {report.name} ไม่เปลี่ยนจากฉบับที่ {report.version}", "success")
+                               changes=CHANGES, title=_title(report.name)), 422
+    version = labels.process_version(report.version)
+    flash(f"เผยแพร่กระบวนงาน{_title(report.name)} {version} แล้ว แผนที่เริ่มใหม่จะใช้ฉบับนี้"
+          if report.published else f"กระบวนงาน{_title(report.name)} ไม่เปลี่ยนจาก{version}", "success")
     return redirect(url_for("designer_web.index"))
 
 
@@ -98,12 +99,17 @@ def modeler(name: str) -> ResponseReturnValue:
         number = http.integer(version, 1)
         files = queries.version_files(ctx(), name, number)
         source = {"draft": None, "based_on": number or _latest_version(name)}
-    return render_template("designer/modeler.html", name=name, files=files, source=source,
+    return render_template("designer/modeler.html", name=name, title=_title(name), files=files, source=source,
                            installed=(BPMN_JS_DIST / "bpmn-modeler.production.min.js").is_file())
 
 
 def _latest_version(name: str) -> int | None:
     return next((p["latest"] for p in queries.processes(ctx()) if p["name"] == name), None)
+
+
+def _title(name: str) -> str:
+    """A process as people call it (its process.json title); a process not published yet by its name."""
+    return next((p["title"] for p in queries.processes(ctx()) if p["name"] == name and p.get("title")), name)
 
 
 @bp.get("/vendor/bpmn-js/<path:filename>")

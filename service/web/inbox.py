@@ -12,6 +12,7 @@ from service.web.auth import actor
 
 bp = Blueprint("inbox", __name__)
 PAGE = 50  # rows an official scrolls through on an old PC before asking for more
+PLANS = 10  # the organization's latest plans beside the tasks
 
 
 @bp.get("/")
@@ -25,6 +26,7 @@ def index() -> ResponseReturnValue:
     page = queries.inbox_page(ctx(), actor(), PAGE, request.args.get("after") or None, plan_filter,
                               step_filter or None, newest_first)
     shown, choices = page["tasks"], queries.inbox_choices(ctx(), actor())
+    plans = queries.plans(ctx(), actor(), PLANS)  # the latest; all of them are on the plans page
     following = url_for("inbox.index", after=page["next"], plan=plan_filter, step=step_filter or None,
                         sort="due_desc" if newest_first else None) if page["next"] else None
     return render_template(
@@ -34,6 +36,6 @@ def index() -> ResponseReturnValue:
         bases=queries.due_bases(shown),
         holders=queries.display_names(ctx(), {t["claimed_by"] for t in shown}),
         returned=queries.returned_steps(ctx(), shown),  # steps a deciding step sent back: "ส่งกลับแก้ไข"
-        roles=queries.role_titles(ctx()), plans=queries.plans(ctx(), actor()),
+        roles=queries.role_titles(ctx()), plans=plans["plans"], more_plans=plans["next"] is not None,
         can_start=queries.startable(ctx(), actor()) is not None,
     )

@@ -29,7 +29,7 @@ def index() -> ResponseReturnValue:
     every = request.args.get("all") in ("1", "true")
     page = queries.incident_page(ctx(), actor(), not every, limit, after)
     return render_template("incidents.html", incidents=page["incidents"], next=page["next"], every=every,
-                           kinds=KINDS)
+                           kinds=KINDS, first_page=after is not None)
 
 
 @bp.app_template_global()

@@ -23,18 +23,33 @@ from service.web.tasks import merged, schema_errors
 
 bp = Blueprint("plans", __name__)
 
+PAGE = 50  # plans or events on a screen; the next page follows a link
 DIAGRAM_SCALE = 0.7  # screen pixels per diagram unit; wider diagrams scroll sideways
 _drawings: dict[str, diagram.Diagram | None] = {}  # by process version digest: versions never change
+
+
+@bp.get("/plans")
+@login_required
+def index() -> ResponseReturnValue:
+    """The plans of the user's organizations, newest fiscal year first, a page at a time.
+    :raise 422: a bad page cursor."""
+    after = request.args.get("after") or None
+    page = queries.plans(ctx(), actor(), PAGE, after)
+    return render_template("plans.html", plans=page["plans"], next_page=page["next"], first_page=after is not None,
+                           status=labels.PLAN_STATUS, can_start=queries.startable(ctx(), actor()) is not None)
 
 
 @bp.get("/plans/<int:plan_id>")
 @login_required
 def show(plan_id: int) -> ResponseReturnValue:
-    """:raise 404: no such plan in the user's organizations."""
-    page = queries.plan_page(ctx(), actor(), plan_id)
+    """The plan, and its history newest first, a page at a time (``after``: the page's cursor).
+    :raise 404: no such plan in the user's organizations. :raise 422: a bad page cursor."""
+    after = request.args.get("after") or None
+    page = queries.plan_page(ctx(), actor(), plan_id, PAGE, after)
     plan, events, steps = page["plan"], page["events"], page["steps"]
     return render_template(
-        "plan.html", plan=plan, events=list(reversed(events)), status=labels.PLAN_STATUS,
+        "plan.html", plan=plan, history=page["history"]["events"], history_next=page["history"]["next"],
+        history_after=after, status=labels.PLAN_STATUS,
         kinds=labels.EVENT_KINDS, steps=steps, roles=page["roles"],
         drawing=_drawing(plan_id), scale=DIAGRAM_SCALE, open_steps={t["title"] for t in plan["tasks"]},
         done_steps={steps.get(e["task"], e["task"]) for e in events if e["kind"] == eventlog.TASK_COMPLETED},

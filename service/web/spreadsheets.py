@@ -16,12 +16,12 @@ from flask_login import login_required
 
 from service import http
 from service.commands import taskdrafts
-from service.errors import Conflict, Invalid
+from service.errors import Invalid
 from service.http import attachment, ctx
 from service.taskforms import columns, fields, reading, validation, writing
 from service.web import keeping
 from service.web.auth import actor
-from service.web.taskpage import open_task, render, require_can_complete
+from service.web.taskpage import keep_typed_first, open_task, render, require_can_complete
 
 bp = Blueprint("spreadsheets", __name__, url_prefix="/tasks/<task_id>/spreadsheet/<name>")
 EXPORTS = {"xlsx": (writing.write_xlsx, writing.XLSX_TYPE), "csv": (writing.write_csv, writing.CSV_TYPE)}
@@ -78,14 +78,9 @@ def upload(page: dict[str, Any], table: dict[str, Any], name: str) -> ResponseRe
     :raise 403: the user may not complete the task."""
     task = page["task"]
     require_can_complete(page)
-    typed = keeping.typed_fields(request.form)
-    if typed:  # from the task page: what was typed stays, whatever the file holds
-        try:
-            taskdrafts.save(ctx(), actor(), task["id"], typed, http.integer(request.form.get("_draft", "0")) or 0)
-        except (Conflict, Invalid) as err:
-            data = fields.parse(task["form"]["schema"], request.form)[0]
-            latest = keeping.standing_on_latest(actor(), task["id"])
-            return render(page, data, message=err.message, saved=latest), err.status
+    refused = keep_typed_first(page)  # from the task page: what was typed stays, whatever the file holds
+    if refused:
+        return refused
     file = request.files.get(f"file-{name}") or request.files.get("file")
     if file is None or not file.filename:
         preview = reading.Preview("")

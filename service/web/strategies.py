@@ -14,6 +14,7 @@ from service.auth import ADMIN
 from service.commands import strategies
 from service.errors import Forbidden, Invalid
 from service.http import ctx
+from service.web import public
 from service.web.auth import actor
 
 bp = Blueprint("strategies_web", __name__)
@@ -61,7 +62,7 @@ def keep(code: str) -> ResponseReturnValue:
 
 def _page(kept: dict[str, Any], text: str, errors: list[dict[str, str]] | None = None) -> str:
     return render_template("strategies.html", kept=kept, text=text, errors=errors or [],
-                           limit=strategies.MAX_STRATEGIES)
+                           limit=strategies.MAX_STRATEGIES, ita=public.ita(kept["organization"]))
 
 
 def _as_text(entries: list[dict[str, Any]]) -> str:

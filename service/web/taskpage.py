@@ -8,12 +8,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import flash, render_template, url_for
+from flask import flash, render_template, request, url_for
 
 from service import queries
+from service.commands import taskdrafts
 from service.documents import records
-from service.errors import Forbidden, NotFound
-from service.http import ctx
+from service.errors import Conflict, Forbidden, Invalid, NotFound
+from service.http import ctx, integer
 from service.taskforms import columns, fields, reading
 from service.thai.dates import short_datetime
 from service.web import keeping
@@ -39,6 +40,23 @@ def closed(task_id: str) -> str | None:
     who, at = done
     flash(f"งานนี้ {who} บันทึกเสร็จไปแล้วเมื่อ {short_datetime(at)}", "info")
     return url_for("inbox.index")
+
+
+def keep_typed_first(page: dict[str, Any]) -> tuple[str, int] | None:
+    """What the task page posted along with a file (a spreadsheet checked, an attachment): kept as
+    the user's draft before the file is looked at, so nothing typed is lost whatever the file holds;
+    the page again with why, when it could not be kept (another tab saved meanwhile, too large)."""
+    typed = keeping.typed_fields(request.form)
+    if not typed:
+        return None
+    task = page["task"]
+    try:
+        taskdrafts.save(ctx(), actor(), task["id"], typed, integer(request.form.get("_draft", "0")) or 0)
+    except (Conflict, Invalid) as err:
+        data = fields.parse(task["form"]["schema"], request.form)[0]
+        return render(page, data, message=err.message, saved=keeping.standing_on_latest(actor(), task["id"])), \
+            err.status
+    return None
 
 
 def require_can_complete(page: dict[str, Any]) -> None:

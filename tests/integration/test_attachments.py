@@ -9,13 +9,14 @@ import base64
 import hashlib
 import io
 import json
+import re
 
 import pytest
 from sqlalchemy import func, select
 
 from service import audit
 from service.audit.bundle import bundle_digest
-from service.models import Attachment, Event
+from service.models import Attachment, Event, TaskDraft
 from service.taskforms import attachments as rules
 from service.taskforms import validation
 
@@ -359,6 +360,25 @@ def test_a_refused_file_on_the_page_is_said_beside_the_field(ctx, planner, posti
     html = response.get_data(as_text=True)
     assert '<p class="error" id="attachment-file-error">' in html and words in html
     assert Stored(ctx, plan_id).snapshot() == before
+
+
+@pytest.mark.parametrize(("content", "status"), [(JPEG, 302), (EXECUTABLE, 422)])
+def test_what_was_typed_is_kept_as_the_draft_when_a_file_is_attached_or_refused(ctx, planner, posting, content,
+                                                                              status):
+    """The upload is a button of the task form: the form's fields come with the file and stay."""
+    _, task = posting
+    path = f"/tasks/{task['id']}"
+    shown = planner.get(path).get_data(as_text=True)
+    hidden = {name: re.search(rf'name="{name}" value="([^"]*)"', shown).group(1) for name in ("_draft", "_owner")}
+    typed = {"/posting_places/0": "ศาลาประชาคมหมู่ที่ 4", "/posted_on#d": "2", "/posted_on#m": "10",
+             "/posted_on#y": "2563"}
+    response = planner.post(f"{path}/attachments", **multipart(content, "ภาพ.jpg", csrf_token=csrf_of(planner, path),
+                                                               **hidden, **typed))
+    assert response.status_code == status
+    again = planner.get(path).get_data(as_text=True) if status == 302 else response.get_data(as_text=True)
+    assert "ศาลาประชาคมหมู่ที่ 4" in again
+    with ctx.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(TaskDraft)) == 1
 
 
 def test_a_50_mb_file_on_the_page_is_refused_before_it_is_read(ctx, planner, posting):

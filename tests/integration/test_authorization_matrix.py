@@ -264,6 +264,7 @@ def test_no_write_of_a_refused_caller_left_a_trace(world):
 PAGES: dict[tuple[str, str], Probe] = {
     ("get", "/"): Probe(anyone, scoped=False),
     ("get", "/account"): Probe(anyone, scoped=False),
+    ("get", "/plans"): Probe(anyone, scoped=False),
     ("get", "/plans/<int:plan_id>"): Probe(member, path=PLAN),
     ("get", "/plans/<int:plan_id>/<name>.pdf"): Probe(member, 404, path={**PLAN, "name": lambda w, o: "announcement"}),
     ("get", "/plans/new"): Probe(lambda c, o: OK if c.organization and c.role in STARTERS else FORBIDDEN, scoped=False),
@@ -284,6 +285,8 @@ PAGES: dict[tuple[str, str], Probe] = {
     ("get", "/designer/modeler/<name>"): Probe(holding("designer"), scoped=False,
                                               path={"name": lambda w, o: "operational_plan"}),
     ("get", "/incidents"): Probe(holding("admin"), scoped=False),
+    ("get", "/notifications"): Probe(anyone, scoped=False),  # one's own only (commands/notices)
+    ("get", "/account/notifications"): Probe(anyone, scoped=False),
     # an organization's admin is sent to its own list; a national admin picks the organization
     ("get", "/strategies"): Probe(lambda c, o: (302 if c.organization else OK) if c.role == "admin" else FORBIDDEN,
                                   scoped=False),
@@ -298,9 +301,14 @@ PAGES: dict[tuple[str, str], Probe] = {
 UNPOLICED = {"/login", "/logout", "/static/<path:filename>", "/healthz", "/designer/vendor/bpmn-js/<path:filename>"}
 
 
+#: The public notice board: no log-in, the same answer for everyone; test_public_board holds it to
+#: showing only what was announced, and its one POST (verify a copy) to changing nothing.
+PUBLIC = "/public/"
+
+
 def page_rules(app) -> set[tuple[str, str]]:
     return {(method.lower(), rule.rule) for rule in app.url_map.iter_rules()
-            if not rule.rule.startswith("/api/") and rule.rule not in UNPOLICED
+            if not rule.rule.startswith(("/api/", PUBLIC)) and rule.rule not in UNPOLICED
             for method in rule.methods - {"HEAD", "OPTIONS"}}
 
 

@@ -192,7 +192,7 @@ def test_cli_deploy_list_and_check_only(ctx, settings, org, monkeypatch):
     monkeypatch.setattr(cli, "_context", lambda: ctx)
     runner = CliRunner()
     refused = runner.invoke(cli.main, ["process", "deploy", str(V2), "--user", "kradangnga-executive"])
-    assert refused.exit_code == 1 and "designer" in refused.output
+    assert refused.exit_code == 1 and "ผู้ออกแบบกระบวนงาน" in refused.output
     checked = runner.invoke(cli.main, ["process", "deploy", str(V2), "--user", "designer-cli", "--check-only"])
     assert checked.exit_code == 0, checked.output
     assert "added task review_posting" in checked.output and versions(ctx) == 1

@@ -81,3 +81,18 @@ def test_row_buttons():
     assert len(formrender.apply_row_action(data, "add /rows")["rows"]) == 2
     assert formrender.apply_row_action({"rows": []}, "add /rows")["rows"] == [None, None]
     assert formrender.apply_row_action(data, "remove /nowhere/9") == data
+
+
+def test_a_row_left_as_the_form_showed_it_is_not_a_row():
+    """A new row shows its select at the form's default and its tick box unticked: untouched, it is blank."""
+    row = {"type": "object", "properties": {
+        "name": {"type": "string"},
+        "funding": {"type": "string", "enum": ["ordinance", "subsidy"], "default": "ordinance"},
+        "flag": {"type": "boolean", "default": False}}}
+    schema = {"type": "object", "properties": {"rows": {"type": "array", "items": row}}}
+    untouched = MultiDict({"/rows/0/name": "", "/rows/0/funding": "ordinance"})
+    assert formrender.parse(schema, untouched)[0] == {"rows": []}
+    chosen = MultiDict({"/rows/0/name": "", "/rows/0/funding": "subsidy"})
+    assert formrender.parse(schema, chosen)[0] == {"rows": [{"funding": "subsidy", "flag": False}]}
+    named = MultiDict({"/rows/0/name": "ถนน", "/rows/0/funding": "ordinance"})
+    assert formrender.parse(schema, named)[0] == {"rows": [{"name": "ถนน", "funding": "ordinance", "flag": False}]}

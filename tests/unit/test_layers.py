@@ -30,16 +30,19 @@ ALLOWED: dict[str, set[str]] = {
     "evidence": {"auth", "context", "errors", "models", "taskforms"},  # attachments: their store and reads
     "context": {"bundles", "clock", "config", "db", "models", "thai"},
     "queries": {"auth", "bundles", "context", "deadlines", "engine", "errors", "eventlog", "labels", "models", "thai"},
+    # the public notice board's reads: announced items only, over the documents' records
+    "noticeboard": {"bundles", "context", "documents", "errors", "eventlog", "models", "thai"},
     "documents": {"auth", "bundles", "config", "context", "deadlines", "engine", "errors", "eventlog", "labels",
                   "models", "queries", "thai"},
     "audit": {"auth", "bundles", "context", "deadlines", "engine", "errors", "eventlog", "evidence", "labels",
               "models", "queries", "thai"},
-    "commands": {"auth", "bundles", "context", "documents", "engine", "errors", "eventlog", "evidence", "labels",
-                 "models", "oplog", "queries", "taskforms", "thai"},
+    "channels": set(),  # the adapters notifications travel by (e-mail, LINE): the standard library only
+    "commands": {"auth", "bundles", "channels", "context", "documents", "engine", "errors", "eventlog", "evidence",
+                 "labels", "models", "oplog", "queries", "taskforms", "thai"},
     "http": {"auth", "bundles", "context", "errors", "oplog"},
     "api": {"audit", "auth", "bundles", "commands", "documents", "errors", "evidence", "http", "queries"},
     "web": {"audit", "auth", "bundles", "commands", "config", "documents", "errors", "eventlog", "evidence", "http",
-            "labels", "queries", "taskforms", "thai"},
+            "labels", "noticeboard", "queries", "taskforms", "thai"},
     "app": {"api", "config", "context", "http", "oplog", "web"},
     "wsgi": {"app", "oplog"},
     "cli": {"app", "audit", "auth", "bundles", "commands", "config", "context", "engine", "errors", "oplog",
@@ -51,7 +54,7 @@ OWNED = {
     "openpyxl": {"taskforms"}, "jsonschema": {"taskforms"}, "flask": {"api", "app", "http", "oplog", "web"},
     "flask_login": {"web"}, "flask_wtf": {"http", "web"}, "click": {"cli"},
     "sqlalchemy": {"audit", "auth", "bundles", "cli", "commands", "context", "db", "documents", "evidence",
-                   "migrations", "models", "queries", "wsgi"},
+                   "migrations", "models", "noticeboard", "queries", "wsgi"},
 }
 
 
