@@ -24,7 +24,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from service import eventlog
-from service.bundles.catalog import ONE_PER_YEAR_KEY, Published
+from service.bundles.catalog import ONE_PER_YEAR_KEY, PUBLIC_BOARD_KEY, Published
 from service.context import Context
 from service.documents.records import TITLES, Posting
 from service.errors import NotFound
@@ -40,19 +40,19 @@ NOT_FOUND = "ไม่พบรายการนี้บนป้ายปร�
 
 @dataclass(frozen=True)
 class PublicKind:
-    """What the Integrity & Transparency Assessment asks a stable address for, and the processes whose
-    announced plans answer it (the newest announced one). A report kind is added by naming its process."""
+    """What the Integrity & Transparency Assessment asks a stable address for. A process answers one
+    by naming its slug in process.json (``"public_board": "plan"``): the newest of its announced plans
+    of a year is what the address shows. A report process is added that way, with no code."""
 
     slug: str
     ita: str
     title: str
-    processes: tuple[str, ...]
 
 
 KINDS = {kind.slug: kind for kind in (
-    PublicKind("plan", "o9", "แผนการดำเนินงานและการใช้งบประมาณประจำปี", ("operational_plan", "amendment")),
-    PublicKind("progress-6-months", "o10", "รายงานการกำกับติดตามการดำเนินงานและการใช้งบประมาณ รอบ 6 เดือน", ()),
-    PublicKind("annual-report", "o11", "รายงานผลการดำเนินงานประจำปี", ()),
+    PublicKind("plan", "o9", "แผนการดำเนินงานและการใช้งบประมาณประจำปี"),
+    PublicKind("progress-6-months", "o10", "รายงานการกำกับติดตามการดำเนินงานและการใช้งบประมาณ รอบ 6 เดือน"),
+    PublicKind("annual-report", "o11", "รายงานผลการดำเนินงานประจำปี"),
 )}
 
 
@@ -126,7 +126,7 @@ def _announced(ctx: Context, session: Session, plans: list[Plan], today: date) -
 def _item(plan: Plan, version: Published, recorded: dict[str, Any], sequence: Any, announced_at: datetime,
           today: date) -> dict[str, Any]:
     numbered = not version.meta.get(ONE_PER_YEAR_KEY, True) and isinstance(sequence, int)
-    kind = next((k.slug for k in KINDS.values() if version.name in k.processes), None)
+    kind = version.meta.get(PUBLIC_BOARD_KEY) if version.meta.get(PUBLIC_BOARD_KEY) in KINDS else None
     number = f"{sequence}/{plan.fiscal_year}" if numbered else None
     title = f"{version.title} ครั้งที่ {number}" if numbered else \
         f"{TITLES['plan'] if kind == 'plan' else version.title} ประจำปีงบประมาณ พ.ศ. {plan.fiscal_year}"

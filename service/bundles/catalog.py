@@ -27,6 +27,8 @@ START_FORM_KEY = "start_form"  # the JSON Schema of the data a plan starts with
 STARTER_ROLES_KEY = "starter_roles"  # roles that may start a plan (an organization's admin always may)
 ONE_PER_YEAR_KEY = "one_per_fiscal_year"  # false lets an organization run several a year
 DEFAULT_KEY = "default"  # the process a plan starts on when none is named
+#: which stable address of the public notice board the process's announced plans answer (noticeboard.KINDS)
+PUBLIC_BOARD_KEY = "public_board"
 EMPTY_FORM: dict[str, Any] = {"type": "object", "properties": {}}
 
 

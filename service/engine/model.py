@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,37 +118,30 @@ class ProcessModel:
         task_spec = spec.task_specs.get(bpmn_id)
         if task_spec is None:  # a step inside a subprocess: its caller continues after it
             return False
-        seen: set[str] = set()
-        pending = list(task_spec.outputs)
-        while pending:
-            successor = pending.pop()
-            if successor.name in seen:
-                continue
-            seen.add(successor.name)
-            if (getattr(successor, "manual", False) or successor.name in subprocesses
-                    or getattr(successor, "spec", None) is not None
-                    or isinstance(getattr(successor, "event_definition", None), TimerEventDefinition)):
-                return False
-            pending += successor.outputs
-        return not self._beside_another_path(task_spec)
+        waits = _reaches(task_spec.outputs, lambda s: s.outputs, lambda s: (
+            getattr(s, "manual", False) or s.name in subprocesses or getattr(s, "spec", None) is not None
+            or isinstance(getattr(s, "event_definition", None), TimerEventDefinition)))
+        # a step after a fork that leaves another path running (a non-interrupting boundary event, a
+        # parallel or inclusive split) ends only its own path with its end event
+        forked = _reaches(task_spec.inputs, lambda s: s.inputs, lambda s: (
+            isinstance(s, BoundaryEvent) and not s.cancel_activity
+            or isinstance(s, (ParallelGateway, InclusiveGateway)) and len(s.outputs) > 1))
+        return not waits and not forked
 
-    @staticmethod
-    def _beside_another_path(task_spec: Any) -> bool:
-        """Whether the step lies after a fork that leaves another path running (a non-interrupting
-        boundary event, a parallel or inclusive split): its end event ends only its own path."""
-        seen: set[str] = set()
-        pending = list(task_spec.inputs)
-        while pending:
-            before = pending.pop()
-            if before.name in seen:
-                continue
-            seen.add(before.name)
-            if isinstance(before, BoundaryEvent) and not before.cancel_activity:
-                return True
-            if isinstance(before, (ParallelGateway, InclusiveGateway)) and len(before.outputs) > 1:
-                return True
-            pending += before.inputs
-        return False
+
+def _reaches(start: list[Any], following: Callable[[Any], list[Any]], found: Callable[[Any], bool]) -> bool:
+    """Whether a walk of the specs from ``start``, along ``following``, meets one that is ``found``."""
+    seen: set[str] = set()
+    pending = list(start)
+    while pending:
+        spec = pending.pop()
+        if spec.name in seen:
+            continue
+        seen.add(spec.name)
+        if found(spec):
+            return True
+        pending += following(spec)
+    return False
 
 
 def code_elements(tree: etree._ElementTree) -> Iterator[tuple[etree._Element, str, str]]:
