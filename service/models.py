@@ -424,7 +424,7 @@ class Notification(Base):
     #: data, applied when the message is shown or sent
     values: Mapped[dict[str, Any]]
     link: Mapped[str] = mapped_column(String(300))  # the path of the page it is about (a step, a plan)
-    source: Mapped[str] = mapped_column(String(40), index=True)  # "plan id:event seq" that caused it
+    source: Mapped[str] = mapped_column(String(120), index=True)  # what caused it: "plan id:event seq", a limit …
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
 

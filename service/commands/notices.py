@@ -199,7 +199,7 @@ def remind(ctx: Context) -> int:
         wanted: list[tuple[OpenTask, Plan, str, str]] = []
         for task, plan in rows:
             assert task.due_at is not None
-            stamp = task.due_at.isoformat()
+            stamp = int(task.due_at.timestamp())
             if task.due_at <= now:
                 wanted.append((task, plan, "deadline_passed", f"{plan.id}:passed:{task.id}:{stamp}"))
             elif today >= _reminded_from(day_of(task.due_at), _remind_days(ctx, session, plan, task), holidays):

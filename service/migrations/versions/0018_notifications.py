@@ -22,7 +22,7 @@ def upgrade() -> None:
         sa.Column('event', sa.String(length=40), nullable=False),
         sa.Column('values', sa.JSON(), nullable=False),
         sa.Column('link', sa.String(length=300), nullable=False),
-        sa.Column('source', sa.String(length=40), nullable=False),
+        sa.Column('source', sa.String(length=120), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(['user_id'], ['users.id']),
