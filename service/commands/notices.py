@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from service import channels
+from service import channels, labels
 from service.auth import ADMIN, Actor
 from service.bundles import sendback
 from service.bundles.catalog import Published
@@ -142,9 +142,7 @@ def recorded(session: Session, plan: Plan, version: Published, seq: int, now: da
     the job that delivers them; how many. Every kind is written; the wording file decides which are
     shown and sent, so the command needs no settings."""
     source = f"{plan.id}:{seq}"
-    organization = session.get(Organization, plan.organization_id)
-    base = {"plan": f"{version.title} ประจำปีงบประมาณ พ.ศ. {plan.fiscal_year}",
-            "organization": organization.name if organization else "", "by": _name(session, actor)}
+    base = _about(session, version, plan, actor)
     declared = sendback.declared(version.model.properties(task)) if task else None
     reason = str(data.get(declared.reason_field, "") if declared.reason_field else "") \
         if declared and declared.sends_back(data) else None
@@ -152,8 +150,7 @@ def recorded(session: Session, plan: Plan, version: Published, seq: int, now: da
     if opened:
         members = _members(session, plan.organization_id, {o.role for o in opened if o.role})
         for step in opened:
-            values = {**base, "step": step.title, "reason": reason or "",
-                      "due": f" ภายในวันที่ {dates.long(day_of(step.due_at))}" if step.due_at else ""}
+            values = {**base, "step": step.title, "reason": reason or "", "due": _within(step.due_at)}
             rows += [_notification(user_id, plan, "sent_back" if reason is not None else "step_available",
                                    values, f"/tasks/{step.id}", source, now)
                      for user_id, username in members.get(step.role or "", []) if username != actor]
@@ -168,10 +165,7 @@ def handed_over(session: Session, version: Published, plan: Plan, task: OpenTask
                 actor: str, before: str | None, to: str | None) -> int:
     """A claimed step given back or to someone else: its holder is told it was taken away, and the
     person it was given to that it waits for them (no one is told of what they did themselves)."""
-    organization = session.get(Organization, plan.organization_id)
-    values = {"plan": f"{version.title} ประจำปีงบประมาณ พ.ศ. {plan.fiscal_year}", "step": task.title,
-              "organization": organization.name if organization else "", "by": _name(session, actor),
-              "reason": "", "due": f" ภายในวันที่ {dates.long(day_of(task.due_at))}" if task.due_at else ""}
+    values = {**_about(session, version, plan, actor), "step": task.title, "due": _within(task.due_at)}
     told = {username: event for username, event in ((before, "step_taken_away"), (to, "step_available"))
             if username and username != actor}
     users: dict[str, int] = {name: user_id for name, user_id in session.execute(
@@ -222,10 +216,8 @@ def _deadline(session: Session, version: Published, plan: Plan, task: OpenTask, 
     members = _members(session, plan.organization_id, roles)
     users = {user_id for role in roles for user_id, username in members.get(role, [])
              if role == ADMIN or not task.claimed_by or username == task.claimed_by}
-    organization = session.get(Organization, plan.organization_id)
     assert task.due_at is not None
-    values = {"plan": f"{version.title} ประจำปีงบประมาณ พ.ศ. {plan.fiscal_year}", "step": task.title,
-              "organization": organization.name if organization else "", "by": "", "reason": "",
+    values = {**_about(session, version, plan, None), "step": task.title,
               "due": f"วันที่ {dates.long(day_of(task.due_at))}"}
     return _queue(session, [_notification(user_id, plan, event, values, f"/tasks/{task.id}", source, now)
                             for user_id in sorted(users)], source, plan.id, now)
@@ -260,9 +252,17 @@ def _reminded_from(due: date, days: int, holidays: frozenset[date]) -> date:
     return day
 
 
-def _name(session: Session, username: str) -> str:
-    shown = session.scalars(select(User.display_name).where(User.username == username)).first()
-    return shown or ("ระบบ" if username == "system" else username)
+def _about(session: Session, version: Published, plan: Plan, actor: str | None) -> dict[str, str]:
+    """The placeholders every message of a plan fills: the plan, its organization, who acted."""
+    organization = session.get(Organization, plan.organization_id)
+    shown = session.scalars(select(User.display_name).where(User.username == actor)).first() if actor else None
+    return {"plan": f"{version.title} ประจำปีงบประมาณ พ.ศ. {plan.fiscal_year}",
+            "organization": organization.name if organization else "",
+            "by": shown or labels.actor_name(actor), "step": "", "reason": "", "due": ""}
+
+
+def _within(due_at: datetime | None) -> str:
+    return f" ภายในวันที่ {dates.long(day_of(due_at))}" if due_at else ""
 
 
 def _notification(user_id: int, plan: Plan, event: str, values: dict[str, Any], link: str, source: str,
