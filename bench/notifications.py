@@ -79,7 +79,7 @@ def main() -> None:
         queued = args.starts * args.people
         extra = max(0, args.messages - queued)
         for n in range(-(-extra // args.people)):  # more plans, to reach the messages asked for
-            commands.start_plan(ctx, told, {"organization": "told", "fiscal_year": 3000 + n,
+            commands.start_plan(ctx, told, {"organization": "told", "fiscal_year": 2700 - n,
                                             "budget_announced_on": "2020-09-20"})
         with ctx.db.write() as session:  # the plans' document renders are not what is measured here
             session.execute(delete(Job).where(Job.kind != notices.DELIVER))

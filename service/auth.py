@@ -20,6 +20,10 @@ ADMIN = "admin"  # of one organization, or national (organization None): organiz
 AUDITOR = "auditor"  # reads and verifies the plans of the organizations audited, changes nothing
 DESIGNER = "designer"  # publishes process versions
 SYSTEM_ROLES = (ADMIN, AUDITOR, DESIGNER)
+#: Held in one organization only: an official of one or more of its responsible units (UnitMembership),
+#: who records the progress of the projects the plan gives those units (service/tracking).
+UNIT = "unit"
+ORGANIZATION_ROLES = (UNIT,)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from service import audit as audit_service
 from service import oplog, queries
 from service.auth import require_designer
 from service.bundles import intake
-from service.commands import admin, designer, holidays, jobs, notices, plans, recording, renders, strategies
+from service.commands import admin, designer, holidays, jobs, notices, plans, progress, recording, renders, strategies
 from service.config import Settings
 from service.context import Context
 from service.engine import InvalidProcess
@@ -196,6 +196,17 @@ def user_grant(username: str, org_code: str | None, national: bool, role: str) -
     click.echo(f"user {username}: {role} in {org_code or 'every organization'}")
 
 
+@user.command("unit", help="Make a user an official of one of the organization's responsible units: "
+                           "phaen user unit USERNAME --org CODE --unit กองช่าง (they record its projects' progress).")
+@click.argument("username")
+@click.option("--org", "org_code", required=True, help="Organization code")
+@click.option("--unit", required=True, help="The unit as the plan names it (หน่วยงานรับผิดชอบหลัก)")
+@reports_errors
+def user_unit(username: str, org_code: str, unit: str) -> None:
+    progress.assign_unit(_context(), username, org_code, unit)
+    click.echo(f"user {username}: {unit} of {org_code}")
+
+
 @user.command("token", help="Issue a new API token for a user (printed as the last line).")
 @click.argument("username")
 @click.option("--days", type=int, help="Valid this many days (default: PHAEN_TOKEN_DAYS, 90)")
@@ -338,7 +349,7 @@ def timers() -> None:
 def _tick(ctx: Context) -> int:
     started = time.perf_counter()
     fired = plans.fire_due_timers(ctx)
-    reminded = notices.remind(ctx)  # the legal limits near or passed of the steps still open
+    reminded = notices.sweep(ctx)  # the legal limits near or passed of the steps still open; the daily digests
     oplog.command("timer_sweep", started, plans=len(fired), reminded=reminded)
     for plan_id, names in fired:
         click.echo(f"plan {plan_id}: {', '.join(names) if names else 'no timer fired'}")

@@ -66,6 +66,8 @@ class Settings:
     #: LINE notifications (channels/line.py): the Messaging API channel's access token
     line_token: str = ""
     line_endpoint: str = "https://api.line.me/v2/bot/message/push"
+    #: the channel secret that signs LINE's webhook calls (web/notices.py): linking is refused without it
+    line_secret: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
@@ -91,6 +93,7 @@ class Settings:
             mail_from=env.get("PHAEN_MAIL_FROM") or "Phaen <phaen@localhost>",
             line_token=env.get("PHAEN_LINE_TOKEN") or "",
             line_endpoint=env.get("PHAEN_LINE_ENDPOINT") or "https://api.line.me/v2/bot/message/push",
+            line_secret=env.get("PHAEN_LINE_SECRET") or "",
         )
         for key, value in overrides.items():
             setattr(settings, key, value)

@@ -22,11 +22,15 @@ TASK_REASSIGNED = "task_reassigned"
 VERSION_MIGRATED = "version_migrated"  # the plan moved to another version of its process
 DOCUMENT_FROZEN = "document_frozen"  # a document stored as the plan stood at a step
 ATTACHMENT_ADDED = "attachment_added"  # a file attached to an open step as evidence, with its SHA-256
+PROJECTS_LISTED = "projects_listed"  # the announced plan's projects, or an amendment's changes, to be tracked
+PROGRESS_RECORDED = "progress_recorded"  # a unit's progress of one tracked project
 
 #: Kinds that change who holds a task, never the process state.
 CLAIM_KINDS = frozenset({TASK_CLAIMED, TASK_RELEASED, TASK_REASSIGNED})
 #: Kinds that never change the process state.
-UNCHANGED_STATE_KINDS = CLAIM_KINDS | {DOCUMENT_FROZEN, ATTACHMENT_ADDED}
+UNCHANGED_STATE_KINDS = CLAIM_KINDS | {DOCUMENT_FROZEN, ATTACHMENT_ADDED, PROJECTS_LISTED, PROGRESS_RECORDED}
+#: Kinds of the plan's year (service/tracking): the tracked list and its progress.
+TRACKING_KINDS = frozenset({PROJECTS_LISTED, PROGRESS_RECORDED})
 #: Kinds whose data is what a form submitted (the start form, a task's form).
 FORM_DATA_KINDS = frozenset({PLAN_STARTED, TASK_COMPLETED})
 GENESIS = GENESIS_HASH  # the previous hash of a plan's first event

@@ -3,11 +3,14 @@ document names a role, an event, a deadline's state or a plan's status with thes
 
 from __future__ import annotations
 
+from typing import Any
+
 from service import eventlog
-from service.auth import ADMIN, AUDITOR, DESIGNER, SYSTEM
+from service.auth import ADMIN, AUDITOR, DESIGNER, SYSTEM, UNIT
 
 #: Roles no lane names (a process's roles are named by their lanes).
-SYSTEM_ROLES = {ADMIN: "ผู้ดูแลระบบ", AUDITOR: "ผู้ตรวจสอบ", DESIGNER: "ผู้ออกแบบกระบวนงาน"}
+SYSTEM_ROLES = {ADMIN: "ผู้ดูแลระบบ", AUDITOR: "ผู้ตรวจสอบ", DESIGNER: "ผู้ออกแบบกระบวนงาน",
+                UNIT: "หน่วยงานผู้รับผิดชอบโครงการ"}
 PLAN_STATUS = {"running": "กำลังดำเนินการ", "completed": "เสร็จสิ้นกระบวนงาน"}
 DEADLINE_STATES = {"pending": "ยังไม่ถึงกำหนด", "met": "เป็นไปตามกำหนด", "missed": "ไม่เป็นไปตามกำหนด"}
 OVERDUE = "เกินกำหนด"  # a limit passed while its step is still not done
@@ -16,6 +19,7 @@ EVENT_KINDS = {
     eventlog.TIMER_FIRED: "ครบกำหนดเวลา", eventlog.TASK_CLAIMED: "รับงาน", eventlog.TASK_RELEASED: "คืนงาน",
     eventlog.TASK_REASSIGNED: "มอบหมายงาน", eventlog.VERSION_MIGRATED: "ย้ายไปใช้กระบวนงานฉบับใหม่",
     eventlog.DOCUMENT_FROZEN: "จัดเก็บเอกสารฉบับประกาศ", eventlog.ATTACHMENT_ADDED: "แนบไฟล์หลักฐาน",
+    eventlog.PROJECTS_LISTED: "ขึ้นบัญชีโครงการเพื่อติดตามผล", eventlog.PROGRESS_RECORDED: "บันทึกผลการดำเนินงานโครงการ",
 }
 #: Where an instance stands on a step (engine.Instance.element_states, a refused migration's blockers).
 STEP_STATES = {"completed": "ทำเสร็จแล้ว", "started": "กำลังดำเนินการ", "ready": "รอดำเนินการ",
@@ -42,3 +46,29 @@ def role_name(role: str | None, lane_roles: dict[str, str]) -> str:
         return ""
     lanes = {r: lane for lane, r in lane_roles.items()}
     return lanes.get(role) or SYSTEM_ROLES.get(role, role)
+
+
+# --- The plan's year's events (service/tracking), titled as a form titles its fields ----------
+_MONTHS = {"type": "integer", "enum": [10, 11, 12, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+           "x-enumTitles": ["ต.ค.", "พ.ย.", "ธ.ค.", "ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.",
+                            "ก.ย."]}
+_PROJECT = {"type": "object", "properties": {
+    "number": {"title": "ลำดับที่"}, "name": {"title": "โครงการ"}, "unit": {"title": "หน่วยงานรับผิดชอบหลัก"},
+    "strategy": {"title": "ยุทธศาสตร์"}, "plan_program": {"title": "แผนงาน"},
+    "budget": {"title": "งบประมาณ (บาท)", "multipleOf": 0.01},
+    "months": {"title": "เดือนที่ดำเนินการตามแผน", "items": _MONTHS},
+    "is_equipment": {"title": "ครุภัณฑ์ (แบบ ผด.02/1)"}}}
+
+
+def tracking_event_titles(progress_form: dict[str, Any]) -> dict[str, Any]:
+    """Titles for the data of the tracking events; a progress is titled by the plan's progress form."""
+    return {"properties": {
+        "list_version": {"title": "บัญชีโครงการฉบับที่ (0 คือตามแผนที่ประกาศใช้ N คือตามการแก้ไขครั้งที่ N)"},
+        "plan_id": {"title": "แผนหรือการแก้ไขแผนที่ประกาศ (เลขที่)"},
+        "listed": {"title": "โครงการที่ขึ้นบัญชี", "items": _PROJECT},
+        "changed": {"title": "โครงการที่เปลี่ยนแปลง", "items": _PROJECT},
+        "withdrawn": {"title": "ลำดับที่ของโครงการที่ยกเลิกออกจากแผน"},
+        "unmatched": {"title": "ชื่อโครงการที่การแก้ไขอ้างถึงแต่ไม่พบในบัญชี"},
+        "project": {"title": "โครงการลำดับที่"},
+        "progress": {"title": "ผลการดำเนินงานที่บันทึก", **progress_form},
+    }}

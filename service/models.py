@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -57,6 +58,9 @@ class Organization(Base):
     name: Mapped[str] = mapped_column(String(200))
     province: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime]
+    type: Mapped[str] = mapped_column(String(20), default="", server_default="")  # commands/administration.TYPES
+    district: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")  # deactivated: its users too
 
 
 class User(Base):
@@ -407,6 +411,45 @@ class VerifyCheckpoint(Base):
     verified_by: Mapped[str] = mapped_column(String(100))  # the code that verified: Phaen's and the engine's versions
 
 
+class TrackedProject(Base):
+    """One project of an announced plan as its unit carries it out (service/tracking): what the plan
+    (or an announced amendment) lists, and the progress last recorded. A read model: every change of
+    it is an event in the plan's chain (``projects_listed``, ``progress_recorded``), which alone is
+    what auditors verify and reports are computed from. Amounts in satang, to stay exact."""
+
+    __tablename__ = "tracked_projects"
+    __table_args__ = (UniqueConstraint("plan_id", "number"), Index("ix_tracked_projects_order", "plan_id", "position"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))  # the fiscal year's plan (not an amendment)
+    number: Mapped[str] = mapped_column(String(20))  # as ผด.02 numbers it: strategy.plan-program.row, "ค." equipment
+    position: Mapped[int] = mapped_column(Integer)  # the paper's order
+    name: Mapped[str] = mapped_column(String(300))
+    unit: Mapped[str] = mapped_column(String(200))
+    strategy: Mapped[str] = mapped_column(String(300))
+    plan_program: Mapped[str] = mapped_column(String(100))
+    budget: Mapped[int] = mapped_column(BigInteger)  # satang
+    months: Mapped[list[Any]]  # the months planned (ผด.02's bar)
+    is_equipment: Mapped[bool] = mapped_column(Boolean, default=False)
+    list_version: Mapped[int] = mapped_column(Integer)  # 0: the plan; N: listed or changed by amendment N
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)  # removed from the plan by an amendment
+    progress: Mapped[dict[str, Any]]  # the latest progress recorded (tracking.rules.FIELDS)
+    status: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime | None]
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class UnitMembership(Base):
+    """A user of an organization's responsible unit (กองช่าง, กองคลัง …): they record the progress of
+    the projects the plan gives that unit, and no other."""
+
+    __tablename__ = "unit_memberships"
+    __table_args__ = (UniqueConstraint("user_id", "organization_id", "unit"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    unit: Mapped[str] = mapped_column(String(200))
+
+
 class Notification(Base):
     """One thing a person should know (a step waiting for them, a send-back): written in the
     transaction of the command that caused it, with the job that delivers it (commands/notices.py),
@@ -456,3 +499,97 @@ class NoticeSetting(Base):
     line_user_id: Mapped[str | None] = mapped_column(String(64))
     muted: Mapped[list[Any]]  # event kinds turned off
     changed_at: Mapped[datetime]
+    #: the Bangkok hour (0-23) of the daily digest that replaces immediate e-mail and LINE messages
+    #: (None: immediate); the day it was last sent, and the last notification it covered (migration 0022)
+    digest_hour: Mapped[int | None] = mapped_column(Integer)
+    digest_sent_on: Mapped[date | None] = mapped_column(Date)
+    digest_through: Mapped[int | None] = mapped_column(Integer)
+
+
+class LineLinkCode(Base):
+    """The one-time code a person sends to the organization's LINE Official Account to link their LINE
+    account (commands/notices.py): only its digest is kept, one per person (a new one replaces the
+    old), valid until ``expires_at``, deleted when used."""
+
+    __tablename__ = "line_link_codes"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+
+
+class PasswordResetLink(Base):
+    """A one-time link an administrator hands a user to set their password: only the digest of its
+    random token is kept; it ends when used, replaced by a newer link, or at ``expires_at``."""
+
+    __tablename__ = "password_reset_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class AdminLogEntry(Base):
+    """One administrative change: who did what to whom, when. Append-only (migration 0020 makes the
+    database refuse UPDATE and DELETE); names, not ids, of people, so history keeps them."""
+
+    __tablename__ = "admin_log"
+    __table_args__ = (Index("ix_admin_log_organization_id_id", "organization_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(40))
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    username: Mapped[str | None] = mapped_column(String(64))  # the user acted on
+    details: Mapped[dict[str, Any]]
+
+
+class SignIn(Base):
+    """One attempt to sign in as a known user, or to change their own password, as its owner reads it
+    in their history: when, how it ended, and where from as a hint only: the network (an IPv4 /24,
+    an IPv6 /48), never the address, and the browser's own words, trimmed. A name no user has leaves
+    no row (the history must not tell which names exist); a user keeps their newest few hundred."""
+
+    __tablename__ = "sign_ins"
+    __table_args__ = (Index("ix_sign_ins_user", "user_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(16))  # sign_in, password (a change of one's own)
+    outcome: Mapped[str] = mapped_column(String(16))  # ok, wrong_password, locked, throttled, deactivated, no_password
+    network: Mapped[str] = mapped_column(String(48))
+    browser: Mapped[str] = mapped_column(String(120))
+
+
+class OversightArea(Base):
+    """The area a user oversees (commands/administration.set_oversight): a province, or one district
+    of it (``district`` empty: the whole province). They see its organizations' plans, read-only,
+    and the oversight dashboard (service/oversight.py); one area per user."""
+
+    __tablename__ = "oversight_areas"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    province: Mapped[str] = mapped_column(String(100))
+    district: Mapped[str] = mapped_column(String(100), default="")
+    granted_by: Mapped[str] = mapped_column(String(64))
+    granted_at: Mapped[datetime]
+
+
+class PlanStanding(Base):
+    """Read model of the oversight dashboard: where an organization's plan of the default process
+    stands in its fiscal year, written with each save of the plan (service/oversight.note), so the
+    dashboard sorts, filters and counts thousands of organizations in SQL without reading a plan."""
+
+    __tablename__ = "plan_standings"
+    __table_args__ = (UniqueConstraint("organization_id", "fiscal_year"),)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # the plan's
+    missed: Mapped[bool] = mapped_column(Boolean)  # a deadline's recorded state is missed (done late)
+    due_at: Mapped[datetime | None]  # the earliest limit still pending: late once it has passed
+
+
+#: The dashboard's area scans: a province (and a district of it) in name order.
+Index("ix_organizations_area", Organization.province, Organization.district, Organization.name, Organization.id)

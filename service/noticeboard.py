@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from service import eventlog
 from service.bundles.catalog import ONE_PER_YEAR_KEY, PUBLIC_BOARD_KEY, Published
 from service.context import Context
-from service.documents.records import TITLES, Posting
+from service.documents.records import TITLES, Posting, title_of
 from service.errors import NotFound
 from service.models import Event, FrozenDocument, Organization, Plan
 from service.thai.legaldays import as_date, day_of
@@ -119,7 +119,8 @@ def _announced(ctx: Context, session: Session, plans: list[Plan], today: date) -
     items.sort(key=lambda i: (i["announced_on"], i["announced_at"], i["id"]), reverse=True)
     frozen = _frozen(session, [i["id"] for i in items])
     for item in items:
-        item["documents"] = frozen.get(item["id"], [])
+        meta = versions[version_of[item["id"]]].meta  # a document's title as its process words it
+        item["documents"] = [{**d, "title": title_of(meta, d["kind"])} for d in frozen.get(item["id"], [])]
     return items
 
 

@@ -29,6 +29,7 @@ from service.models import (
     Plan,
     ProcessVersion,
     RoleMembership,
+    SignIn,
     User,
     WebSession,
 )
@@ -604,6 +605,22 @@ def signed_in(ctx: Context, user_id: int, session_key: str) -> SignedIn | None:
             return None
         return SignedIn(actor_of(user), user.display_name or user.username,
                         user.organization.name if user.organization else "")
+
+
+#: A user's sign-in history, the newest first, by row id (written in time order).
+_SIGN_INS = _Order("s", (SignIn.id,), (int,), descending=True)
+
+
+def sign_in_page(ctx: Context, actor: Actor, limit: int, after: str | None = None) -> dict[str, Any]:
+    """The actor's own sign-in attempts and password changes, newest first: at most ``limit``, and
+    ``next``, the ``after`` of the older page (None: the last). :raise Invalid: a cursor this list did not give."""
+    position = _cursor_values(after, _SIGN_INS) if after is not None else None
+    with ctx.db.read() as session:
+        rows = _page(session, _SIGN_INS, [SignIn.user_id == (actor.user_id or 0)], position, limit + 1,
+                     lambda keys: select(SignIn).join(keys, keys.c.k0 == SignIn.id))
+        found = [{"id": row.id, "at": row.at.isoformat(), "action": row.action, "outcome": row.outcome,
+                  "network": row.network, "browser": row.browser} for (row,) in rows]
+    return {"sign_ins": found[:limit], "next": _following(_SIGN_INS, found, limit, lambda row: [row["id"]])}
 
 
 def actor_named(ctx: Context, username: str) -> Actor:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
 from service import engine
-from service.auth import ADMIN, SYSTEM_ROLES
+from service.auth import ADMIN, ORGANIZATION_ROLES, SYSTEM_ROLES
 from service.engine import InvalidProcess, Problem, safexml
 from service.models import ProcessVersion
 from service.taskforms import validation
@@ -29,6 +29,8 @@ ONE_PER_YEAR_KEY = "one_per_fiscal_year"  # false lets an organization run sever
 DEFAULT_KEY = "default"  # the process a plan starts on when none is named
 #: which stable address of the public notice board the process's announced plans answer (noticeboard.KINDS)
 PUBLIC_BOARD_KEY = "public_board"
+#: how the projects of the process's announced plans are tracked through the year (service/tracking)
+TRACKING_KEY = "tracking"
 EMPTY_FORM: dict[str, Any] = {"type": "object", "properties": {}}
 
 
@@ -69,7 +71,7 @@ def read_bundle(folder: Path, forms_dir: Path) -> Bundle:
     if problems:
         raise InvalidProcess(problems)
     forms: dict[str, Any] = {}
-    for form_name in referenced_forms(bpmn_files) | ({meta[START_FORM_KEY]} if meta.get(START_FORM_KEY) else set()):
+    for form_name in referenced_forms(bpmn_files) | meta_forms(meta):
         for candidate in (folder / form_name, forms_dir / form_name):
             if candidate.is_file():
                 forms[form_name] = _read_json(candidate, problems, default=None)
@@ -77,6 +79,13 @@ def read_bundle(folder: Path, forms_dir: Path) -> Bundle:
     if problems:
         raise InvalidProcess(problems)
     return Bundle(meta.get("name", folder.name), bpmn_files, forms, lane_roles, meta)
+
+
+def meta_forms(meta: dict[str, Any]) -> set[str]:
+    """The forms process.json names (the start form, the progress form of its tracking)."""
+    tracking = meta.get(TRACKING_KEY)
+    named = [meta.get(START_FORM_KEY), tracking.get("form") if isinstance(tracking, dict) else None]
+    return {name for name in named if isinstance(name, str) and name}
 
 
 def _read_json(path: Path, problems: list[Problem], default):
@@ -123,9 +132,29 @@ def check(bundle: Bundle, model: engine.ProcessModel | None = None) -> engine.Pr
             problems.append(Problem(form_name, None, f"form of user task {bpmn_id} not found"))
     for form_name, schema in bundle.forms.items():
         problems.extend(Problem(form_name, None, p) for p in validation.schema_problems(schema))
+    problems.extend(Problem(META_FILE, None, p) for p in _tracking_problems(bundle))
     if problems:
         raise InvalidProcess(problems)
     return model
+
+
+def _tracking_problems(bundle: Bundle) -> list[str]:
+    tracking = bundle.meta.get(TRACKING_KEY)
+    if tracking is None:
+        return []
+    if not isinstance(tracking, dict):
+        return [f"{TRACKING_KEY} must be an object"]
+    problems = [f"{TRACKING_KEY}.{key} must be a field name" for key in ("projects", "adds", "changes", "removes")
+                if key in tracking and not (isinstance(tracking[key], str) and tracking[key])]
+    form = tracking.get("form")
+    if form is not None and bundle.forms.get(form) is None:
+        problems.append(f"{TRACKING_KEY}.form {form!r} not found")
+    if "projects" in tracking and form is None:
+        problems.append(f"{TRACKING_KEY} lists projects but names no form to record their progress by")
+    editors = tracking.get("editors", [])
+    if not (isinstance(editors, list) and all(isinstance(role, str) for role in editors)):
+        problems.append(f"{TRACKING_KEY}.editors must be a list of roles")
+    return problems
 
 
 def publish(session: Session, bundle: Bundle, by: str, now: datetime,
@@ -173,7 +202,7 @@ def start_form(version: ProcessVersion) -> dict[str, Any]:
 
 
 def known_roles(session: Session) -> set[str]:
-    roles = set(SYSTEM_ROLES)
+    roles = set(SYSTEM_ROLES) | set(ORGANIZATION_ROLES)
     for lane_roles in session.scalars(select(ProcessVersion.lane_roles)):
         roles.update(lane_roles.values())
     return roles

@@ -82,10 +82,10 @@ def files_of_folder(folder: Path, forms_dir: Path | None = None) -> dict[str, by
         wanted = catalog.referenced_forms({k: v.decode("utf-8", "replace") for k, v in files.items()
                                             if k.endswith(".bpmn")})
         try:
-            start_form = json.loads(files.get(catalog.META_FILE, b"{}")).get(catalog.START_FORM_KEY)
-        except (ValueError, AttributeError):
-            start_form = None
-        for name in wanted | ({start_form} if isinstance(start_form, str) else set()):
+            meta = json.loads(files.get(catalog.META_FILE, b"{}"))
+        except ValueError:
+            meta = None
+        for name in wanted | (catalog.meta_forms(meta) if isinstance(meta, dict) else set()):
             if name not in files and (forms_dir / name).is_file():
                 files[name] = (forms_dir / name).read_bytes()
     return files

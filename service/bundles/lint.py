@@ -195,11 +195,12 @@ META_TYPES: dict[str, tuple[tuple[type, ...], tuple[str, str]]] = {
     catalog.DEFAULT_KEY: ((bool,), ("true หรือ false", "true or false")),
     catalog.ONE_PER_YEAR_KEY: ((bool,), ("true หรือ false", "true or false")),
     catalog.STARTER_ROLES_KEY: ((list,), ("รายการชื่อบทบาท", "a list of role names")),
+    catalog.TRACKING_KEY: ((dict,), ("ชุดข้อมูล (JSON object)", "an object")),
 }
 
 
 def _used_forms(trees: dict[str, etree._ElementTree], meta: dict[str, Any]) -> set[str]:
-    names = {meta["start_form"]} if meta.get("start_form") else set()
+    names = catalog.meta_forms(meta)
     for tree in trees.values():
         names.update(tree.xpath(f"//*[local-name()='property'][@name='{engine.FORM_PROPERTY}']/@value"))
     return names

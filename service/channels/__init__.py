@@ -13,4 +13,4 @@ SENDERS: dict[str, Sender] = {"email": email.send, "line": line.send}
 #: whether the deployment set a channel up (one that is not is not tried at all)
 CONFIGURED = {"email": email.configured, "line": line.configured}
 
-__all__ = ["CONFIGURED", "SENDERS", "Message", "Permanent", "Retry", "Sender"]
+__all__ = ["CONFIGURED", "SENDERS", "Message", "Permanent", "Retry", "Sender", "line"]

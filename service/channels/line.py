@@ -6,6 +6,9 @@ revoked or wrong (permanent, the administrators are told); 429 and 5xx: try agai
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import urllib.error
 import urllib.request
@@ -43,3 +46,13 @@ def send(settings: Any, message: Message, address: str, key: str) -> None:
         raise Permanent(f"LINE ตอบ {err.code}: {err.read(500).decode('utf-8', 'replace')}") from err
     except (urllib.error.URLError, OSError) as err:
         raise Retry(f"ติดต่อ LINE ไม่ได้: {err}") from err
+
+
+def signed(secret: str, body: bytes, signature: str | None) -> bool:
+    """Whether a webhook call came from LINE: its X-Line-Signature is the base64 HMAC-SHA256 of the
+    raw body under the channel secret (https://developers.line.biz/en/reference/messaging-api/#signature-validation).
+    No secret set: nothing is believed."""
+    if not secret or not signature:
+        return False
+    expected = base64.b64encode(hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()).decode("ascii")
+    return hmac.compare_digest(expected.encode("ascii"), signature.strip().encode("utf-8", "replace"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import ipaddress
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,7 @@ from service.auth import (
     token_hint,
 )
 from service.bundles import catalog
-from service.commands import strategies
+from service.commands import progress, strategies
 from service.context import Context
 from service.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts, Unauthorized
 from service.models import (
@@ -37,6 +38,7 @@ from service.models import (
     LoginThrottle,
     Organization,
     RoleMembership,
+    SignIn,
     User,
     WebSession,
 )
@@ -296,6 +298,8 @@ def load_demo(ctx: Context, demo: dict) -> list[tuple[str, str, list[str], str]]
         token = add_user(ctx, user["username"], org["code"], user["roles"], password,
                          user.get("display_name", ""), with_token=True)
         assert token is not None  # asked for with_token
+        for unit in user.get("units", []):
+            progress.assign_unit(ctx, user["username"], org["code"], unit)
         created.append((user["username"], password, user["roles"], token))
     if demo.get("strategies"):
         strategies.keep(ctx, None, org["code"], demo["strategies"])
@@ -332,46 +336,94 @@ FORGET_FAILURES_AFTER = timedelta(days=1)
 MAX_OPEN_SESSIONS = 10
 MIN_PASSWORD_LENGTH = 8
 WRONG_PASSWORD = "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง กรุณาลองใหม่"
+WRONG_CURRENT_PASSWORD = "รหัสผ่านปัจจุบันไม่ถูกต้อง ยังไม่ได้เปลี่ยนรหัสผ่าน"
+#: sign-in history rows a user keeps (the newest): a name hammered while locked or throttled adds a
+#: row per attempt, and must not grow the table without end
+SIGN_INS_KEPT = 500
+BROWSER_CHARACTERS = 120
 
 
-def sign_in(ctx: Context, username: str, password: str, address: str) -> tuple[int, str]:
+def sign_in(ctx: Context, username: str, password: str, address: str, browser: str = "") -> tuple[int, str]:
     """Open a web session for the user whose password this is: (user id, the session's key for
     the cookie). Every answer but success depends on the name typed and the client address only,
     never on whether a user has that name: wrong passwords are counted per typed name (an unknown
     name counts and locks exactly like a known one, a deactivated user like an unknown one), and
     after ``login_throttle_failures`` failures from one address in ``login_throttle_window`` that
     address is refused whatever it sends. The counters live in the database so every web node
-    sees them. :raise Unauthorized: with the message to show on the log-in page.
+    sees them. Each attempt under a user's name is kept in that user's sign-in history (``address``
+    and ``browser`` as hints only), in the transaction of its outcome; a name no user has leaves none.
+    :raise Unauthorized: with the message to show on the log-in page.
     :raise TooManyAttempts: the address is throttled."""
     now = ctx.clock.now()
     name = (username or "").strip()
     address_key = _digest("address", address)
     name_key = _digest("name", name)
+    known = USERNAME_PATTERN.match(name) is not None
     with ctx.db.write() as session:  # commits the counters even when the log-in is refused
+        user: User | None = None
         throttle = session.get(LoginThrottle, address_key)
         if throttle is not None and _window_failures(throttle, ctx, now) >= ctx.settings.login_throttle_failures:
             refusal: Unauthorized = TooManyAttempts(_throttled_message(throttle.window_started_at
                                                                        + ctx.settings.login_throttle_window))
+            outcome = "throttled"
         else:
             counted = session.get(LoginFailure, name_key)
             if counted is not None and counted.locked_until is not None and counted.locked_until > now:
                 refusal = Unauthorized(_locked_message(counted.locked_until))
+                outcome = "locked"
             else:
                 # Locked against a concurrent password change: the new password's transaction ends
                 # every session, so a session opened with the old one must not commit after it.
                 user = session.scalars(select(User).where(User.username == name).with_for_update()).first() \
-                    if USERNAME_PATTERN.match(name) else None
+                    if known else None
                 if user is not None and user.is_active and user.password_hash:
                     if password_matches(user, password or ""):
                         if counted is not None:
                             session.delete(counted)
+                        _record_sign_in(session, user.id, now, "sign_in", "ok", address, browser)
                         return user.id, _open_session(session, user.id, now)
+                    outcome = "wrong_password"
                 else:  # no one to check against (no such user, deactivated, no password): as slow
                     check_password_hash(_unknown_user_hash(), password or "")
+                    outcome = "no_password" if user is not None and user.is_active else "deactivated"
                 refusal = Unauthorized(_count_wrong_password(session, name_key, now))
         if not isinstance(refusal, TooManyAttempts):
             _count_address_failure(session, ctx, address_key, now)
+        if user is None and known and outcome in ("throttled", "locked"):  # refused before the user was read
+            user = session.scalars(select(User).where(User.username == name)).first()
+        if user is not None:
+            _record_sign_in(session, user.id, now, "sign_in", outcome, address, browser)
     raise refusal
+
+
+def _record_sign_in(session: Session, user_id: int, now: datetime, action: str, outcome: str, address: str,
+                    browser: str) -> None:
+    """One row of the user's sign-in history; the oldest beyond SIGN_INS_KEPT go (one indexed probe)."""
+    session.add(SignIn(user_id=user_id, at=now, action=action, outcome=outcome, network=network_hint(address),
+                       browser=browser_hint(browser)))
+    session.flush()
+    oldest_kept = session.scalars(select(SignIn.id).where(SignIn.user_id == user_id).order_by(SignIn.id.desc())
+                                  .offset(SIGN_INS_KEPT - 1).limit(1)).first()
+    if oldest_kept is not None:
+        session.execute(delete(SignIn).where(SignIn.user_id == user_id, SignIn.id < oldest_kept))
+
+
+def network_hint(address: str) -> str:
+    """The network an address is in (IPv4 /24, IPv6 /48): enough for a person to tell their office
+    from somewhere else, not enough to name a machine. Anything not an address: nothing."""
+    try:
+        ip = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return ""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return str(ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 48}", strict=False))
+
+
+def browser_hint(browser: str) -> str:
+    """The User-Agent as the browser sent it, printable characters only, cut to BROWSER_CHARACTERS."""
+    text = "".join(c if c.isprintable() else " " for c in (browser or "")[:4 * BROWSER_CHARACTERS])
+    return " ".join(text.split())[:BROWSER_CHARACTERS]
 
 
 def sign_out(ctx: Context, user_id: int, key: str) -> None:
@@ -403,8 +455,9 @@ def _open_session(session: Session, user_id: int, now: datetime) -> str:
     return key
 
 
-def _count_wrong_password(session: Session, name_key: str, now: datetime) -> str:
-    """Count one more wrong password for the typed name; the message to show."""
+def _count_wrong_password(session: Session, name_key: str, now: datetime, wrong: str = WRONG_PASSWORD) -> str:
+    """Count one more wrong password for the typed name; the message to show (``wrong``, then how
+    many tries are left, or the lock-out)."""
     session.execute(delete(LoginFailure).where(LoginFailure.last_failed_at < now - FORGET_FAILURES_AFTER))
     row = _counter(session, LoginFailure, LoginFailure.name_hash, name_key,
                    {"failures": 0, "last_failed_at": now})
@@ -415,7 +468,7 @@ def _count_wrong_password(session: Session, name_key: str, now: datetime) -> str
         row.failures, row.locked_until = 0, now + LOCKOUT
         return _locked_message(row.locked_until)
     left = MAX_FAILED_LOGINS - row.failures
-    return f"{WRONG_PASSWORD} (หากผิดอีก {left} ครั้ง บัญชีจะถูกระงับชั่วคราว {_minutes(LOCKOUT)} นาที)"
+    return f"{wrong} (หากผิดอีก {left} ครั้ง บัญชีจะถูกระงับชั่วคราว {_minutes(LOCKOUT)} นาที)"
 
 
 def _count_address_failure(session: Session, ctx: Context, address_key: str, now: datetime) -> None:
@@ -451,13 +504,60 @@ def set_password(ctx: Context, username: str, password: str, by: str = "operator
     """Change a user's password; it lifts a log-in lock-out of the name and ends every web session
     and every API token of the user (whoever held the old password may hold those too)."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise Invalid(f"รหัสผ่านต้องยาวอย่างน้อย {MIN_PASSWORD_LENGTH} ตัวอักษร")
+        raise Invalid(TOO_SHORT)
     now = ctx.clock.now()
     with ctx.db.write() as session:
         user = _user_named(session, username, lock=True)
         user.password_hash = hash_password(password)
         session.execute(delete(LoginFailure).where(LoginFailure.name_hash == _digest("name", user.username)))
         _end_credentials(session, user.id, now, by)
+
+
+TOO_SHORT = f"รหัสผ่านต้องยาวอย่างน้อย {MIN_PASSWORD_LENGTH} ตัวอักษร"
+
+
+def change_password(ctx: Context, actor: Actor, current: str, new: str, repeated: str, address: str = "",
+                    browser: str = "") -> str:
+    """The signed-in actor changes their own password, knowing the current one: as set_password, every
+    web session and API token of theirs ends, and the browser they changed it in gets a new session
+    (its key, returned), so only it stays signed in. A wrong current password counts toward the
+    lock-out of the name like a wrong one at the log-in (a stolen session must not try passwords
+    unbounded), and a locked name changes nothing; each attempt is kept in the sign-in history.
+    :raise Invalid: a field left empty, a new password too short, not typed the same twice or the same
+    as the current one, a wrong current password or a locked name (nothing changed)."""
+    errors = []
+    if not current:
+        errors.append({"field": "/current_password", "message": "กรุณากรอกรหัสผ่านปัจจุบัน"})
+    if len(new or "") < MIN_PASSWORD_LENGTH:
+        errors.append({"field": "/new_password", "message": TOO_SHORT})
+    elif new != repeated:
+        errors.append({"field": "/confirm_password", "message": "รหัสผ่านใหม่ที่กรอกสองครั้งไม่ตรงกัน"})
+    if errors:
+        raise Invalid("ยังไม่ได้เปลี่ยนรหัสผ่าน กรุณาแก้ไขตามที่ระบุ", errors)
+    if actor.user_id is None:
+        raise Forbidden("บัญชีนี้เปลี่ยนรหัสผ่านเองไม่ได้")
+    now = ctx.clock.now()
+    with ctx.db.write() as session:  # commits the count and the history even when the change is refused
+        user = session.get(User, actor.user_id, with_for_update=True)
+        if user is None or not user.is_active:
+            raise Forbidden("บัญชีนี้ถูกปิดการใช้งานแล้ว")
+        name_key = _digest("name", user.username)
+        counted = session.get(LoginFailure, name_key)
+        if counted is not None and counted.locked_until is not None and counted.locked_until > now:
+            message, outcome = _locked_message(counted.locked_until), "locked"
+        elif not password_matches(user, current):
+            message, outcome = _count_wrong_password(session, name_key, now, WRONG_CURRENT_PASSWORD), "wrong_password"
+        elif new == current:
+            raise Invalid("รหัสผ่านใหม่ต้องไม่ซ้ำกับรหัสผ่านปัจจุบัน",
+                          [{"field": "/new_password", "message": "รหัสผ่านใหม่ต้องไม่ซ้ำกับรหัสผ่านปัจจุบัน"}])
+        else:
+            user.password_hash = hash_password(new)
+            session.execute(delete(LoginFailure).where(LoginFailure.name_hash == name_key))
+            _end_credentials(session, user.id, now, user.username)
+            _record_sign_in(session, user.id, now, "password", "ok", address, browser)
+            return _open_session(session, user.id, now)
+        _record_sign_in(session, user.id, now, "password", outcome, address, browser)
+    raise Invalid(message, [{"field": "/current_password", "message": message}])
 
 
 def set_active(ctx: Context, username: str, active: bool, by: str = "operator") -> None:
@@ -488,3 +588,17 @@ def _minutes(period: timedelta) -> int:
 @functools.cache
 def _unknown_user_hash() -> str:
     return hash_password(secrets.token_hex(16))
+
+
+# The rules commands/administration.py applies too (the browser's administration), under public names.
+organization_named = _organization
+user_named = _user_named
+new_organization = _add_organization
+new_user = _add_user
+check_roles = _check_roles
+end_credentials = _end_credentials
+
+
+def login_name_key(username: str) -> str:
+    """The key under which wrong passwords typed for ``username`` are counted (LoginFailure)."""
+    return _digest("name", username)

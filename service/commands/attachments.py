@@ -14,7 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from service import eventlog, oplog
 from service.auth import Actor, completion_refusal
-from service.commands.recording import append_event
+from service.commands.chain import append_event
 from service.context import Context
 from service.errors import Conflict, Forbidden, NotFound
 from service.evidence import listing

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, defer
 from service import eventlog
 from service.auth import ADMIN, Actor
 from service.commands import notices
-from service.commands.recording import append_event
+from service.commands.chain import append_event
 from service.context import Context
 from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.models import OpenTask, Plan, RoleMembership, User

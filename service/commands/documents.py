@@ -1,41 +1,70 @@
 """Freezing a plan's documents: once the step that names them (the ``freezeDocuments`` property of
 its user task) is done, each is rendered as the plan stood right after that step and stored once,
-with its SHA-256 in the event log. Run after the completion's transaction has committed."""
+with its SHA-256 in the event log.
+
+Freezing is a job (commands/jobs.py), one per document: the completion of the step queues it in
+its own transaction (``enqueue_freezing``), so a completion that is saved is frozen however the
+process dies afterwards, one rolled back freezes nothing, and no one waits on the render (seconds
+for a large plan). The queue's workers run it; until it has stored the document, a download
+answers that it is being made (documents.document finds no copy; commands/renders.py)."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import Session, defer
 
-from service import eventlog, oplog
+from service import eventlog
 from service.auth import SYSTEM
-from service.commands.recording import append_event
+from service.commands import jobs, renders
+from service.commands.chain import append_event
 from service.context import Context
 from service.documents import records, render
-from service.models import FrozenDocument, Plan
+from service.errors import NotFound
+from service.models import FrozenDocument, Job, Plan
 
 
-def freeze_after(ctx: Context, plan_id: int) -> list[str]:
-    """Freeze what a completion that has committed made due. The completion stands whatever
-    happens here: a failure is logged, and until a later freezing stores the documents they are
-    served rendered as the plan stood at their step (documents.document), the same bytes."""
+def kinds_named(value: str) -> list[str]:
+    """The documents a ``freezeDocuments`` value names ("plan,announcement"), in its order: only
+    those the system makes (as PlanFile.freeze_points reads it)."""
+    return list(dict.fromkeys(k.strip() for k in value.split(",") if k.strip() in records.TITLES))
+
+
+def enqueue_freezing(session: Session, plan_id: int, named: str, now: datetime) -> list[Job]:
+    """Queue the freezing of each document ``named`` (a ``freezeDocuments`` value), in the caller's
+    transaction: the completion of the step that names them and their freezing are saved together."""
+    return [jobs.enqueue(session, renders.FREEZE, {"plan_id": plan_id, "kind": kind},
+                         renders.freeze_key(plan_id, kind), now, plan_id=plan_id,
+                         max_attempts=renders.FREEZE_ATTEMPTS)
+            for kind in kinds_named(named)]
+
+
+@jobs.handles(renders.FREEZE)
+def freeze_job(ctx: Context, payload: dict[str, Any]) -> None:
+    plan_id, kind = payload.get("plan_id"), payload.get("kind")
+    if not isinstance(plan_id, int) or kind not in render.DOCUMENTS:
+        raise ValueError(f"a freeze job needs a plan id and a kind of document, not {payload!r}")
+    assert isinstance(kind, str)
     try:
-        return freeze_due(ctx, plan_id)
-    except Exception:  # noqa: BLE001 - the completion was saved; never answer it with an error
-        oplog.logger.exception("freezing failed", extra={"fields": {"event": "freeze_failed", "plan": plan_id}})
-        return []
+        freeze_due(ctx, plan_id, [kind])
+    except NotFound:
+        return  # the plan is gone (a test database emptied): nothing to freeze
 
 
-def freeze_due(ctx: Context, plan_id: int) -> list[str]:
-    """Freeze the plan's documents whose step is done and that are not stored yet; the kinds frozen.
+def freeze_due(ctx: Context, plan_id: int, kinds: Collection[str] | None = None) -> list[str]:
+    """Freeze the plan's documents (``kinds``: of these only) whose step is done and that are not
+    stored yet; the kinds frozen. Running it again, or twice at once, stores each document once.
 
     Each is rendered as the plan stood right after its step, outside any transaction (a large plan
-    takes seconds); then each is stored with a document_frozen event, in one transaction. Rendering
-    is deterministic, so a freeze that lost a race stored the same bytes."""
+    takes seconds); then each is stored with a document_frozen event, in one transaction that
+    holds the plan's row. Rendering is deterministic, so a freeze that lost a race stored the same bytes."""
     file = records.load(ctx, None, plan_id)
-    due = {kind: seq for kind, seq in file.freeze_points().items() if kind not in file.frozen}
+    due = {kind: seq for kind, seq in file.freeze_points().items()
+           if kind not in file.frozen and (kinds is None or kind in kinds)}
     rendered = {}
     for kind, seq in due.items():
         try:
@@ -56,5 +85,15 @@ def freeze_due(ctx: Context, plan_id: int) -> list[str]:
             session.add(FrozenDocument(plan_id=plan_id, kind=kind, as_of_seq=due[kind], sha256=digest, content=pdf,
                                        frozen_at=now))
             append_event(session, plan, now, SYSTEM.username, None, eventlog.DOCUMENT_FROZEN,
-                                  {"kind": kind, "sha256": digest, "bytes": len(pdf)})
+                         {"kind": kind, "sha256": digest, "bytes": len(pdf)})
     return frozen
+
+
+def being_frozen(ctx: Context, plan_id: int) -> list[str]:
+    """The plan's documents whose freezing is queued, running or failed and that are not stored
+    yet, in the order of records.TITLES: what the public board shows as being prepared."""
+    with ctx.db.read() as session:
+        stored = set(session.scalars(select(FrozenDocument.kind).where(FrozenDocument.plan_id == plan_id)))
+        waiting = {job.payload.get("kind") for job in session.scalars(select(Job).where(
+            Job.plan_id == plan_id, Job.kind == renders.FREEZE, Job.state != jobs.DONE))}
+    return [kind for kind in records.TITLES if kind in waiting and kind not in stored]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from service.auth import Actor, require_national_admin
 from service.context import Context
-from service.errors import Invalid, NotFound
+from service.errors import Conflict, Invalid, NotFound
 from service.models import Holiday
 from service.thai.legaldays import HOLIDAY_CHANGE_DELAY
 
@@ -53,6 +53,19 @@ def keep(ctx: Context, by: str, day: date, name: Any) -> dict[str, Any]:
     name = _checked_name(name)
     now = ctx.clock.now()
     with ctx.db.write() as session:
+        return view(_keep(session, by, day, name, now))
+
+
+def add(ctx: Context, by: str, day: date, name: Any) -> dict[str, Any]:
+    """Add a holiday that is not kept yet (the admin page's form, where a day already kept is a
+    mistake, not a rename); it counts from a minute after now. :raise Conflict: the day is kept."""
+    name = _checked_name(name)
+    now = ctx.clock.now()
+    with ctx.db.write() as session:
+        kept = _kept(session, day)
+        if kept is not None:
+            raise Conflict(f"วันที่ {day.isoformat()} เป็นวันหยุด “{kept.name}” อยู่แล้ว",
+                           [{"field": "/day", "message": f"วันนี้เป็นวันหยุด “{kept.name}” อยู่แล้ว"}])
         return view(_keep(session, by, day, name, now))
 
 

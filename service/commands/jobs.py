@@ -18,7 +18,7 @@ import os
 import socket
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -100,11 +100,14 @@ class Claimed:
     max_attempts: int
 
 
-def claim(ctx: Context, worker: str) -> Claimed | None:
-    """Take the next job due (queued and due, or running on a lease that ran out), or None."""
+def claim(ctx: Context, worker: str, kinds: Collection[str] | None = None) -> Claimed | None:
+    """Take the next job due (queued and due, or running on a lease that ran out), or None;
+    ``kinds``: only jobs of these kinds."""
     now = ctx.clock.now()
     due = or_(and_(Job.state == QUEUED, Job.run_after <= now),
               and_(Job.state == RUNNING, Job.locked_until < now))
+    if kinds is not None:
+        due = and_(due, Job.kind.in_(list(kinds)))
     while True:
         with ctx.db.write() as session:
             job = session.scalars(select(Job).where(due).order_by(Job.run_after, Job.id).limit(1)
@@ -166,12 +169,14 @@ def _report(job: Job) -> None:
                                                         "attempt": job.attempts, "error": job.last_error}})
 
 
-def work(ctx: Context, worker: str | None = None, limit: int | None = None) -> int:
-    """Run due jobs one after another until none is due (or ``limit`` ran); how many ran."""
+def work(ctx: Context, worker: str | None = None, limit: int | None = None,
+         kinds: Collection[str] | None = None) -> int:
+    """Run due jobs (``kinds``: only of these kinds) one after another until none is due (or
+    ``limit`` ran); how many ran."""
     worker = worker or worker_name()
     ran = 0
     while limit is None or ran < limit:
-        job = claim(ctx, worker)
+        job = claim(ctx, worker, kinds)
         if job is None:
             break
         run(ctx, job, worker)

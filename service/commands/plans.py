@@ -18,7 +18,7 @@ from service.auth import SYSTEM, Actor, completion_refusal
 from service.bundles import catalog, choices
 from service.bundles.catalog import Published
 from service.commands import incidents
-from service.commands.documents import freeze_after
+from service.commands.documents import enqueue_freezing
 from service.commands.recording import record
 from service.context import Context
 from service.documents.records import FREEZE_PROPERTY
@@ -117,12 +117,13 @@ def complete_task(ctx: Context, actor: Actor, task_id: str, data: Any) -> dict[s
             open_rows = record(session, plan, instance, published, now, actor, role=row.role,
                                kind=eventlog.TASK_COMPLETED, data=data, task=name, task_id=task_id,
                                rows=list(rows.values()))
+            freezes = published.model.properties(name).get(FREEZE_PROPERTY)
+            if freezes:
+                enqueue_freezing(session, plan.id, freezes, now)  # saved with the completion, rendered by a worker
             view = queries.plan_view(plan, open_rows, published, now)
     except StaleDataError as err:
         raise Conflict("มีผู้อื่นบันทึกงานนี้ไปก่อนแล้ว กรุณาเปิดดูใหม่") from err
     oplog.command(eventlog.TASK_COMPLETED, started, plan=plan.id, user=actor.username, task=name)
-    if published.model.properties(name).get(FREEZE_PROPERTY):
-        freeze_after(ctx, plan.id)  # after the commit: the documents show the completion
     return view
 
 

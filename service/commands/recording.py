@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 from service import engine
 from service.auth import Actor
 from service.bundles.catalog import Published
-from service.commands import notices, renders, taskdrafts
+from service.commands import notices, progress, taskdrafts
+from service.commands.chain import append_event
 from service.context import Context
-from service.eventlog import VERSION_MIGRATED, checked_jsonable, event_hash
-from service.models import Event, OpenTask, Plan
+from service.eventlog import VERSION_MIGRATED
+from service.models import OpenTask, Plan
 
 
 def record(session: Session, plan: Plan, instance: engine.Instance, version: Published, now: datetime,
@@ -60,32 +61,11 @@ def record(session: Session, plan: Plan, instance: engine.Instance, version: Pub
     for row in closed:
         session.delete(row)
     taskdrafts.forget(session, drafts_of_closed)
+    progress.listed(session, plan, version, data, now, actor)  # the plan's year starts at its announcement
     if (opened or instance.completed) and kind != VERSION_MIGRATED:
         notices.recorded(session, plan, version, plan.event_seq, now, actor.username, task, data, opened,
                          instance.completed)
     return kept
-
-
-def append_event(session: Session, plan: Plan, at: datetime, actor: str, role: str | None, kind: str,
-                 data: dict[str, Any], task: str | None = None, task_id: str | None = None,
-                 state_digest: str | None = None) -> Event:
-    """Append one event to the plan's chain from the head its row keeps, and move the head on;
-    without a digest the state is unchanged (a claim).
-    :raise StaleDataError: the plan was saved meanwhile; two commands never append the same number."""
-    if plan.id is None:
-        session.flush()  # a new plan: its event names its id
-    stored, written_alike = checked_jsonable(data)
-    event = Event(plan_id=plan.id, seq=plan.event_seq + 1, at=at, actor=actor, role=role, kind=kind, task=task,
-                  task_id=task_id, data=stored, state_digest=state_digest or plan.state_digest,
-                  prev_hash=plan.event_hash, hash="")
-    event.hash = event_hash(event, written_alike)
-    plan.event_seq, plan.event_hash, plan.state_digest = event.seq, event.hash, event.state_digest
-    # The plan's row is written first, on its own: its version check fails a command that lost a
-    # race before that command's event could clash with the winner's.
-    session.flush()
-    session.add(event)
-    renders.enqueue_renders(session, plan.id, at)  # what the plan's documents show may have changed
-    return event
 
 
 def refresh_read_models(ctx: Context, batch: int = 200) -> int:

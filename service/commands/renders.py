@@ -4,7 +4,12 @@ Every change to a plan (an event appended, commands/recording.py) queues one ren
 document kind in the same transaction (deduplicated: one queued job per plan and kind). The job
 renders what the plan shows when it runs, unless the cache already holds that content
 (documents/cache.py), and stores the bytes in one transaction: a worker killed while rendering
-leaves the previous copy whole. Frozen documents are not rendered here (commands/documents.py).
+leaves the previous copy whole.
+
+Documents that freeze are not rendered here: from their step on, a freeze job per document
+(commands/documents.py, queued by the completion of that step in its transaction) renders them as
+the plan stood then and stores them for good. Until it has, a download says they are being made,
+and a render job of such a document only makes sure its freeze job is queued.
 """
 
 from __future__ import annotations
@@ -25,12 +30,21 @@ from service.errors import NotFound
 from service.models import Job, Plan, RenderedDocument
 
 RENDER = "render"
+#: The kind of the jobs that freeze a document (their handler is commands/documents.py's).
+FREEZE = "freeze"
+#: Freezing is tried more often than a draft's render before it is left to an operator: the
+#: document is the announced one, and the public board waits for it.
+FREEZE_ATTEMPTS = 5
 #: Renders done by this process, by kind: what the tests count (a download never adds to it).
 RENDERS: dict[str, int] = {}
 
 
 def dedup_key(plan_id: int, kind: str) -> str:
     return f"{RENDER}:{plan_id}:{kind}"
+
+
+def freeze_key(plan_id: int, kind: str) -> str:
+    return f"{FREEZE}:{plan_id}:{kind}"
 
 
 def enqueue_renders(session: Session, plan_id: int, now: datetime) -> None:
@@ -49,9 +63,10 @@ def enqueue_renders(session: Session, plan_id: int, now: datetime) -> None:
 
 def request_render(ctx: Context, plan_id: int, kind: str) -> dict[str, Any]:
     """Queue the document's rendering unless one is queued or running (a download that found no
-    fresh copy); the job that will make it, as jobs.as_dict."""
+    fresh copy); the job that will make it, as jobs.as_dict: the document's freeze job while one
+    is queued or running (a document due to freeze is made by it, never rendered as a draft)."""
     with ctx.db.write() as session:
-        job = jobs.pending(session, dedup_key(plan_id, kind))
+        job = jobs.pending(session, freeze_key(plan_id, kind)) or jobs.pending(session, dedup_key(plan_id, kind))
         if job is None:
             job = jobs.enqueue(session, RENDER, {"plan_id": plan_id, "kind": kind}, dedup_key(plan_id, kind),
                                ctx.clock.now(), plan_id=plan_id)
@@ -60,10 +75,14 @@ def request_render(ctx: Context, plan_id: int, kind: str) -> dict[str, Any]:
 
 
 def failure(ctx: Context, plan_id: int, kind: str) -> str | None:
-    """The error of the document's last render job when it failed for good (nothing queued since)."""
+    """The error of the document's last render job, or of its last freeze job, when it failed for
+    good (nothing queued since)."""
     with ctx.db.read() as session:
-        job = jobs.latest(session, dedup_key(plan_id, kind))
-        return job.last_error if job is not None and job.state == jobs.FAILED else None
+        for key in (freeze_key(plan_id, kind), dedup_key(plan_id, kind)):
+            job = jobs.latest(session, key)
+            if job is not None and job.state == jobs.FAILED:
+                return job.last_error
+        return None
 
 
 def failures(ctx: Context, plan_id: int) -> dict[str, str]:
@@ -96,6 +115,9 @@ def render_job(ctx: Context, payload: dict[str, Any]) -> None:
     source = render.source_of(file, kind)
     if source is None or records.not_ready(source, kind):
         return  # frozen (served as stored), or not yet in the plan's state
+    if kind in file.freeze_points():
+        ensure_freezing(ctx, plan_id, kind)  # its freeze job makes it: rendering it here too is the same work twice
+        return
     key = cache.source_key(source, kind)
     if cache.is_fresh(ctx, plan_id, kind, key):
         return
@@ -103,6 +125,16 @@ def render_job(ctx: Context, payload: dict[str, Any]) -> None:
     content = render.DOCUMENTS[kind](source)
     RENDERS[kind] = RENDERS.get(kind, 0) + 1
     store(ctx, plan_id, kind, key, content, round((time.perf_counter() - started) * 1000))
+
+
+def ensure_freezing(ctx: Context, plan_id: int, kind: str) -> None:
+    """Queue the freezing of a document due to freeze unless it is queued or running: for a plan
+    whose step was done before freezing was queued (it ran after the commit then, and could fail),
+    or whose freeze job failed for good (this change of the plan is its next try)."""
+    with ctx.db.write() as session:
+        if jobs.pending(session, freeze_key(plan_id, kind)) is None:
+            jobs.enqueue(session, FREEZE, {"plan_id": plan_id, "kind": kind}, freeze_key(plan_id, kind),
+                         ctx.clock.now(), plan_id=plan_id, max_attempts=FREEZE_ATTEMPTS)
 
 
 def store(ctx: Context, plan_id: int, kind: str, key: str, content: bytes, render_ms: int) -> None:

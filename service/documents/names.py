@@ -10,15 +10,16 @@ from service.documents.records import TITLES
 
 #: Each document's name in ASCII, for the fallback ``filename`` (RFC 6266).
 ASCII = {"plan": "operational-plan", "announcement": "announcement", "posting-certificate": "posting-certificate",
-         "record": "plan-record"}
+         "record": "plan-record", "evaluation": "evaluation-report"}
 #: What a file name may not hold on common systems, and runs of spaces: each becomes one hyphen.
 _UNSAFE = re.compile(r'[\s\\/:*?"<>|\x00-\x1f\x7f;,%]+')
 _NOT_ASCII_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def filename(kind: str, fiscal_year: int, organization: str) -> str:
-    """``<title>-<พ.ศ.>-<organization>.pdf``, e.g. แผนการดำเนินงาน-2570-เทศบาลตำบลกระดังงา.pdf."""
-    parts = [TITLES[kind], str(fiscal_year), organization]
+def filename(kind: str, fiscal_year: int, organization: str, title: str | None = None) -> str:
+    """``<title>-<พ.ศ.>-<organization>.pdf``, e.g. แผนการดำเนินงาน-2570-เทศบาลตำบลกระดังงา.pdf
+    (``title``: as the plan's process words it, else the kind's own)."""
+    parts = [title or TITLES[kind], str(fiscal_year), organization]
     return "-".join(p for p in (_UNSAFE.sub("-", part).strip("-.") for part in parts) if p) + ".pdf"
 
 

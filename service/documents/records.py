@@ -28,7 +28,10 @@ _STRATEGY_WORD = re.compile(r"^\s*ยุทธศาสตร์\s*(ที่\s*
 #: Roles no lane names (the process's roles are named by their lanes).
 #: Each document's title, by kind.
 TITLES = {"plan": "แผนการดำเนินงาน", "announcement": "ประกาศใช้แผนการดำเนินงาน",
-          "posting-certificate": "หนังสือรับรองการปิดประกาศ", "record": "บันทึกการจัดทำแผนการดำเนินงาน"}
+          "posting-certificate": "หนังสือรับรองการปิดประกาศ", "record": "บันทึกการจัดทำแผนการดำเนินงาน",
+          "evaluation": "รายงานผลการติดตามและประเมินผลแผนพัฒนาท้องถิ่น"}
+#: The documents of a process that names none in process.json (``"documents": [...]``).
+DEFAULT_DOCUMENTS = ("plan", "announcement", "posting-certificate", "record")
 #: A user task's property naming the documents frozen once it is done, e.g. "plan,announcement".
 FREEZE_PROPERTY = "freezeDocuments"
 
@@ -61,6 +64,9 @@ class PlanFile:
     meta: dict[str, Any] = field(default_factory=dict)
     frozen: dict[str, str] = field(default_factory=dict)  # kind -> SHA-256 of the stored document
     public_url: str = ""  # the notice board's address, printed on the documents that freeze (render.py)
+    #: the year's progress figures an evaluation report prints, computed above this layer and set by
+    #: the commands that render it (tracking/reporting.py: with_year_figures); None: not computed
+    progress: dict[str, Any] | None = None
 
     @property
     def holidays(self) -> frozenset[date]:
@@ -91,6 +97,19 @@ class PlanFile:
 
     def role_name(self, role: str | None) -> str:
         return labels.role_name(role, self.lane_roles)
+
+
+def kinds_of(meta: dict[str, Any]) -> list[str]:
+    """The documents a process makes: those its process.json names (``documents``), else the plan's."""
+    named = meta.get("documents")
+    return [k for k in named if k in TITLES] if isinstance(named, list) else list(DEFAULT_DOCUMENTS)
+
+
+def title_of(meta: dict[str, Any], kind: str) -> str:
+    """A document's title as its process words it (``document_titles`` in process.json), else the plan's."""
+    named = meta.get("document_titles")
+    title = named.get(kind) if isinstance(named, dict) else None
+    return title if isinstance(title, str) and title.strip() else TITLES.get(kind, kind)
 
 
 def load(ctx: Context, actor: Actor | None, plan_id: int) -> PlanFile:
@@ -252,11 +271,16 @@ PREREQUISITES = {
     "posting-certificate": (("announced_on", "posted_on", "certified_on"),
                             "หนังสือรับรองการปิดประกาศจะออกได้เมื่อปิดประกาศครบสามสิบวันและผู้รับผิดชอบ"
                             "บันทึกการรับรองการปิดประกาศแล้ว"),
+    "evaluation": (("evaluated_on",), "รายงานผลการติดตามและประเมินผลจะออกได้เมื่อบันทึกผลการติดตามและประเมินผลแล้ว"),
 }
+#: Why a document the plan's process does not make never will (its jobs and freezing skip it).
+NOT_MADE = "กระบวนงานของแผนนี้ไม่มีเอกสารนี้"
 
 
 def not_ready(file: PlanFile, kind: str) -> str | None:
     """Why the document does not exist yet in the plan's state, saying when it will; None if it does."""
+    if kind not in kinds_of(file.meta):
+        return NOT_MADE
     fields, when = PREREQUISITES.get(kind, ((), ""))
     return when if not all(file.data.get(name) for name in fields) else None
 

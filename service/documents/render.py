@@ -1,5 +1,7 @@
 """The plan's documents as Thai PDFs: the operational plan (ส่วนที่ 1, flowchart, ผด.01, ผด.02,
-ผด.02/1), the announcement, the posting certificate and the plan's record.
+ผด.02/1), the announcement, the posting certificate, the plan's record, and the evaluation report of
+a monitoring process. A process words its announcement and titles in process.json (``announcement``,
+``document_titles``); without them they read as the operational plan's.
 
 Each document is rendered from reports/ by WeasyPrint out of the plan's records (documents/records.py).
 The documents a user task names in its ``freezeDocuments`` property are frozen once that task is
@@ -9,6 +11,7 @@ done (commands/documents.py) and from then on served as stored.
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -24,20 +27,22 @@ from sqlalchemy import select
 from service import engine, eventlog, labels
 from service.auth import SYSTEM, Actor
 from service.bundles import diagram, flowchart
+from service.bundles.catalog import TRACKING_KEY
 from service.config import SOURCE_ROOT
 from service.context import Context
 from service.deadlines import verdicts
 from service.documents import cache, names
 from service.documents.records import (
-    TITLES,
     NotReady,
     PlanFile,
     by_program,
     by_strategy,
+    kinds_of,
     load,
     not_ready,
     posting_of,
     projects_of,
+    title_of,
 )
 from service.errors import NotFound
 from service.models import FrozenDocument
@@ -55,6 +60,9 @@ CERTIFIER_TITLE = "certifier_title"
 VERIFY_PATH = "/public/verify/{plan}/{kind}"
 #: The posting form's field that names the system's public board as one of the places it is posted.
 PUBLIC_BOARD = "posting_public_board"
+#: The subject an announcement states when its process words none (process.json ``announcement``).
+PLAN_SUBJECT = "ประกาศใช้แผนการดำเนินงาน"
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def operational_plan(file: PlanFile) -> bytes:
@@ -104,6 +112,48 @@ def announcement(file: PlanFile) -> bytes:
         "considered_on": data.get("review_meeting_date"), "approved_on": data.get("approval_date"),
         "announced_on": data["announced_on"], "executive_name": data.get("executive_name", ""),
         "executive_title": data.get("executive_title", ""), "regulation": file.meta.get("regulation", ""),
+        "subject": subject_of(file), "paragraphs": _paragraphs(file),
+    })
+
+
+def subject_of(file: PlanFile) -> str:
+    """What the announcement is about ("ประกาศใช้แผนการดำเนินงาน"), as the process words it."""
+    wording = file.meta.get("announcement")
+    subject = wording.get("subject") if isinstance(wording, dict) else None
+    return subject if isinstance(subject, str) and subject.strip() else PLAN_SUBJECT
+
+
+def _paragraphs(file: PlanFile) -> list[str]:
+    """The process's own paragraphs of the announcement (empty: the operational plan's), each
+    ``{field}`` filled from the plan's data, a date in Thai words; a value not recorded reads "-"."""
+    wording = file.meta.get("announcement")
+    paragraphs = wording.get("paragraphs") if isinstance(wording, dict) else None
+    if not isinstance(paragraphs, list):
+        return []
+    values = {**file.data, "regulation": file.meta.get("regulation", "")}
+
+    def fill(match: re.Match[str]) -> str:
+        value = values.get(match.group(1))
+        if value in (None, ""):
+            return "-"
+        try:
+            return dates.long(value) if isinstance(value, str) and _ISO_DAY.fullmatch(value) else str(value)
+        except ValueError:
+            return str(value)
+
+    return [_PLACEHOLDER.sub(fill, p) for p in paragraphs if isinstance(p, str)]
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def evaluation(file: PlanFile) -> bytes:
+    """The monitoring committee's report (its findings and recommendations as its form recorded
+    them), with the presentations and the announcement once they are recorded."""
+    _require(file, "evaluation")
+    return render("monitoring_evaluation.html", file, "evaluation", {
+        "data": file.data, "regulation": file.meta.get("regulation", ""), "title": title_of(file.meta, "evaluation"),
+        "progress": file.progress,  # the year's annual figures (tracking/reporting.py), or None
     })
 
 
@@ -115,6 +165,7 @@ def posting_certificate(file: PlanFile) -> bytes:
         "certified_by": data.get("certified_by", ""),
         "certifier_title": data.get(CERTIFIER_TITLE, ""),
         "certified_on": data["certified_on"], "regulation": file.meta.get("regulation", ""),
+        "subject": subject_of(file),
         # the verdicts every page and report gives, of the deadlines the process says this certifies
         "verdicts": [v for v in verdicts(file.deadlines, file.now) if "posting-certificate" in v["documents"]],
     })
@@ -143,6 +194,8 @@ def record(file: PlanFile) -> bytes:
         element = file.elements.get(event["task"] or "", {})
         form = file.forms.get(element.get("properties", {}).get(engine.FORM_PROPERTY, ""), {}) \
             if event["task"] else start_form
+        if event["kind"] in eventlog.TRACKING_KINDS:
+            form = labels.tracking_event_titles(file.forms.get((file.meta.get(TRACKING_KEY) or {}).get("form", ""), {}))
         steps.append({
             **event,
             "what": element.get("name") or labels.EVENT_KINDS.get(event["kind"], event["kind"]),
@@ -150,19 +203,20 @@ def record(file: PlanFile) -> bytes:
             "who": file.people.get(event["actor"], event["actor"]) if event["actor"] != SYSTEM.username
             else labels.SYSTEM_ACTOR,
             "role_name": file.role_name(event["role"]),
-            "details": _details(event, form),
+            "details": _details(event, form, file.meta),
         })
     deadlines = verdicts(file.deadlines, file.now)
-    return render("record.html", file, "record", {"steps": steps, "deadlines": deadlines})
+    return render("record.html", file, "record", {"steps": steps, "deadlines": deadlines,
+                                                  "title": title_of(file.meta, "record")})
 
 
-def _details(event: dict[str, Any], form: dict[str, Any]) -> list[tuple[str, str]]:
+def _details(event: dict[str, Any], form: dict[str, Any], meta: dict[str, Any]) -> list[tuple[str, str]]:
     """An event's data as (title, value) lines, in the words of the task's form."""
     if event["kind"] == eventlog.TIMER_FIRED:
         return [("ครบกำหนด", ", ".join(event["data"].get("timers", [])) or "-")]
     if event["kind"] == eventlog.DOCUMENT_FROZEN:
         kind = event["data"].get("kind", "")
-        return [("เอกสาร", TITLES.get(kind, kind)), ("SHA-256", event["data"].get("sha256", ""))]
+        return [("เอกสาร", title_of(meta, kind)), ("SHA-256", event["data"].get("sha256", ""))]
     if event["kind"] == eventlog.ATTACHMENT_ADDED:
         return [("ไฟล์", event["data"].get("filename", "")), ("SHA-256", event["data"].get("sha256", ""))]
     properties = form.get("properties", {})
@@ -174,16 +228,27 @@ def _details(event: dict[str, Any], form: dict[str, Any]) -> list[tuple[str, str
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             total = sum((Decimal(str(v.get("budget", 0))) for v in value), Decimal(0))
             text = f"{len(value)} รายการ" + (f" งบประมาณรวม {money(total)} บาท" if total else "")
-        elif isinstance(value, list):
-            text = ", ".join(str(v) for v in value)
-        elif "enum" in spec and "x-enumTitles" in spec and value in spec["enum"]:
-            text = spec["x-enumTitles"][spec["enum"].index(value)]
-        elif spec.get("format") == "date" and value:
-            text = dates.long(value)
         else:
-            text = str(value)
+            text = _detail(spec, value)
         lines.append((spec.get("title", key), text))
     return lines
+
+
+def _detail(spec: dict[str, Any], value: Any) -> str:
+    """One recorded value in words: a choice by its title, a date in Thai, a record field by field."""
+    if isinstance(value, dict):
+        fields = spec.get("properties", {})
+        return "; ".join(f"{fields.get(k, {}).get('title', k)}: {_detail(fields.get(k, {}), v)}"
+                         for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_detail(spec.get("items", {}), v) for v in value)
+    if "enum" in spec and "x-enumTitles" in spec and value in spec["enum"]:
+        return str(spec["x-enumTitles"][spec["enum"].index(value)])
+    if spec.get("format") == "date" and value:
+        return dates.long(value)
+    if isinstance(value, float | int) and not isinstance(value, bool) and spec.get("multipleOf") == 0.01:
+        return money(Decimal(str(value)))
+    return str(value)
 
 
 # --- Rendering ---------------------------------------------------------------------------
@@ -204,12 +269,15 @@ _ENV = _environment()
 
 
 def render(template: str, file: PlanFile, kind: str, values: dict[str, Any]) -> bytes:
+    return pdf_of(template, plan=file, org=file.organization, fiscal_year=file.fiscal_year, process=file.process,
+                  draft=not file.announced, printed_at=file.now, verify=verification(file, kind), **values)
+
+
+def pdf_of(template: str, **values: Any) -> bytes:
+    """A template of reports/ with ``values`` as PDF (base.html reads ``draft`` and ``verify``)."""
     from weasyprint import HTML  # heavy: loaded with the first document
 
-    html = _ENV.get_template(template).render(
-        plan=file, org=file.organization, fiscal_year=file.fiscal_year, process=file.process,
-        draft=not file.announced, printed_at=file.now, verify=verification(file, kind), **values,
-    )
+    html = _ENV.get_template(template).render(**values)
     with _collector_paused():
         laid_out = HTML(string=html, base_url=str(REPORTS)).render()
         for keep in _kept.get():
@@ -264,7 +332,7 @@ def _collector_paused() -> Iterator[None]:
 
 
 DOCUMENTS = {"plan": operational_plan, "announcement": announcement,
-             "posting-certificate": posting_certificate, "record": record}
+             "posting-certificate": posting_certificate, "record": record, "evaluation": evaluation}
 
 
 @dataclass(frozen=True)
@@ -289,7 +357,8 @@ def document(ctx: Context, actor: Actor, plan_id: int, kind: str) -> Document:
     if kind not in DOCUMENTS:
         raise NotFound(f"ไม่มีเอกสารชนิด {kind}; เอกสารที่มี: {', '.join(DOCUMENTS)}")
     file = load(ctx, actor, plan_id)
-    named = {"filename": names.filename(kind, file.fiscal_year, file.organization["name"]),
+    named = {"filename": names.filename(kind, file.fiscal_year, file.organization["name"],
+                                        title_of(file.meta, kind)),
              "ascii_filename": names.ascii_filename(kind, file.fiscal_year, file.organization["code"])}
     source = source_of(file, kind)
     if source is None:
@@ -319,5 +388,5 @@ def available(ctx: Context, actor: Actor, plan_id: int) -> list[dict[str, Any]]:
     """Each of the plan's documents: its kind and title, whether it exists yet and if not, when it
     will; the SHA-256 of the frozen ones. :raise NotFound:"""
     file = load(ctx, actor, plan_id)
-    return [{"kind": kind, "title": TITLES[kind], "when": not_ready(file, kind), "sha256": file.frozen.get(kind)}
-            for kind in DOCUMENTS]
+    return [{"kind": kind, "title": title_of(file.meta, kind), "when": not_ready(file, kind),
+             "sha256": file.frozen.get(kind)} for kind in kinds_of(file.meta)]

@@ -65,6 +65,7 @@ class Preview:
 
     filename: str
     headers: list[tuple[str, str]] = field(default_factory=list)  # (column letter, header), in file order
+    keys: list[str] = field(default_factory=list)  # the field each of those columns fills ("" for the row number)
     rows: list[Row] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)  # about the whole file or its header
     items: list[dict[str, Any]] = field(default_factory=list)
@@ -361,6 +362,7 @@ def _fill(preview: Preview, grid: _Grid, known: list[Column], table_schema: Mapp
     problems += _header_problems(matched, texts, known, header_row, item_schema, fiscal_year)
     order = sorted(matched)
     preview.headers = [(get_column_letter(i + 1), texts[i]) for i in order]
+    preview.keys = [matched[i].key for i in order]
     preview.problems += problems
     data_rows = grid.rows[start:]
     if len(data_rows) > MAX_ROWS:

@@ -6,21 +6,26 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from flask import Blueprint, Flask
 
 from service import http, labels
 from service.thai import dates, legaldays
+from service.thai.baht import money
 from service.web import (
+    administration,
     attachments,
     audit,
     auth,
     designer,
     documents,
+    holidays,
     inbox,
     incidents,
     notices,
     plans,
+    progress,
     public,
     strategies,
     tasks,
@@ -46,12 +51,19 @@ def init_app(app: Flask, exempt: tuple[Blueprint, ...] = ()) -> None:
     for blueprint in exempt:
         auth.csrf.exempt(blueprint)
     for blueprint in (auth.bp, inbox.bp, tasks.bp, plans.bp, documents.bp, audit.bp, designer.bp,
-                      incidents.bp, attachments.bp, strategies.bp, notices.bp, public.bp):
+                      incidents.bp, attachments.bp, strategies.bp, notices.bp, public.bp, holidays.bp,
+                      administration.bp, progress.bp):
         app.register_blueprint(blueprint)
     app.jinja_env.globals["unread_notices"] = notices.unread_count
     app.jinja_env.filters.update(thai_date=dates.short, thai_datetime=_thai_datetime,
-                                 process_version=labels.process_version, actor_name=labels.actor_name)
+                                 process_version=labels.process_version, actor_name=labels.actor_name,
+                                 baht=_baht)
     app.jinja_env.globals["this_be_year"] = _this_be_year
+
+
+def _baht(value: float | int | None) -> str:
+    """An amount as the pages print money: 1,234,567.50."""
+    return money(Decimal(str(value or 0)))
 
 
 def _this_be_year() -> int:

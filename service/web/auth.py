@@ -1,6 +1,6 @@
 """Log-in and log-out for the pages (Flask-Login session cookie naming a session the server keeps,
 CSRF on every form), who the signed-in user is, and the user's own account page (their API
-tokens, revoked from there, and logging out of every browser)."""
+tokens, revoked from there, a new password, their sign-in history, and logging out of every browser)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 from service import http, queries
 from service.auth import Actor
 from service.commands import admin
-from service.errors import Unauthorized
+from service.errors import Invalid, Unauthorized
 from service.http import ctx
 from service.web import keeping
 
@@ -76,7 +76,8 @@ def login() -> ResponseReturnValue:
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         try:
-            user_id, key = admin.sign_in(ctx(), username, request.form.get("password", ""), client_address())
+            user_id, key = admin.sign_in(ctx(), username, request.form.get("password", ""), client_address(),
+                                         request.headers.get("User-Agent", ""))
             person = queries.signed_in(ctx(), user_id, key)
             if person is None:  # deactivated between the two transactions
                 raise Unauthorized(admin.WRONG_PASSWORD)
@@ -102,11 +103,76 @@ def logout() -> ResponseReturnValue:
     return redirect(url_for("web_auth.login"))
 
 
+#: sign-in history rows a page of the account shows; older ones follow a link
+HISTORY_PAGE = 20
+#: (action, outcome) of a sign-in history row (commands/admin.py) -> what it says, and its badge
+OUTCOMES = {
+    ("sign_in", "ok"): ("เข้าสู่ระบบสำเร็จ", "met"),
+    ("sign_in", "wrong_password"): ("เข้าสู่ระบบไม่สำเร็จ: รหัสผ่านไม่ถูกต้อง", "missed"),
+    ("sign_in", "locked"): ("เข้าสู่ระบบไม่สำเร็จ: บัญชีถูกระงับชั่วคราว", "missed"),
+    ("sign_in", "throttled"): ("เข้าสู่ระบบไม่สำเร็จ: เครื่องนั้นลองผิดหลายครั้งเกินไป", "missed"),
+    ("sign_in", "deactivated"): ("เข้าสู่ระบบไม่สำเร็จ: บัญชีถูกปิดการใช้งาน", "missed"),
+    ("sign_in", "no_password"): ("เข้าสู่ระบบไม่สำเร็จ: บัญชียังไม่มีรหัสผ่าน", "missed"),
+    ("password", "ok"): ("เปลี่ยนรหัสผ่าน", "met"),
+    ("password", "wrong_password"): ("เปลี่ยนรหัสผ่านไม่สำเร็จ: รหัสผ่านปัจจุบันไม่ถูกต้อง", "missed"),
+    ("password", "locked"): ("เปลี่ยนรหัสผ่านไม่สำเร็จ: บัญชีถูกระงับชั่วคราว", "missed"),
+}
+#: (pattern in the User-Agent, the name people know it by), first match wins: Edge and Opera say Chrome too
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
+             ("Safari/", "Safari"))
+_SYSTEMS = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"),
+            ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))
+
+
 @bp.get("/account")
 @login_required
 def account() -> ResponseReturnValue:
-    """บัญชีของฉัน: the user's API tokens (without their secret) and how to end them."""
-    return render_template("account.html", tokens=admin.tokens(ctx(), actor()))
+    """บัญชีของฉัน: the user's API tokens (without their secret) and how to end them, a new password,
+    and their sign-in history a page at a time (``after``: the older page's cursor).
+    :raise 422: a bad page cursor."""
+    return _account_page()
+
+
+@bp.post("/account/password")
+@login_required
+def change_password() -> ResponseReturnValue:
+    """A new password, knowing the current one: every other browser and every API token of the user
+    ends; this browser stays signed in, on a new session. :raise 422: the page again, the errors
+    beside the fields (a wrong current password counts toward the lock-out)."""
+    try:
+        key = admin.change_password(ctx(), actor(), request.form.get("current_password", ""),
+                                    request.form.get("new_password", ""), request.form.get("confirm_password", ""),
+                                    client_address(), request.headers.get("User-Agent", ""))
+    except Invalid as err:
+        return _account_page(err), 422
+    person = queries.signed_in(ctx(), actor().user_id or 0, key)
+    logout_user()
+    session.clear()  # the old session's key ended with the old password
+    if person is None:  # deactivated meanwhile
+        return redirect(url_for("web_auth.login"))
+    login_user(WebUser(person, key))
+    session.permanent = True
+    flash("เปลี่ยนรหัสผ่านแล้ว ระบบออกจากระบบให้ทุกเครื่องยกเว้นเครื่องนี้ และยกเลิกโทเค็นสำหรับโปรแกรม (API) "
+          "ทั้งหมดของท่านแล้ว หากยังต้องใช้โทเค็น ขอโทเค็นใหม่จากผู้ดูแลระบบ", "success")
+    return redirect(url_for("web_auth.account"))
+
+
+def _account_page(refused: Invalid | None = None) -> str:
+    after = request.args.get("after") or None
+    history = queries.sign_in_page(ctx(), actor(), HISTORY_PAGE, after)
+    errors = {e["field"].lstrip("/"): e["message"] for e in refused.errors} if refused else {}
+    return render_template("account.html", tokens=admin.tokens(ctx(), actor()), history=history["sign_ins"],
+                           older=history["next"], newest_page=after is not None, outcomes=OUTCOMES,
+                           refused=refused.message if refused else "", errors=errors,
+                           min_length=admin.MIN_PASSWORD_LENGTH)
+
+
+@bp.app_template_filter("browser_name")
+def browser_name(user_agent: str) -> str:
+    """"Chrome บน Windows" from a User-Agent: what a person recognises of their own browsers."""
+    browser = next((name for mark, name in _BROWSERS if mark in user_agent), "")
+    system = next((name for mark, name in _SYSTEMS if mark in user_agent), "")
+    return " บน ".join(part for part in (browser, system) if part) or "ไม่ทราบ"
 
 
 @bp.post("/account/tokens/<token_id>/revoke")

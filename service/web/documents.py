@@ -23,7 +23,7 @@ FAILED_TITLE = "จัดทำเอกสารไม่สำเร็จ"
 
 #: The address's name of each document -> its kind in service.documents.
 NAMES = {"operational-plan": "plan", "announcement": "announcement", "posting-certificate": "posting-certificate",
-         "record": "record"}
+         "record": "record", "evaluation-report": "evaluation"}
 
 
 @bp.get("/plans/<int:plan_id>/<name>.pdf")

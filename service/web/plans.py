@@ -54,7 +54,7 @@ def show(plan_id: int) -> ResponseReturnValue:
         drawing=_drawing(plan_id), scale=DIAGRAM_SCALE, open_steps={t["title"] for t in plan["tasks"]},
         done_steps={steps.get(e["task"], e["task"]) for e in events if e["kind"] == eventlog.TASK_COMPLETED},
         names=page["names"], is_admin=page["is_admin"], bases=page["bases"], members=page["members"],
-        offers=_offers(plan, events),
+        offers=_offers(plan, events), tracked=any(e["kind"] == eventlog.PROJECTS_LISTED for e in events),
     )
 
 

@@ -20,7 +20,9 @@ from lxml import etree  # type: ignore[import-untyped]
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from service import noticeboard
+from service.commands import documents as freezing
 from service.documents import names, render
+from service.documents.records import TITLES
 from service.errors import NotFound, ServiceError
 from service.http import CONTENT_SECURITY_POLICY, DETAILS, ctx, title
 from service.thai import dates
@@ -108,13 +110,23 @@ def board(code: str) -> ResponseReturnValue:
 @bp.get("/<code>/plans/<int:plan_id>")
 def item(code: str, plan_id: int) -> ResponseReturnValue:
     """An item's permanent page. :raise 404: not an announced item of that organization."""
-    return render_template("public/item.html", **noticeboard.item(ctx(), code, plan_id), stable=None)
+    return _item_page({**noticeboard.item(ctx(), code, plan_id), "stable": None})
 
 
 @bp.get("/<code>/<int:fiscal_year>/<slug>")
 def newest(code: str, fiscal_year: int, slug: str) -> ResponseReturnValue:
     """The ITA's stable address: the newest announced version. :raise 404: none announced yet."""
-    return render_template("public/item.html", **noticeboard.newest(ctx(), code, fiscal_year, slug))
+    return _item_page(noticeboard.newest(ctx(), code, fiscal_year, slug))
+
+
+def _item_page(shown: dict[str, Any]) -> ResponseReturnValue:
+    """An item's page; the documents its announcement froze that a worker has not stored yet are
+    listed as being prepared, and such a page, soon to change, is not kept by browsers or proxies."""
+    preparing = [TITLES[kind] for kind in freezing.being_frozen(ctx(), shown["item"]["id"])]
+    response = Response(render_template("public/item.html", **shown, preparing=preparing))
+    if preparing:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/<code>/plans/<int:plan_id>/<kind>.pdf")

@@ -8,6 +8,8 @@ from datetime import date, datetime, time
 
 from service.thai.legaldays import BANGKOK
 
+from .documents_queue import work_freezing
+
 PROJECT = {
     "name": "โครงการก่อสร้างถนนคอนกรีตเสริมเหล็ก หมู่ที่ 3",
     "activities": "ก่อสร้างถนน คสล. กว้าง 4 ม. ยาว 200 ม.",
@@ -58,6 +60,9 @@ ROLE_OF = {
 
 class Procedure:
     samples, roles = SAMPLES, ROLE_OF
+    #: a worker freezes the documents a step names right after it, as the embedded one soon does
+    #: (documents_queue.work_freezing); False leaves them queued
+    works_freezing = True
 
     def __init__(self, client, org):
         self.client, self.org = client, org
@@ -95,6 +100,8 @@ class Procedure:
         response = self.client.post(f"/api/v1/tasks/{task['id']}/complete",
                                     headers=self.org.headers(role or self.roles[name]), json=data)
         assert response.status_code == expect, response.get_json()
+        if self.works_freezing and expect == 200:
+            work_freezing(self.client)
         return response.get_json()
 
     def sample(self, plan_id, name):

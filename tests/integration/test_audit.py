@@ -107,9 +107,10 @@ def at_seq(pid, seq):
 def test_a_plan_with_send_backs_timers_claims_and_an_extension_verifies(ctx, client, org, clock):
     pid = eventful_plan(ctx, client, org, clock)
     kinds = events_of(ctx, pid)
-    assert {"task_claimed", "task_released", "timer_fired", "task_completed"} <= {k for _, k, _ in kinds}
-    # 24 steps, and the two documents frozen right after the announcement was recorded
-    assert ("record_extension" in {t for _, _, t in kinds}) and len(kinds) == 26
+    assert {"task_claimed", "task_released", "timer_fired", "task_completed", "projects_listed"} <= {
+        k for _, k, _ in kinds}
+    # 24 steps, its projects listed for tracking and the two documents frozen once the announcement was recorded
+    assert ("record_extension" in {t for _, _, t in kinds}) and len(kinds) == 27
     result = audit.verify_plan(ctx, pid)
     assert result.as_dict() == {"ok": True, "plan_id": pid, "events": len(kinds), "head": result.head,
                                 "first_divergence": None}

@@ -112,7 +112,7 @@ def test_a_send_back_is_shown_as_the_step_open_again(client, org, auditor):
 
 def test_replay_to_gives_the_state_each_event_recorded(ctx, client, org, clock):
     pid = eventful_plan(ctx, client, org, clock)
-    steps = (1, 7, 26)  # the last: the second document frozen at the announcement
+    steps = (1, 7, 27)  # the last: the second document frozen at the announcement
     replayed = [audit.replay_to(ctx, pid, step) for step in steps]
     for result, step in zip(replayed, steps, strict=True):
         assert result.divergence is None and result.step == step

@@ -104,6 +104,39 @@ def release(w: World, client: Any, c: Caller, org: str) -> None:
 
 
 PLAN, TASK = {"plan_id": plan_of}, {"task_id": task_of}
+
+
+# --- Administration (commands/administration.py): its admin, or a national admin; the rest 403/404
+def admin_or_auditor(c: Caller, org: str | None) -> Any:
+    """The admin log: admins and auditors, of the organization or national; another's: 404."""
+    if c.role not in ("admin", "auditor"):
+        return FORBIDDEN
+    return OK if sees(c, org) else HIDDEN
+
+
+def spare_user(w: World, org: str) -> str:
+    """A user of the organization whose credentials no caller needs (deactivated and back by the probes)."""
+    name = f"{org}-spare"
+    with w.ctx.db.read() as session:
+        from service.models import User
+        exists = session.query(User.id).filter(User.username == name).first()
+    if exists is None:
+        admin.add_user(w.ctx, name, org, ["executive"])
+    return name
+
+
+def organization_name(w: World, org: str) -> dict[str, str]:
+    with w.ctx.db.read() as session:
+        from service.models import Organization
+        return {"name": session.query(Organization.name).filter(Organization.code == org).scalar()}
+
+
+def reactivate(w: World, client: Any, c: Caller, org: str) -> None:
+    answer = client.post(f"/api/v1/users/{spare_user(w, org)}/activate", headers=w.national["admin"].headers())
+    assert answer.status_code == 200
+
+
+ORG, SPARE = {"code": lambda w, o: o}, {"username": spare_user}
 #: The policy table: (method, OpenAPI path) -> the probe. The API as README.md and openapi.json state it.
 API: dict[tuple[str, str], Probe] = {
     ("get", "/openapi.json"): Probe(anyone, scoped=False, public=True),
@@ -112,6 +145,10 @@ API: dict[tuple[str, str], Probe] = {
         "organization": o, "fiscal_year": 2564, "budget_announced_on": "2020-09-20"}),
     ("get", "/plans/{plan_id}"): Probe(member, path=PLAN),
     ("get", "/plans/{plan_id}/history"): Probe(member, path=PLAN),
+    # not announced yet: nothing is tracked (an empty list) and no progress can be recorded (409)
+    ("get", "/plans/{plan_id}/progress"): Probe(member, path=PLAN),
+    ("put", "/plans/{plan_id}/progress/{number}"): Probe(member, 409, path={**PLAN, "number": lambda w, o: "1.1.1"},
+                                                         body=lambda w, o: {"status": "not_started"}),
     ("get", "/plans/{plan_id}/verify"): Probe(auditor, path=PLAN),
     ("get", "/plans/{plan_id}/export"): Probe(auditor, path=PLAN),
     ("get", "/plans/{plan_id}/events.csv"): Probe(auditor, path=PLAN),
@@ -148,6 +185,21 @@ API: dict[tuple[str, str], Probe] = {
     ("post", "/plans/{plan_id}/tasks/{task_id}/attachments"): Probe(role_of(TASK_ROLE), 422, path={**PLAN, **TASK}),
     ("get", "/plans/{plan_id}/tasks/{task_id}/attachments"): Probe(member, path={**PLAN, **TASK}),
     ("get", "/plans/{plan_id}/attachments"): Probe(member, path=PLAN),
+    ("patch", "/organizations/{code}"): Probe(national("admin"), path=ORG, body=organization_name),  # the same name
+    ("post", "/organizations/{code}/deactivate"): Probe(national("admin"), 404, scoped=False,  # no such one: no harm
+                                                        path={"code": lambda w, o: "no-such-org"}),
+    ("post", "/organizations/{code}/activate"): Probe(national("admin"), path=ORG),  # already active
+    ("post", "/organizations/onboarding"): Probe(national("admin"), 422, scoped=False, body=lambda w, o: {}),
+    ("get", "/organizations/{code}/users"): Probe(role_of("admin"), path=ORG),
+    ("post", "/organizations/{code}/users"): Probe(role_of("admin"), 422, path=ORG, body=lambda w, o: {}),
+    ("get", "/users/{username}"): Probe(role_of("admin"), path=SPARE),
+    ("put", "/users/{username}/roles"): Probe(role_of("admin"), path=SPARE,
+                                              body=lambda w, o: {"organization": o, "roles": ["executive"]}),
+    ("post", "/users/{username}/deactivate"): Probe(role_of("admin"), path=SPARE, after=reactivate),
+    ("post", "/users/{username}/activate"): Probe(role_of("admin"), path=SPARE),
+    ("post", "/users/{username}/unlock"): Probe(role_of("admin"), path=SPARE),
+    ("post", "/users/{username}/reset-link"): Probe(role_of("admin"), 201, path=SPARE),
+    ("get", "/admin-log"): Probe(admin_or_auditor, query=lambda w, o: {"organization": o}),
     ("get", "/plans/{plan_id}/attachments/{attachment_id}"): Probe(
         member, 404, path={**PLAN, "attachment_id": lambda w, o: 1}),  # none attached: "no such attachment"
 }
@@ -264,8 +316,17 @@ def test_no_write_of_a_refused_caller_left_a_trace(world):
 PAGES: dict[tuple[str, str], Probe] = {
     ("get", "/"): Probe(anyone, scoped=False),
     ("get", "/account"): Probe(anyone, scoped=False),
+    # an empty form: everyone is told what to fill in (422), nothing is counted or changed
+    ("post", "/account/password"): Probe(anyone, 422, scoped=False),
+    ("get", "/admin/holidays"): Probe(national("admin"), scoped=False),
+    ("post", "/admin/holidays"): Probe(national("admin"), 422, scoped=False),  # an empty form: no day
+    ("post", "/admin/holidays/<day>/remove"): Probe(national("admin"), 404, scoped=False,
+                                                    path={"day": lambda w, o: UNKEPT_DAY}),
     ("get", "/plans"): Probe(anyone, scoped=False),
     ("get", "/plans/<int:plan_id>"): Probe(member, path=PLAN),
+    ("get", "/plans/<int:plan_id>/progress"): Probe(member, path=PLAN),
+    ("get", "/plans/<int:plan_id>/progress/<number>"): Probe(member, 404,
+                                                             path={**PLAN, "number": lambda w, o: "1.1.1"}),
     ("get", "/plans/<int:plan_id>/<name>.pdf"): Probe(member, 404, path={**PLAN, "name": lambda w, o: "announcement"}),
     ("get", "/plans/new"): Probe(lambda c, o: OK if c.organization and c.role in STARTERS else FORBIDDEN, scoped=False),
     ("get", "/tasks/<task_id>"): Probe(member, path=TASK),
@@ -287,18 +348,30 @@ PAGES: dict[tuple[str, str], Probe] = {
     ("get", "/incidents"): Probe(holding("admin"), scoped=False),
     ("get", "/notifications"): Probe(anyone, scoped=False),  # one's own only (commands/notices)
     ("get", "/account/notifications"): Probe(anyone, scoped=False),
+    # every delivery for a national admin, its organizations' for an organization's admin (test_notifications)
+    ("get", "/admin/deliveries"): Probe(holding("admin"), scoped=False),
+    ("post", "/admin/deliveries/<int:delivery_id>/retry"): Probe(holding("admin"), 404, scoped=False,
+                                                                 path={"delivery_id": lambda w, o: 1}),  # none yet
     # an organization's admin is sent to its own list; a national admin picks the organization
     ("get", "/strategies"): Probe(lambda c, o: (302 if c.organization else OK) if c.role == "admin" else FORBIDDEN,
                                   scoped=False),
     ("get", "/organizations/<code>/strategies"): Probe(role_of("admin"), path={"code": lambda w, o: o}),
     ("get", "/plans/<int:plan_id>/attachments/<int:attachment_id>"): Probe(
         member, 404, path={**PLAN, "attachment_id": lambda w, o: 1}),  # none yet: "no such attachment"
+    ("get", "/admin"): Probe(lambda c, o: 302 if c.role in ("admin", "auditor") else FORBIDDEN, scoped=False),
+    ("get", "/admin/organizations"): Probe(holding("admin"), scoped=False),
+    ("get", "/admin/organizations/onboarding"): Probe(national("admin"), scoped=False),
+    ("get", "/admin/organizations/<code>"): Probe(role_of("admin"), path=ORG),
+    ("get", "/admin/users/<username>"): Probe(role_of("admin"), path=SPARE),
+    ("get", "/admin/log"): Probe(admin_or_auditor, query=lambda w, o: {"organization": o}),
     # a task one may not see is answered as one that is gone: back to the inbox
     ("post", "/tasks/<task_id>/claim"): Probe(role_of(TASK_ROLE), 302, path=TASK, after=release, hidden=302),
 }
 #: Pages that are no one's to police: public, or reached only as the step of another page's form
 #: (their policy is the page's own: see test_web_tasks, test_designer, test_web_auth).
-UNPOLICED = {"/login", "/logout", "/static/<path:filename>", "/healthz", "/designer/vendor/bpmn-js/<path:filename>"}
+UNPOLICED = {"/password-reset/<token>",  # the one-time link's page: no log-in, 404 for any other
+             "/login", "/logout", "/static/<path:filename>", "/healthz", "/designer/vendor/bpmn-js/<path:filename>",
+             "/line/webhook"}  # LINE's signed calls, no session (test_line_link)
 
 
 #: The public notice board: no log-in, the same answer for everyone; test_public_board holds it to
@@ -333,7 +406,8 @@ def test_every_post_of_the_pages_refuses_anyone_not_signed_in_and_never_fails(wo
 
 def _page_path(rule: str, world: World, org: str, probe: Probe | None = None) -> str:
     values = {"plan_id": plan_of(world, org), "task_id": task_of(world, org), "name": "projects", "step": 1,
-              "draft_id": 1, "token_id": 1, "kind": "csv", "attachment_id": 1, "code": org}
+              "draft_id": 1, "token_id": 1, "kind": "csv", "attachment_id": 1, "code": org, "delivery_id": 1,
+              "username": f"{org}-admin", "token": "x" * 43, "day": UNKEPT_DAY, "number": "1.1.1"}
     if probe:
         values.update({name: make(world, org) for name, make in probe.path.items()})
     return re.sub(r"<(?:[\w]+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule)

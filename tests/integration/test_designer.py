@@ -72,7 +72,8 @@ def test_regulation_change_running_plans_keep_their_version(ctx, client, org, cl
     assert run.deadline(before, "posting_deadline")["due_on"] == "2020-10-16"
 
     checked = deploy(client, designer_headers, validate_only="1")
-    assert checked.status_code == 200 and versions(ctx) == 1  # checked, simulated, diffed, not stored
+    # checked, simulated, diffed, not stored
+    assert checked.status_code == 200 and versions(ctx) == 1, checked.get_json()
     response = deploy(client, designer_headers)
     assert response.status_code == 201, response.get_json()
     report = response.get_json()

@@ -352,3 +352,133 @@ def test_the_shipped_wording_is_valid_and_a_bad_file_is_refused_with_its_problem
     assert "$secret" in message and "body" in message and "fax" not in message.split("เลือกได้จาก")[0]
     assert "unknown" in message
     assert notices.fill("$step.__class__ {x}", {"step": "ขั้น"}) == "ขั้น.__class__ {x}"
+
+
+def test_the_administrators_page_of_deliveries_shows_their_own_and_retries_a_failed_one(
+        ctx, app, client, org, other_org, people, smtp):
+    from service.commands import admin
+
+    from .web import PASSWORD
+
+    add_person(ctx, "boss", org.code, ["admin"])
+    add_person(ctx, "other-boss", other_org.code, ["admin"])
+    admin.add_user(ctx, "chief", None, ["admin"], PASSWORD, "ผู้ดูแลระบบ")
+    smtp.refused["somsri@example.go.th"] = "550 5.1.1 no such mailbox"
+    Procedure(client, org).start()
+    Procedure(client, other_org).start()
+    jobs.work(ctx)
+    assert sorted(deliveries(ctx)) == [("email", "somsri@example.go.th", "failed", 1),
+                                       ("email", "x@example.go.th", "sent", 1)]
+    boss = app.test_client()
+    assert log_in(boss, "boss").status_code == 302
+    page = boss.get("/admin/deliveries").get_data(as_text=True)
+    assert "somsri@example.go.th" in page and "x@example.go.th" not in page  # only his organization's
+    assert "เซิร์ฟเวอร์อีเมลปฏิเสธผู้รับ" in page and "ส่งใหม่" in page
+    assert "x@example.go.th" not in boss.get("/admin/deliveries?state=sent").get_data(as_text=True)
+    chief = app.test_client()
+    assert log_in(chief, "chief").status_code == 302
+    everything = chief.get("/admin/deliveries").get_data(as_text=True)
+    assert "somsri@example.go.th" in everything and "x@example.go.th" in everything
+    assert "x@example.go.th" not in chief.get("/admin/deliveries?state=failed").get_data(as_text=True)
+    first = notices.deliveries_page(ctx, actor(ctx, "chief"), limit=1)
+    second = notices.deliveries_page(ctx, actor(ctx, "chief"), limit=1, before=first["next"])
+    assert first["next"] and second["next"] is None  # keyset pages: newest first, each row once
+    assert {first["items"][0]["address"], second["items"][0]["address"]} == {"somsri@example.go.th",
+                                                                           "x@example.go.th"}
+    assert first["counts"] == {"queued": 0, "sent": 1, "failed": 1}
+
+    worker = app.test_client()
+    assert log_in(worker, "somsri").status_code == 302
+    assert worker.get("/admin/deliveries").status_code == 403
+    with ctx.db.read() as session:
+        failed_id, sent_id = (session.scalars(select(Delivery.id).where(Delivery.address == address)).one()
+                              for address in ("somsri@example.go.th", "x@example.go.th"))
+    assert post_form(worker, f"/admin/deliveries/{failed_id}/retry", {}, "/account").status_code == 403
+    other = app.test_client()
+    assert log_in(other, "other-boss").status_code == 302
+    assert post_form(other, f"/admin/deliveries/{failed_id}/retry", {}, "/admin/deliveries").status_code == 404
+    assert boss.post(f"/admin/deliveries/{failed_id}/retry").status_code == 400  # no CSRF token: nothing
+    assert post_form(chief, f"/admin/deliveries/{sent_id}/retry", {}, "/admin/deliveries").status_code == 409
+    assert deliveries(ctx)[0][2] == "failed"
+    del smtp.refused["somsri@example.go.th"]  # the address was put right
+    assert post_form(boss, f"/admin/deliveries/{failed_id}/retry", {}, "/admin/deliveries").status_code == 302
+    assert jobs.work(ctx) == 1
+    mails = [m for m in smtp.messages if m["To"] == "somsri@example.go.th"]
+    with ctx.db.read() as session:
+        retried = session.get(Delivery, failed_id)
+        assert (retried.state, retried.attempts) == ("sent", 1) and mails[0]["Message-ID"] == f"<{retried.key}@phaen>"
+
+
+CHILD_SENDER = """
+import sys
+from datetime import datetime
+from pathlib import Path
+from service.clock import FixedClock
+from service.commands import jobs, notices
+from service.config import Settings
+from service.context import Context
+url, instance, port, at = sys.argv[1:5]
+settings = Settings.from_env({}, instance_path=Path(instance), database_url=url)
+settings.smtp_host, settings.smtp_port = "127.0.0.1", int(port)
+jobs.work(Context.create(settings, FixedClock(datetime.fromisoformat(at))))
+"""
+
+
+def test_a_sender_killed_mid_batch_loses_nothing_and_resends_at_most_the_one_in_flight_with_its_key(
+        ctx, client, org, smtp, clock, tmp_path):
+    """A real child process runs the sender on the same database file; the SMTP server holds its
+    answer to the third message until the child is killed with SIGKILL. The restart (after the
+    job's lease) sends the rest, and the one in flight again under the same Message-ID."""
+    import asyncio
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from service.config import SOURCE_ROOT
+    from service.models import Job
+
+    if not ctx.settings.database_url.startswith("sqlite:///"):
+        pytest.skip("the child process opens the same SQLite file")
+    people = [person(ctx, f"member{n}", org, ["support_committee"], email=f"member{n}@example.go.th")
+              for n in range(6)]
+    Procedure(client, org).start()
+    with ctx.db.write() as session:  # the plan's document renders are not what this is about
+        session.execute(Job.__table__.delete().where(Job.kind != notices.DELIVER))
+    arrived, released = threading.Event(), threading.Event()
+    handle_data = smtp.handle_DATA
+
+    async def hold_the_third(server, session, envelope):
+        answer = await handle_data(server, session, envelope)
+        if len(smtp.messages) == 3:
+            arrived.set()  # the server has it; the sender waits for "250"
+            while not released.is_set():
+                await asyncio.sleep(0.01)
+        return answer
+
+    smtp.handle_DATA = hold_the_third
+    child = subprocess.Popen([sys.executable, "-c", CHILD_SENDER, ctx.settings.database_url,
+                              str(tmp_path / "child"), str(smtp.server.port), clock.now().isoformat()],
+                             cwd=SOURCE_ROOT)
+    try:
+        assert arrived.wait(120), "the child sent no third message"
+        os.kill(child.pid, signal.SIGKILL)
+        assert child.wait(60) == -signal.SIGKILL
+    finally:
+        released.set()
+        if child.poll() is None:
+            child.kill()
+    with ctx.db.read() as session:
+        states = sorted(session.execute(select(Delivery.state, Delivery.attempts)).all())
+    assert states == [("queued", 0)] * 3 + [("queued", 1)] + [("sent", 1)] * 2  # the third in flight
+
+    clock.advance(minutes=11)  # the dead sender's lease runs out
+    assert jobs.work(ctx) == 1
+    with ctx.db.read() as session:
+        rows = session.execute(select(Delivery.key, Delivery.state, Delivery.attempts)).all()
+    assert len(rows) == len(people) and all(state == "sent" for _, state, _ in rows)
+    sent = [m["Message-ID"] for m in smtp.messages]
+    assert sorted(set(sent)) == sorted(f"<{key}@phaen>" for key, *_ in rows)  # every one delivered, none lost
+    assert len(sent) == len(people) + 1 and sum(attempts for *_, attempts in rows) == len(sent)
+    twice = [key for key in set(sent) if sent.count(key) == 2]
+    assert twice == [f"<{key}@phaen>" for key, _, attempts in rows if attempts == 2]  # the resend is recognisable

@@ -32,17 +32,19 @@ ALLOWED: dict[str, set[str]] = {
     "queries": {"auth", "bundles", "context", "deadlines", "engine", "errors", "eventlog", "labels", "models", "thai"},
     # the public notice board's reads: announced items only, over the documents' records
     "noticeboard": {"bundles", "context", "documents", "errors", "eventlog", "models", "thai"},
+    # the plan's year: the tracked list, its replay and reads (over the documents' parsing of projects)
+    "tracking": {"auth", "bundles", "context", "documents", "errors", "eventlog", "models", "taskforms", "thai"},
     "documents": {"auth", "bundles", "config", "context", "deadlines", "engine", "errors", "eventlog", "labels",
                   "models", "queries", "thai"},
     "audit": {"auth", "bundles", "context", "deadlines", "engine", "errors", "eventlog", "evidence", "labels",
               "models", "queries", "thai"},
     "channels": set(),  # the adapters notifications travel by (e-mail, LINE): the standard library only
     "commands": {"auth", "bundles", "channels", "context", "documents", "engine", "errors", "eventlog", "evidence",
-                 "labels", "models", "oplog", "queries", "taskforms", "thai"},
+                 "labels", "models", "oplog", "queries", "taskforms", "thai", "tracking"},
     "http": {"auth", "bundles", "context", "errors", "oplog"},
-    "api": {"audit", "auth", "bundles", "commands", "documents", "errors", "evidence", "http", "queries"},
+    "api": {"audit", "auth", "bundles", "commands", "documents", "errors", "evidence", "http", "queries", "tracking"},
     "web": {"audit", "auth", "bundles", "commands", "config", "documents", "errors", "eventlog", "evidence", "http",
-            "labels", "noticeboard", "queries", "taskforms", "thai"},
+            "labels", "noticeboard", "queries", "taskforms", "thai", "tracking"},
     "app": {"api", "config", "context", "http", "oplog", "web"},
     "wsgi": {"app", "oplog"},
     "cli": {"app", "audit", "auth", "bundles", "commands", "config", "context", "engine", "errors", "oplog",
@@ -54,7 +56,7 @@ OWNED = {
     "openpyxl": {"taskforms"}, "jsonschema": {"taskforms"}, "flask": {"api", "app", "http", "oplog", "web"},
     "flask_login": {"web"}, "flask_wtf": {"http", "web"}, "click": {"cli"},
     "sqlalchemy": {"audit", "auth", "bundles", "cli", "commands", "context", "db", "documents", "evidence",
-                   "migrations", "models", "noticeboard", "queries", "wsgi"},
+                   "migrations", "models", "noticeboard", "queries", "tracking", "wsgi"},
 }
 
 

@@ -1,0 +1,35 @@
+"""Appending to a plan's event log: one hash-chained event from the head the plan's row keeps,
+inside the command's transaction. Every command that changes a plan appends through here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.commands import renders
+from service.eventlog import checked_jsonable, event_hash
+from service.models import Event, Plan
+
+
+def append_event(session: Session, plan: Plan, at: datetime, actor: str, role: str | None, kind: str,
+                 data: dict[str, Any], task: str | None = None, task_id: str | None = None,
+                 state_digest: str | None = None) -> Event:
+    """Append one event to the plan's chain from the head its row keeps, and move the head on;
+    without a digest the state is unchanged (a claim).
+    :raise StaleDataError: the plan was saved meanwhile; two commands never append the same number."""
+    if plan.id is None:
+        session.flush()  # a new plan: its event names its id
+    stored, written_alike = checked_jsonable(data)
+    event = Event(plan_id=plan.id, seq=plan.event_seq + 1, at=at, actor=actor, role=role, kind=kind, task=task,
+                  task_id=task_id, data=stored, state_digest=state_digest or plan.state_digest,
+                  prev_hash=plan.event_hash, hash="")
+    event.hash = event_hash(event, written_alike)
+    plan.event_seq, plan.event_hash, plan.state_digest = event.seq, event.hash, event.state_digest
+    # The plan's row is written first, on its own: its version check fails a command that lost a
+    # race before that command's event could clash with the winner's.
+    session.flush()
+    session.add(event)
+    renders.enqueue_renders(session, plan.id, at)  # what the plan's documents show may have changed
+    return event

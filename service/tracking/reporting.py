@@ -1,0 +1,119 @@
+"""The reports read: a tracked plan's events loaded up to the end of the cut-off day (Asia/Bangkok),
+replayed and counted by reports.py, for the API, the pages and the monitoring committee's
+evaluation report. Events only, never the read model: a report re-made later reads the same."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.auth import Actor
+from service.bundles.catalog import TRACKING_KEY
+from service.context import Context
+from service.documents.records import PlanFile, kinds_of
+from service.errors import Conflict, Invalid, NotFound
+from service.eventlog import TRACKING_KINDS
+from service.models import Event, Plan, TrackedProject
+from service.thai import dates
+from service.thai.legaldays import day_of, end_of_day
+from service.tracking import reports
+from service.tracking.replay import replay
+
+#: The document of a monitoring process that prints the year's annual figures (documents/render.py).
+EVALUATION = "evaluation"
+
+
+def report(ctx: Context, actor: Actor, plan_id: int, kind: str, cutoff: str | None = None) -> dict[str, Any]:
+    """The figures of the plan's report ``kind`` as of the end of ``cutoff`` (YYYY-MM-DD; by default
+    the last day of the report's months, or today while they last), with the organization's name.
+    :raise NotFound: (another organization's plan, no such kind) Conflict: (not tracked) Invalid: (the cut-off)"""
+    if kind not in reports.TITLES:
+        raise NotFound(f"ไม่มีรายงานชนิด {kind[:40]}; รายงานที่มี: {', '.join(reports.TITLES)}")
+    today = day_of(ctx.clock.now())
+    with ctx.db.read() as session:
+        plan = session.get(Plan, plan_id)
+        if plan is None or not actor.can_see(plan.organization_id):
+            raise NotFound("ไม่พบแผนนี้")
+        if not _is_tracked(session, plan.id):
+            raise Conflict("แผนนี้ยังไม่ได้ประกาศใช้ (หรือเป็นการแก้ไขแผน) จึงยังไม่มีรายงานผลการดำเนินงาน "
+                           "รายงานทำจากแผนการดำเนินงานของปีที่ประกาศใช้แล้ว")
+        day = cutoff_of(kind, plan.fiscal_year, cutoff, today)
+        figures = _figures(session, ctx, plan, kind, day, end_of_day(day))
+        figures["organization"] = {"code": plan.organization.code, "name": plan.organization.name,
+                                   "province": plan.organization.province}
+        figures["plan_id"] = plan.id
+        return figures
+
+
+def cutoff_of(kind: str, fiscal_year: int, value: str | None, today: date) -> date:
+    """The cut-off a report is asked for, checked: a day of the report's months, not after today.
+    None: the report's last day, or today while its months last. :raise Invalid:"""
+    span = reports.period(kind, fiscal_year)
+    if value is None or value == "":
+        return min(span.last, today) if today >= span.first else span.first
+    try:
+        day = date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise _bad_cutoff("วันที่ตัดยอด (cutoff) ต้องเป็นวันที่ในรูปแบบ ปปปป-ดด-วว เช่น 2021-03-31")
+    if not span.first <= day <= span.last:
+        raise _bad_cutoff(f"วันที่ตัดยอดของ{reports.TITLES[kind]}ต้องอยู่ระหว่างวันที่ {dates.long(span.first)} "
+                          f"ถึงวันที่ {dates.long(span.last)}")
+    if day > today:
+        raise _bad_cutoff(f"วันที่ตัดยอดต้องไม่เป็นวันในอนาคต (วันนี้คือวันที่ {dates.long(today)})")
+    return day
+
+
+def _bad_cutoff(message: str) -> Invalid:
+    return Invalid(message, [{"field": "cutoff", "message": message}])
+
+
+def _is_tracked(session: Session, plan_id: int) -> bool:
+    return session.scalars(select(TrackedProject.id).where(TrackedProject.plan_id == plan_id).limit(1)).first() \
+        is not None
+
+
+def _figures(session: Session, ctx: Context, plan: Plan, kind: str, day: date, until: datetime) -> dict[str, Any]:
+    rows = session.execute(select(Event.kind, Event.at, Event.actor, Event.data).where(
+        Event.plan_id == plan.id, Event.kind.in_(TRACKING_KINDS), Event.at <= until).order_by(Event.seq))
+    state = replay(({"kind": k, "at": at, "actor": actor, "data": data} for k, at, actor, data in rows), until)
+    return reports.figures(state, plan.fiscal_year, kind, day, _status_titles(session, ctx, plan))
+
+
+def _status_titles(session: Session, ctx: Context, plan: Plan) -> dict[str, str]:
+    """The statuses as the plan's progress form titles them."""
+    version = ctx.models.published(session, plan.process_version_id)
+    form = version.forms.get((version.meta.get(TRACKING_KEY) or {}).get("form") or "", {})
+    status = (form.get("properties") or {}).get("status") or {}
+    return dict(zip(status.get("enum") or [], status.get("x-enumTitles") or [], strict=False))
+
+
+def with_year_figures(ctx: Context, file: PlanFile, kind: str) -> PlanFile:
+    """``file`` with the annual figures its evaluation report prints: of the organization's tracked
+    plan of the same fiscal year, as of the end of the evaluation's day or of the fiscal year,
+    whichever is earlier, and never after the moment ``file`` stands at (its freezing step), so a
+    frozen report is made again to the same bytes. Any other document: ``file`` unchanged."""
+    if kind != EVALUATION or kind not in kinds_of(file.meta) or not file.data.get("evaluated_on"):
+        return file
+    try:
+        evaluated = date.fromisoformat(str(file.data["evaluated_on"]))
+    except ValueError:
+        return file
+    day = min(evaluated, reports.period(reports.ANNUAL, file.fiscal_year).last)
+    with ctx.db.read() as session:
+        plan = session.scalars(select(Plan).join(TrackedProject, TrackedProject.plan_id == Plan.id).where(
+            Plan.organization_id == _organization_id(session, file.id), Plan.fiscal_year == file.fiscal_year)
+            .order_by(Plan.id).limit(1)).first()
+        if plan is None:
+            return replace(file, progress={"tracked": False})
+        figures = _figures(session, ctx, plan, reports.ANNUAL, day, min(end_of_day(day), file.now))
+    return replace(file, progress={"tracked": True, **figures})
+
+
+def _organization_id(session: Session, plan_id: int) -> int | None:
+    return session.scalars(select(Plan.organization_id).where(Plan.id == plan_id)).first()
