@@ -81,6 +81,29 @@ def _facts(published: Published) -> _Facts:
     return found
 
 
+# --- What a page was made from ---------------------------------------------------------------
+#: bumped when what the pages show from the same records changes (a template or a rule)
+PAGES_VERSION = "1"
+
+
+def fingerprint(ctx: Context, code: str) -> str | None:
+    """A digest of everything an organization's public pages are made from: each of its plans' event
+    head (a step, a frozen document and a listing each move it), the day in Bangkok (days posted so far)
+    and the deployment's address; None for no such organization. One indexed read, no event is read:
+    a crowd asking again is answered from it without making the page."""
+    if not 0 < len(code) <= 32:
+        return None
+    with ctx.db.read() as session:
+        heads = session.execute(select(Organization.id, Plan.id, Plan.event_hash)
+                                .outerjoin(Plan, Plan.organization_id == Organization.id)
+                                .where(Organization.code == code).order_by(Plan.id)).all()
+    if not heads:
+        return None
+    made_of = [PAGES_VERSION, code, day_of(ctx.clock.now()).isoformat(), ctx.settings.public_url,
+               *(f"{plan_id}:{head}" for _, plan_id, head in heads)]
+    return hashlib.sha256("\n".join(map(str, made_of)).encode()).hexdigest()[:32]
+
+
 # --- Reading an organization's board ------------------------------------------------------
 def _organization(session: Session, code: str) -> Organization:
     row = session.scalars(select(Organization).where(Organization.code == code)).first() \

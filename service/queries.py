@@ -194,6 +194,10 @@ def inbox_page(ctx: Context, actor: Actor, limit: int | None = 50, after: str | 
                           for row, fiscal_year, listed in rows[:limit]], "next": following}
 
 
+#: plans (and steps) the inbox's filters offer at most
+MAX_PLAN_CHOICES = 200
+
+
 def inbox_choices(ctx: Context, actor: Actor) -> dict[str, Any]:
     """What the inbox's filters offer and how many tasks there are, over all its pages."""
     scope = _inbox_scope(actor)
@@ -202,9 +206,12 @@ def inbox_choices(ctx: Context, actor: Actor) -> dict[str, Any]:
     anywhere = or_(*scope)
     with ctx.db.read() as session:
         total = session.scalar(select(func.count()).select_from(OpenTask).where(anywhere)) or 0
+        # a filter offers the newest plans only: a national inbox of thousands of plans is searched, not picked
         plans = session.execute(select(OpenTask.plan_id, Plan.fiscal_year).join(Plan, Plan.id == OpenTask.plan_id)
-                                .where(anywhere).distinct()).all()
-        steps = session.execute(select(OpenTask.name, OpenTask.title).where(anywhere).distinct()).all()
+                                .where(anywhere).distinct().order_by(Plan.fiscal_year.desc(), OpenTask.plan_id)
+                                .limit(MAX_PLAN_CHOICES)).all()
+        steps = session.execute(select(OpenTask.name, OpenTask.title).where(anywhere).distinct()
+                                .limit(MAX_PLAN_CHOICES)).all()
     return {"total": total, "plans": sorted({tuple(p) for p in plans}, key=lambda p: (-p[1], p[0])),
             "steps": sorted({tuple(s) for s in steps}, key=lambda s: s[1])}
 

@@ -62,10 +62,10 @@ def register_processes(ctx: Context, by: str = "system") -> list[tuple[str, int,
 
 def add_organization(ctx: Context, code: str, name: str, province: str = "") -> Organization:
     with ctx.db.write() as session:
-        return _add_organization(session, ctx.clock.now(), code, name, province)
+        return new_organization(session, ctx.clock.now(), code, name, province)
 
 
-def _add_organization(session: Session, now: datetime, code: str, name: str, province: str) -> Organization:
+def new_organization(session: Session, now: datetime, code: str, name: str, province: str) -> Organization:
     if not CODE_PATTERN.match(code or ""):
         raise Invalid("รหัสองค์กรใช้ได้เฉพาะตัวอักษรอังกฤษ ตัวเลข และ _ . - ไม่เกิน 32 ตัว",
                       [{"field": "/code", "message": "รหัสองค์กรไม่ถูกต้อง"}])
@@ -87,12 +87,12 @@ def add_user(ctx: Context, username: str, org_code: str | None, roles: list[str]
     """Create a user holding ``roles`` in the organization (or nationally, without one); the
     new API token if asked for."""
     with ctx.db.write() as session:
-        org = _organization(session, org_code) if org_code is not None else None
-        return _add_user(session, ctx.clock.now(), username, org, roles, password, display_name,
+        org = organization_named(session, org_code) if org_code is not None else None
+        return new_user(session, ctx.clock.now(), username, org, roles, password, display_name,
                          ctx.settings.token_lifetime if with_token else None)
 
 
-def _add_user(session: Session, now: datetime, username: str, org: Organization | None, roles: list[str],
+def new_user(session: Session, now: datetime, username: str, org: Organization | None, roles: list[str],
               password: str | None, display_name: str, token_lifetime: timedelta | None) -> str | None:
     """The user, and a token of ``token_lifetime`` if one is given."""
     if not USERNAME_PATTERN.match(username or ""):
@@ -100,7 +100,7 @@ def _add_user(session: Session, now: datetime, username: str, org: Organization 
                       [{"field": "/username", "message": "ชื่อผู้ใช้ไม่ถูกต้อง"}])
     if not roles:
         raise Invalid("กรุณาระบุบทบาทอย่างน้อยหนึ่งบทบาท (--role)", [{"field": "/roles", "message": "ไม่มีบทบาท"}])
-    _check_roles(session, roles, national=org is None)
+    check_roles(session, roles, national=org is None)
     if session.scalars(select(User).where(User.username == username)).first():
         raise Conflict(f"มีผู้ใช้ชื่อ {username} อยู่แล้ว")
     user = User(username=username, display_name=display_name or username,
@@ -119,15 +119,15 @@ def grant_role(ctx: Context, username: str, org_code: str | None, role: str) -> 
         user = session.scalars(select(User).where(User.username == username)).first()
         if user is None:
             raise NotFound(f"ไม่พบผู้ใช้ {username}")
-        org = _organization(session, org_code) if org_code is not None else None
-        _check_roles(session, [role], national=org is None)
+        org = organization_named(session, org_code) if org_code is not None else None
+        check_roles(session, [role], national=org is None)
         org_id = org.id if org else None
         if any(m.organization_id == org_id and m.role == role for m in user.memberships):
             raise Conflict(f"{username} มีบทบาท {role} ในองค์กรนี้อยู่แล้ว")
         user.memberships.append(RoleMembership(organization_id=org_id, role=role))
 
 
-def _check_roles(session: Session, roles: list[str], national: bool) -> None:
+def check_roles(session: Session, roles: list[str], national: bool) -> None:
     known = catalog.known_roles(session)
     unknown = sorted(set(roles) - known)
     if unknown:
@@ -148,9 +148,9 @@ def create_organization(ctx: Context, actor: Actor, body: Any) -> dict[str, Any]
         raise Invalid("users ต้องเป็นรายการของ {username, roles}", [{"field": "/users", "message": "รูปแบบไม่ถูกต้อง"}])
     now = ctx.clock.now()
     with ctx.db.write() as session:  # all or nothing
-        org = _add_organization(session, now, body["code"], body["name"], str(body.get("province", "")))
+        org = new_organization(session, now, body["code"], body["name"], str(body.get("province", "")))
         created = [{"username": user["username"], "roles": user["roles"],
-                    "token": _add_user(session, now, user["username"], org, user["roles"], None,
+                    "token": new_user(session, now, user["username"], org, user["roles"], None,
                                        str(user.get("display_name", "")), ctx.settings.token_lifetime)}
                    for user in users]
         return {"organization": {"code": org.code, "name": org.name, "province": org.province}, "users": created}
@@ -170,7 +170,7 @@ def issue_token(ctx: Context, username: str, days: int | None = None) -> str:
                       [{"field": "/days", "message": f"ระบุ 1–{MAX_TOKEN_DAYS} วัน"}])
     lifetime = timedelta(days=days) if days is not None else ctx.settings.token_lifetime
     with ctx.db.write() as session:
-        return _issue_token(session, _user_named(session, username), ctx.clock.now(), lifetime)
+        return _issue_token(session, user_named(session, username), ctx.clock.now(), lifetime)
 
 
 def _issue_token(session: Session, user: User, now: datetime, lifetime: timedelta) -> str:
@@ -191,7 +191,7 @@ def tokens(ctx: Context, actor: Actor) -> list[dict[str, Any]]:
 def tokens_of(ctx: Context, username: str) -> list[dict[str, Any]]:
     """A user's tokens, for the operator at the console. :raise NotFound: no such user."""
     with ctx.db.read() as session:
-        return _token_list(session, _user_named(session, username).id, ctx.clock.now())
+        return _token_list(session, user_named(session, username).id, ctx.clock.now())
 
 
 def _token_list(session: Session, user_id: int, now: datetime) -> list[dict[str, Any]]:
@@ -233,7 +233,7 @@ def revoke_tokens_of(ctx: Context, username: str, token_id: str | int | None = N
     valid; the tokens ended. :raise NotFound: no such user, or no such token of theirs."""
     now = ctx.clock.now()
     with ctx.db.write() as session:
-        user = _user_named(session, username)
+        user = user_named(session, username)
         if token_id is not None:
             number = _token_number(token_id)
             row = session.get(ApiToken, number) if number is not None else None
@@ -257,7 +257,7 @@ def _token_number(token_id: str | int) -> int | None:
     return int(text)
 
 
-def _user_named(session: Session, username: str, lock: bool = False) -> User:
+def user_named(session: Session, username: str, lock: bool = False) -> User:
     query = select(User).where(User.username == username)
     user = session.scalars(query.with_for_update() if lock else query).first()
     if user is None:
@@ -265,7 +265,7 @@ def _user_named(session: Session, username: str, lock: bool = False) -> User:
     return user
 
 
-def _end_credentials(session: Session, user_id: int, now: datetime, by: str) -> None:
+def end_credentials(session: Session, user_id: int, now: datetime, by: str) -> None:
     """Every web session and every API token of the user ends (a new password, a deactivation)."""
     _end_sessions(session, user_id, now)
     session.execute(update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
@@ -277,7 +277,7 @@ def _end_sessions(session: Session, user_id: int, now: datetime) -> None:
                     .values(ended_at=now))
 
 
-def _organization(session: Session, code: str) -> Organization:
+def organization_named(session: Session, code: str) -> Organization:
     org = session.scalars(select(Organization).where(Organization.code == code)).first()
     if org is None:
         raise NotFound(f"ไม่พบองค์กรรหัส {code}")
@@ -507,10 +507,10 @@ def set_password(ctx: Context, username: str, password: str, by: str = "operator
         raise Invalid(TOO_SHORT)
     now = ctx.clock.now()
     with ctx.db.write() as session:
-        user = _user_named(session, username, lock=True)
+        user = user_named(session, username, lock=True)
         user.password_hash = hash_password(password)
         session.execute(delete(LoginFailure).where(LoginFailure.name_hash == _digest("name", user.username)))
-        _end_credentials(session, user.id, now, by)
+        end_credentials(session, user.id, now, by)
 
 
 TOO_SHORT = f"รหัสผ่านต้องยาวอย่างน้อย {MIN_PASSWORD_LENGTH} ตัวอักษร"
@@ -553,7 +553,7 @@ def change_password(ctx: Context, actor: Actor, current: str, new: str, repeated
         else:
             user.password_hash = hash_password(new)
             session.execute(delete(LoginFailure).where(LoginFailure.name_hash == name_key))
-            _end_credentials(session, user.id, now, user.username)
+            end_credentials(session, user.id, now, user.username)
             _record_sign_in(session, user.id, now, "password", "ok", address, browser)
             return _open_session(session, user.id, now)
         _record_sign_in(session, user.id, now, "password", outcome, address, browser)
@@ -565,10 +565,10 @@ def set_active(ctx: Context, username: str, active: bool, by: str = "operator") 
     (ended tokens stay ended: issue new ones)."""
     now = ctx.clock.now()
     with ctx.db.write() as session:
-        user = _user_named(session, username, lock=True)
+        user = user_named(session, username, lock=True)
         user.is_active = active
         if not active:
-            _end_credentials(session, user.id, now, by)
+            end_credentials(session, user.id, now, by)
 
 
 def _locked_message(until: datetime) -> str:
@@ -588,15 +588,6 @@ def _minutes(period: timedelta) -> int:
 @functools.cache
 def _unknown_user_hash() -> str:
     return hash_password(secrets.token_hex(16))
-
-
-# The rules commands/administration.py applies too (the browser's administration), under public names.
-organization_named = _organization
-user_named = _user_named
-new_organization = _add_organization
-new_user = _add_user
-check_roles = _check_roles
-end_credentials = _end_credentials
 
 
 def login_name_key(username: str) -> str:

@@ -9,12 +9,14 @@ bounded in size and per client address instead.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from lxml import etree  # type: ignore[import-untyped]
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -88,6 +90,48 @@ def _error(status: int, message: str) -> ResponseReturnValue:
     return render_template("public/error.html", status=status, title=title(status), message=message), status
 
 
+# --- An organization's pages, made once per what they are made of ------------------------------
+#: pages kept made, per web process (a crowd reads a few items; an entry is a few tens of KB)
+KEPT_PAGES = 256
+_kept: OrderedDict[tuple[str, str], tuple[bytes, list[tuple[str, str]]]] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def made_once(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
+    """An organization's page with an ETag of what it is made from (noticeboard.fingerprint): asked
+    again with it, 304 without making the page; asked by another reader, the page this process made
+    last for the same records, without reading them again. Pages that must not be kept are made each time."""
+
+    @functools.wraps(view)
+    def answer(code: str, **values: Any) -> ResponseReturnValue:
+        made_of = noticeboard.fingerprint(ctx(), code)
+        if made_of is None:
+            return view(code, **values)  # no such organization: the view says so
+        tag = f'"{made_of}"'
+        if request.if_none_match.contains(made_of):
+            response = Response(status=304)
+            response.headers.update({"ETag": tag, "Cache-Control": PAGE_CACHE})
+            return response
+        key = (request.full_path, made_of)
+        with _kept_lock:
+            kept = _kept.get(key)
+            if kept is not None:
+                _kept.move_to_end(key)
+        if kept is not None:
+            return Response(kept[0], headers=kept[1])
+        response = make_response(view(code, **values))
+        if response.status_code != 200 or "no-store" in response.headers.get("Cache-Control", ""):
+            return response
+        response.headers["ETag"] = tag
+        with _kept_lock:
+            _kept[key] = (response.get_data(), list(response.headers.items()))
+            while len(_kept) > KEPT_PAGES:
+                _kept.popitem(last=False)
+        return response
+
+    return answer
+
+
 # --- Pages ---------------------------------------------------------------------------------
 @bp.get("/")
 def index() -> ResponseReturnValue:
@@ -101,6 +145,7 @@ def index() -> ResponseReturnValue:
 
 
 @bp.get("/<code>/")
+@made_once
 def board(code: str) -> ResponseReturnValue:
     """:raise 404: no such organization."""
     shown = noticeboard.board(ctx(), code)
@@ -108,12 +153,14 @@ def board(code: str) -> ResponseReturnValue:
 
 
 @bp.get("/<code>/plans/<int:plan_id>")
+@made_once
 def item(code: str, plan_id: int) -> ResponseReturnValue:
     """An item's permanent page. :raise 404: not an announced item of that organization."""
     return _item_page({**noticeboard.item(ctx(), code, plan_id), "stable": None})
 
 
 @bp.get("/<code>/<int:fiscal_year>/<slug>")
+@made_once
 def newest(code: str, fiscal_year: int, slug: str) -> ResponseReturnValue:
     """The ITA's stable address: the newest announced version. :raise 404: none announced yet."""
     return _item_page(noticeboard.newest(ctx(), code, fiscal_year, slug))
@@ -143,6 +190,7 @@ def document(code: str, plan_id: int, kind: str) -> ResponseReturnValue:
 
 
 @bp.get("/<code>/embed")
+@made_once
 def embed(code: str) -> ResponseReturnValue:
     """The list of announcements for an organization's own web site, in an iframe. :raise 404:"""
     response = Response(render_template("public/embed.html", **noticeboard.board(ctx(), code),
@@ -152,6 +200,7 @@ def embed(code: str) -> ResponseReturnValue:
 
 
 @bp.get("/<code>/feed.atom")
+@made_once
 def feed(code: str) -> ResponseReturnValue:
     """Atom 1.0: one entry per announced item, newest first, ids stable. :raise 404:"""
     shown = noticeboard.board(ctx(), code)

@@ -10,7 +10,7 @@ import re
 import subprocess
 import tempfile
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -180,6 +180,30 @@ def test_a_reader_asking_again_with_the_etag_is_answered_304_without_the_body(cl
         assert again.status_code == 304 and again.data == b"", path
     missing = client.get(f"/public/{org.code}/plans/999999")
     assert missing.status_code == 404 and missing.headers["Cache-Control"] == "no-store"
+
+
+def test_a_crowd_is_answered_from_what_the_page_was_made_of_and_a_change_is_seen_at_once(ctx, client, org, clock,
+                                                                                        monkeypatch):
+    run, pid = announced(client, org)
+    path = f"/public/{org.code}/plans/{pid}"
+    first = client.get(path)
+    made = []
+    real = public.render_template
+    monkeypatch.setattr(public, "render_template", lambda *a, **k: made.append(a[0]) or real(*a, **k))
+    assert client.get(path, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    again = client.get(path)  # another reader: the page this process made, not made again
+    assert again.status_code == 200 and again.data == first.data and made == []
+    assert again.headers["ETag"] == first.headers["ETag"]
+    # the posting is recorded: the page changes, its ETag too, and the old one no longer answers 304
+    run.complete(pid, "post_announcement")
+    changed = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"] and made
+    assert "ปิดประกาศ" in text(changed)
+    # a new day in Bangkok: the days posted so far move on, so the page is made afresh
+    made.clear()
+    clock.set(clock.now() + timedelta(days=1))
+    next_day = client.get(path, headers={"If-None-Match": changed.headers["ETag"]})
+    assert next_day.status_code == 200 and made
 
 
 def test_the_reports_addresses_answer_a_thai_404_until_they_exist_and_hostile_input_never_a_500(client, org):
