@@ -32,6 +32,7 @@ from service.commands import progress, strategies
 from service.context import Context
 from service.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts, Unauthorized
 from service.models import (
+    AdminLogEntry,
     ApiToken,
     ClockOverride,
     LoginFailure,
@@ -60,9 +61,24 @@ def register_processes(ctx: Context, by: str = "system") -> list[tuple[str, int,
     return results
 
 
-def add_organization(ctx: Context, code: str, name: str, province: str = "") -> Organization:
+#: who an administrative change made at the server's console is recorded as
+OPERATOR = "operator"
+
+
+def log_change(session: Session, now: datetime, by: str, action: str, organization_id: int | None,
+               username: str | None = None, **details: Any) -> None:
+    """One administrative change in the append-only admin log (commands/administration.py reads it),
+    in the caller's transaction: the browser's, the API's and the operator's at the console alike."""
+    session.add(AdminLogEntry(at=now, actor=by, action=action, organization_id=organization_id, username=username,
+                              details=details))
+
+
+def add_organization(ctx: Context, code: str, name: str, province: str = "", by: str = OPERATOR) -> Organization:
+    now = ctx.clock.now()
     with ctx.db.write() as session:
-        return new_organization(session, ctx.clock.now(), code, name, province)
+        org = new_organization(session, now, code, name, province)
+        log_change(session, now, by, "organization_created", org.id, name=name)
+        return org
 
 
 def new_organization(session: Session, now: datetime, code: str, name: str, province: str) -> Organization:
@@ -86,10 +102,13 @@ def add_user(ctx: Context, username: str, org_code: str | None, roles: list[str]
              display_name: str = "", with_token: bool = False) -> str | None:
     """Create a user holding ``roles`` in the organization (or nationally, without one); the
     new API token if asked for."""
+    now = ctx.clock.now()
     with ctx.db.write() as session:
         org = organization_named(session, org_code) if org_code is not None else None
-        return new_user(session, ctx.clock.now(), username, org, roles, password, display_name,
+        token = new_user(session, now, username, org, roles, password, display_name,
                          ctx.settings.token_lifetime if with_token else None)
+        log_change(session, now, OPERATOR, "user_added", org.id if org else None, username, roles=list(roles))
+        return token
 
 
 def new_user(session: Session, now: datetime, username: str, org: Organization | None, roles: list[str],
@@ -125,6 +144,7 @@ def grant_role(ctx: Context, username: str, org_code: str | None, role: str) -> 
         if any(m.organization_id == org_id and m.role == role for m in user.memberships):
             raise Conflict(f"{username} มีบทบาท {role} ในองค์กรนี้อยู่แล้ว")
         user.memberships.append(RoleMembership(organization_id=org_id, role=role))
+        log_change(session, ctx.clock.now(), OPERATOR, "role_granted", org_id, username, roles=[role])
 
 
 def check_roles(session: Session, roles: list[str], national: bool) -> None:
@@ -149,10 +169,13 @@ def create_organization(ctx: Context, actor: Actor, body: Any) -> dict[str, Any]
     now = ctx.clock.now()
     with ctx.db.write() as session:  # all or nothing
         org = new_organization(session, now, body["code"], body["name"], str(body.get("province", "")))
+        log_change(session, now, actor.username, "organization_created", org.id, name=org.name)
         created = [{"username": user["username"], "roles": user["roles"],
                     "token": new_user(session, now, user["username"], org, user["roles"], None,
                                        str(user.get("display_name", "")), ctx.settings.token_lifetime)}
                    for user in users]
+        for user in users:
+            log_change(session, now, actor.username, "user_added", org.id, user["username"], roles=user["roles"])
         return {"organization": {"code": org.code, "name": org.name, "province": org.province}, "users": created}
 
 
@@ -228,7 +251,7 @@ def revoke_token(ctx: Context, actor: Actor, token_id: str | int) -> dict[str, A
 
 
 def revoke_tokens_of(ctx: Context, username: str, token_id: str | int | None = None,
-                     by: str = "operator") -> list[dict[str, Any]]:
+                     by: str = OPERATOR) -> list[dict[str, Any]]:
     """The operator ends one token of a user (``token_id``) or, without one, every token still
     valid; the tokens ended. :raise NotFound: no such user, or no such token of theirs."""
     now = ctx.clock.now()
@@ -500,7 +523,7 @@ def _digest(kind: str, text: str) -> str:
     return hashlib.sha256(f"{kind}:{text}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def set_password(ctx: Context, username: str, password: str, by: str = "operator") -> None:
+def set_password(ctx: Context, username: str, password: str, by: str = OPERATOR) -> None:
     """Change a user's password; it lifts a log-in lock-out of the name and ends every web session
     and every API token of the user (whoever held the old password may hold those too)."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
@@ -511,6 +534,7 @@ def set_password(ctx: Context, username: str, password: str, by: str = "operator
         user.password_hash = hash_password(password)
         session.execute(delete(LoginFailure).where(LoginFailure.name_hash == _digest("name", user.username)))
         end_credentials(session, user.id, now, by)
+        log_change(session, now, by, "password_set", user.organization_id, user.username)
 
 
 TOO_SHORT = f"รหัสผ่านต้องยาวอย่างน้อย {MIN_PASSWORD_LENGTH} ตัวอักษร"
@@ -560,7 +584,7 @@ def change_password(ctx: Context, actor: Actor, current: str, new: str, repeated
     raise Invalid(message, [{"field": "/current_password", "message": message}])
 
 
-def set_active(ctx: Context, username: str, active: bool, by: str = "operator") -> None:
+def set_active(ctx: Context, username: str, active: bool, by: str = OPERATOR) -> None:
     """Deactivate a user (every session and token ends; they cannot log in) or activate them again
     (ended tokens stay ended: issue new ones)."""
     now = ctx.clock.now()
@@ -569,6 +593,8 @@ def set_active(ctx: Context, username: str, active: bool, by: str = "operator") 
         user.is_active = active
         if not active:
             end_credentials(session, user.id, now, by)
+        log_change(session, now, by, "user_activated" if active else "user_deactivated", user.organization_id,
+                   user.username)
 
 
 def _locked_message(until: datetime) -> str:

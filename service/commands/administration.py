@@ -25,7 +25,15 @@ from service.bundles import catalog
 from service.commands import admin
 from service.context import Context
 from service.errors import Conflict, Forbidden, Invalid, NotFound
-from service.models import AdminLogEntry, LoginFailure, Organization, PasswordResetLink, RoleMembership, User
+from service.models import (
+    AdminLogEntry,
+    LoginFailure,
+    Organization,
+    OversightArea,
+    PasswordResetLink,
+    RoleMembership,
+    User,
+)
 
 #: Organization types of the national list: key stored -> the abbreviation officials use.
 TYPES = {"pao": "อบจ.", "city": "เทศบาลนคร", "town": "เทศบาลเมือง", "subdistrict": "เทศบาลตำบล", "sao": "อบต."}
@@ -56,6 +64,7 @@ ACTIONS = {
     ORGANIZATIONS_ONBOARDED: "นำเข้าองค์กรจากไฟล์", USER_ADDED: "เพิ่มผู้ใช้", ROLE_GRANTED: "ให้บทบาท",
     ROLE_REMOVED: "ถอนบทบาท", USER_DEACTIVATED: "ระงับผู้ใช้", USER_ACTIVATED: "เปิดใช้ผู้ใช้อีกครั้ง",
     USER_UNLOCKED: "ปลดล็อกบัญชี", RESET_LINK_ISSUED: "ออกลิงก์ตั้งรหัสผ่าน", RESET_LINK_USED: "ตั้งรหัสผ่านด้วยลิงก์",
+    "password_set": "ตั้งรหัสผ่านใหม่",
 }
 NO_ORGANIZATION = "ไม่พบองค์กรปกครองส่วนท้องถิ่นนี้"
 NO_RESET_LINK = "ลิงก์ตั้งรหัสผ่านนี้ใช้ไม่ได้ (ใช้ไปแล้ว หมดอายุ หรือมีลิงก์ใหม่แทน) กรุณาขอลิงก์ใหม่จากผู้ดูแลระบบ"
@@ -133,8 +142,7 @@ def _assignable(session: Session, actor: Actor) -> list[str]:
 # --- The admin log -------------------------------------------------------------------------
 def _record(session: Session, now: datetime, actor: Actor, action: str, org_id: int | None,
             username: str | None = None, **details: Any) -> None:
-    session.add(AdminLogEntry(at=now, actor=actor.username, action=action, organization_id=org_id,
-                              username=username, details=details))
+    admin.log_change(session, now, actor.username, action, org_id, username, **details)
 
 
 def log_page(ctx: Context, actor: Actor, limit: int = LOG_PAGE, after: int | None = None,
@@ -572,7 +580,9 @@ def user(ctx: Context, actor: Actor, username: str) -> dict[str, Any]:
         link = session.scalars(select(PasswordResetLink).where(PasswordResetLink.user_id == person.id,
                                                                PasswordResetLink.ended_at.is_(None),
                                                                PasswordResetLink.expires_at > now)).first()
+        area = session.get(OversightArea, person.id)
         return {"username": person.username, "display_name": person.display_name or person.username,
+                "oversight": {"province": area.province, "district": area.district} if area else None,
                 "organization": person.organization.code if person.organization else None,
                 "organization_name": person.organization.name if person.organization else "",
                 "active": person.is_active, "has_password": bool(person.password_hash),
@@ -650,3 +660,47 @@ def use_reset_link(ctx: Context, token: str, password: str) -> str:
 
 def _as(person: User) -> Actor:
     return Actor(person.id, person.username, person.organization_id, frozenset())
+
+
+# --- Oversight areas -----------------------------------------------------------------------
+OVERSIGHT_GRANTED, OVERSIGHT_REMOVED = "oversight_granted", "oversight_removed"
+ACTIONS.update({OVERSIGHT_GRANTED: "ให้บทบาทผู้กำกับดูแล", OVERSIGHT_REMOVED: "ถอนบทบาทผู้กำกับดูแล"})
+
+
+def set_oversight(ctx: Context, actor: Actor, username: str, province: Any, district: Any = "") -> dict[str, Any]:
+    """A national admin makes the user the overseer of a province, or of one district of it
+    (``district`` empty), in place of any area they had: they then see its organizations' plans,
+    read-only, and its dashboard (service/oversight.py). ``province`` None or empty: they oversee
+    nothing any more. :raise Forbidden: not a national admin; NotFound: no such user; Invalid: a
+    province (or district of it) no organization is in."""
+    require_national_admin(actor, "ให้บทบาทผู้กำกับดูแล")
+    province = _place(province, "/province", "ชื่อจังหวัด")
+    district = _place(district, "/district", "ชื่ออำเภอ")
+    now = ctx.clock.now()
+    with ctx.db.write() as session:
+        person = _managed_user(session, actor, username)
+        held = session.get(OversightArea, person.id)
+        if not province:
+            if district:
+                raise Invalid("กรุณาระบุจังหวัดของอำเภอ", [{"field": "/province", "message": "กรุณาระบุจังหวัด"}])
+            if held is not None:
+                session.delete(held)
+                _record(session, now, actor, OVERSIGHT_REMOVED, None, username, province=held.province,
+                        district=held.district)
+            return {"username": username, "oversight": None}
+        found = select(Organization.id).where(Organization.province == province)
+        if district:
+            found = found.where(Organization.district == district)
+        if session.scalar(found.limit(1)) is None:
+            where = f"อำเภอ{district} จังหวัด{province}" if district else f"จังหวัด{province}"
+            raise Invalid(f"ไม่พบองค์กรใดใน{where}", [{"field": "/district" if district else "/province",
+                                                     "message": f"ไม่พบองค์กรใดใน{where} กรุณาตรวจการสะกด"}])
+        if held is None:
+            session.add(OversightArea(user_id=person.id, province=province, district=district,
+                                      granted_by=actor.username, granted_at=now))
+        elif (held.province, held.district) != (province, district):
+            held.province, held.district, held.granted_by, held.granted_at = province, district, actor.username, now
+        else:
+            return {"username": username, "oversight": {"province": province, "district": district}}
+        _record(session, now, actor, OVERSIGHT_GRANTED, None, username, province=province, district=district)
+        return {"username": username, "oversight": {"province": province, "district": district}}
