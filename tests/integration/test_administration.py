@@ -335,7 +335,8 @@ def test_the_admin_log_is_paged_and_scoped(ctx, client, national, org, other_org
     newest = first["entries"] + rest["entries"]  # the four links; the console's set-up (as "operator") before them
     assert len(first["entries"]) == 2 and [e["action"] for e in newest] == ["reset_link_issued"] * 4
     assert [e["id"] for e in newest] == sorted((e["id"] for e in newest), reverse=True)
-    own = client.get(f"{API}/admin-log", headers=org.headers("admin"), query_string={"limit": 200}).get_json()["entries"]
+    own = client.get(f"{API}/admin-log", headers=org.headers("admin"),
+                     query_string={"limit": 200}).get_json()["entries"]
     assert {e["organization"] for e in own} == {org.code}
     assert len([e for e in own if e["action"] == "reset_link_issued"]) == 3
     assert client.get(f"{API}/admin-log", headers=org.headers("auditor")).status_code == 200
