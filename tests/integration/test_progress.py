@@ -220,3 +220,19 @@ def test_a_unit_records_progress_on_its_page_and_sees_the_charts(ctx, client, or
     assert row["updated_by"] == "somchai"
     after = client.get(f"/plans/{plan_id}/progress?status=in_progress").get_data(as_text=True)
     assert "อยู่ระหว่างดำเนินการ" in after and ROAD["name"] in after and WATER_TRUCK["name"] not in after
+
+
+def test_a_plan_with_hundreds_of_progress_events_replays_and_verifies(ctx, client, org, clock, announced):
+    run, plan_id = announced
+    run.complete(plan_id, "announce_plan")
+    clock.set(bangkok(2021, 9, 30, 10, 0))
+    headers = org.headers("planning_office")
+    for n in range(300):
+        body = {"status": "in_progress", "started_on": "2021-01-11", "contracted": 475000, "disbursed": n * 100,
+                "note": f"งวดที่ {n}"}
+        assert put(client, headers, plan_id, "1.2.1" if n % 2 else "1.1.1", body).status_code == 200
+    result = audit.verify_plan(ctx, plan_id)
+    assert result.ok and result.as_dict()["events"] == len(events_of(ctx, plan_id))
+    with ctx.db.read() as session:
+        state = replay.replay(session.scalars(select(Event).where(Event.plan_id == plan_id).order_by(Event.seq)))
+    assert state.projects["1.2.1"].progress["disbursed"] == 29900 and state.projects["1.1.1"].updates == 150
