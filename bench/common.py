@@ -5,8 +5,13 @@ shipped processes, organizations, users and plans."""
 from __future__ import annotations
 
 import argparse
+import http.client
+import os
+import socket
+import subprocess
 import sys
 import tempfile
+import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -75,3 +80,30 @@ def organization_with_plan(ctx: Context, code: str, budget_announced_on: str = "
     plan_id = commands.start_plan(ctx, actor(ctx, f"{code}-support"), {
         "organization": code, "fiscal_year": 2564, "budget_announced_on": budget_announced_on})
     return plan_id, token
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(db: Database, workers: int) -> tuple[subprocess.Popen, int]:
+    """`phaen serve --production` (gunicorn) on the benchmark's database, on a free loopback port,
+    once it answers; the process (terminate it) and the port."""
+    port = free_port()
+    env = {**os.environ, "PHAEN_DATABASE_URL": db.url, "PHAEN_INSTANCE_PATH": str(db.folder)}
+    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--production", "--port", str(port),
+                               "--workers", str(workers)], env=env, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for _ in range(600):
+        try:
+            connection.request("GET", "/healthz")
+            connection.getresponse().read()
+            return server, port
+        except OSError:
+            connection.close()
+            time.sleep(0.1)
+    server.terminate()
+    raise RuntimeError("the server did not answer within a minute")

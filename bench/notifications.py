@@ -10,12 +10,11 @@ Usage: python bench/notifications.py [--postgres] [--messages 300] [--people 10]
 
 from __future__ import annotations
 
-import socket
 import statistics
 import time
 
 from aiosmtpd.controller import Controller
-from common import Database, actor, arguments
+from common import Database, actor, arguments, free_port
 from sqlalchemy import delete, select
 
 from service.commands import admin, jobs, notices
@@ -30,12 +29,6 @@ class Counting:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
         self.received += 1
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def with_people(ctx, code: str, people: int, email: bool) -> None:

@@ -13,25 +13,15 @@ from __future__ import annotations
 
 import http.client
 import multiprocessing
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 
-from common import ROOT, Database, arguments
+from common import Database, arguments, serve
 
 from service.app import create_app
 from tests.conftest import Org
 from tests.integration.procedure import PROJECT, Procedure
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def announced_item(ctx, projects: int) -> tuple[str, str]:
@@ -112,22 +102,12 @@ def main() -> None:
             print(f"{path}: made {made:.2f} ms, as made before {kept:.2f} ms, 304 {revalidated:.2f} ms; "
                   f"ratio made / as made before {made / kept:.1f}, made / 304 {made / revalidated:.1f}")
 
-        port = free_port()
-        env = {**os.environ, "PHAEN_DATABASE_URL": db.url, "PHAEN_INSTANCE_PATH": str(db.folder)}
-        server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--production", "--port", str(port),
-                                   "--workers", str(args.workers)], env=env, cwd=ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server, port = serve(db, args.workers)
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        for _ in range(600):
-            try:
-                connection.request("GET", item)
-                response = connection.getresponse()
-                response.read()
-                tag = response.headers["ETag"]
-                break
-            except OSError:
-                connection.close()
-                time.sleep(0.1)
+        connection.request("GET", item)
+        response = connection.getresponse()
+        response.read()
+        tag = response.headers["ETag"]
         results: multiprocessing.Queue = multiprocessing.Queue()
         driver = multiprocessing.Process(target=crowd, args=(port, item, tag, args.clients, args.requests, results))
         driver.start()

@@ -15,17 +15,13 @@ from __future__ import annotations
 import http.client
 import json
 import multiprocessing
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
-from common import ROOT, Database, arguments, organization_with_plan
+from common import Database, arguments, organization_with_plan, serve
 
 from service import engine
 from service.commands import plans as commands
@@ -36,12 +32,6 @@ PROJECT = {"name": "โครงการ", "activities": "กิจกรรม
            "responsible_unit": "กองช่าง", "strategy": "ยุทธศาสตร์ที่ 1", "plan_program": "การศึกษา",
            "source": "lao", "funding": "ordinance", "months": [10, 11]}
 STEP_DATA = {"draft_prepared_on": "2020-09-21"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def post(connection: http.client.HTTPConnection, path: str, token: str, body: dict) -> int:
@@ -109,20 +99,8 @@ def main() -> None:
             model = ctx.models.published(session, session.query(Plan).first().process_version_id).model
             helpers = ctx.timer_helpers(session, ctx.clock.now())
 
-        port = free_port()
-        env = {**os.environ, "PHAEN_DATABASE_URL": db.url, "PHAEN_INSTANCE_PATH": str(db.folder)}
-        server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--production", "--port", str(port),
-                                   "--workers", str(args.workers)], env=env, cwd=ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server, port = serve(db, args.workers)
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        for _ in range(600):
-            try:
-                connection.request("GET", "/healthz")
-                connection.getresponse().read()
-                break
-            except OSError:
-                connection.close()
-                time.sleep(0.1)
 
         # 1. Latency, one request at a time, alternating with the engine floor on the same snapshot.
         floor, http_times = [], []

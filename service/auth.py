@@ -8,12 +8,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, object_session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from service.errors import Forbidden
-from service.models import ApiToken, RoleMembership, User
+from service.models import ApiToken, Organization, OversightArea, RoleMembership, User
 
 #: Roles that exist whatever the processes say; a process's own roles come from its lane map.
 ADMIN = "admin"  # of one organization, or national (organization None): organizations, people, holidays
@@ -32,12 +32,14 @@ class Actor:
     username: str
     organization_id: int | None
     memberships: frozenset[tuple[int | None, str]]  # (organization id or None = national, role)
+    #: the organizations of the area the actor oversees (models.OversightArea): seen, read-only, with no role
+    overseen: frozenset[int] = frozenset()
 
     def roles_in(self, organization_id: int) -> set[str]:
         return {role for org, role in self.memberships if org == organization_id or org is None}
 
     def can_see(self, organization_id: int) -> bool:
-        return bool(self.roles_in(organization_id))
+        return bool(self.roles_in(organization_id)) or organization_id in self.overseen
 
     @property
     def national_roles(self) -> set[str]:
@@ -47,7 +49,7 @@ class Actor:
         """The organizations this actor may see; None means every one."""
         if self.national_roles:
             return None
-        return {org for org, _ in self.memberships if org is not None}
+        return {org for org, _ in self.memberships if org is not None} | self.overseen
 
 
 SYSTEM = Actor(None, "system", None, frozenset())
@@ -103,23 +105,35 @@ def new_session_key() -> tuple[str, str]:
 
 
 def actor_of(user: User) -> Actor:
+    session = object_session(user)
     return Actor(user.id, user.username, user.organization_id,
-                 frozenset((m.organization_id, m.role) for m in user.memberships))
+                 frozenset((m.organization_id, m.role) for m in user.memberships),
+                 overseen_by(session, user.id) if session is not None else frozenset())
+
+
+def overseen_by(session: Session, user_id: int) -> frozenset[int]:
+    """The organizations of the area the user oversees (none: no area)."""
+    return frozenset(session.scalars(select(Organization.id).join(OversightArea, and_(
+        OversightArea.user_id == user_id, Organization.province == OversightArea.province,
+        or_(OversightArea.district == "", Organization.district == OversightArea.district)))))
 
 
 def actor_for_token(session: Session, token: str, now: datetime) -> Actor | None:
-    """The actor a token stands for (one query), or None for an unknown, revoked, expired (at
-    ``now``, the application clock) or inactive one."""
+    """The actor a token stands for (one query; a second for one who oversees an area), or None for an
+    unknown, revoked, expired (at ``now``, the application clock) or inactive one."""
     condition = [ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None),
                  ApiToken.expires_at > now, User.is_active.is_(True)]
     rows = session.execute(
-        select(User.id, User.username, User.organization_id, RoleMembership.organization_id, RoleMembership.role)
+        select(User.id, User.username, User.organization_id, OversightArea.user_id, RoleMembership.organization_id,
+               RoleMembership.role)
         .join(ApiToken, ApiToken.user_id == User.id)
         .outerjoin(RoleMembership, RoleMembership.user_id == User.id)
+        .outerjoin(OversightArea, OversightArea.user_id == User.id)
         .where(*condition)
     ).all()
     if not rows:
         return None
-    user_id, username, organization_id = rows[0][:3]
+    user_id, username, organization_id, oversees = rows[0][:4]
     return Actor(user_id, username, organization_id,
-                 frozenset((org, role) for *_, org, role in rows if role is not None))
+                 frozenset((org, role) for *_, org, role in rows if role is not None),
+                 overseen_by(session, user_id) if oversees is not None else frozenset())

@@ -18,9 +18,21 @@ from sqlalchemy.exc import OperationalError
 
 from service import audit as audit_service
 from service import oplog, queries
-from service.auth import require_designer
+from service.auth import ADMIN, Actor, require_designer
 from service.bundles import intake
-from service.commands import admin, designer, holidays, jobs, notices, plans, progress, recording, renders, strategies
+from service.commands import (
+    admin,
+    administration,
+    designer,
+    holidays,
+    jobs,
+    notices,
+    plans,
+    progress,
+    recording,
+    renders,
+    strategies,
+)
 from service.config import Settings
 from service.context import Context
 from service.engine import InvalidProcess
@@ -205,6 +217,23 @@ def user_grant(username: str, org_code: str | None, national: bool, role: str) -
 def user_unit(username: str, org_code: str, unit: str) -> None:
     progress.assign_unit(_context(), username, org_code, unit)
     click.echo(f"user {username}: {unit} of {org_code}")
+
+
+@user.command("oversight", help="Make a user the overseer of a province or one district of it (สถ.จังหวัด / "
+                                "สถ.อำเภอ): they see its organizations' plans, read-only, and /oversight; "
+                                "--remove ends it.")
+@click.argument("username")
+@click.option("--province", default="", help="The province, as the organizations' list names it")
+@click.option("--district", default="", help="One district of the province (default: the whole province)")
+@click.option("--remove", is_flag=True, help="The user oversees nothing any more")
+@reports_errors
+def user_oversight(username: str, province: str, district: str, remove: bool) -> None:
+    if remove == bool(province):
+        raise click.UsageError("give either --province [--district] or --remove")
+    operator = Actor(None, "operator", None, frozenset({(None, ADMIN)}))  # the console: a national admin's power
+    area = administration.set_oversight(_context(), operator, username, province, district)["oversight"]
+    click.echo(f"user {username}: oversees " + (f"{area['district'] + ', ' if area['district'] else ''}"
+                                                f"{area['province']}" if area else "nothing"))
 
 
 @user.command("token", help="Issue a new API token for a user (printed as the last line).")

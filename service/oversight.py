@@ -31,7 +31,6 @@ ON_TIME, LATE, NOT_STARTED, COMPLETED = "on_time", "late", "not_started", "compl
 CATEGORIES = {ON_TIME: "ตามกำหนด", LATE: "ล่าช้า", NOT_STARTED: "ยังไม่เริ่ม", COMPLETED: "เสร็จสิ้นกระบวนงาน"}
 #: The orders offered; "status" puts the late first, "overdue" the most days past a limit first.
 SORTS = {"name": "ชื่อองค์กร", "district": "อำเภอ", "status": "สถานะ", "overdue": "เกินกำหนดมากที่สุดก่อน"}
-TYPES = {"pao": "อบจ.", "city": "เทศบาลนคร", "town": "เทศบาลเมือง", "subdistrict": "เทศบาลตำบล", "sao": "อบต."}
 PAGE, MAX_PAGE, MAX_TEXT = 50, 200, 100
 FISCAL_YEARS = range(2500, 2701)
 NOT_OVERSIGHT = "เฉพาะผู้กำกับดูแล (สถ.อำเภอ สถ.จังหวัด) ผู้ตรวจสอบและผู้ดูแลระบบระดับประเทศเท่านั้นที่ดูภาพรวมได้"
@@ -114,8 +113,9 @@ def current_fiscal_year(now: datetime) -> int:
     return today.year + 543 + (1 if today.month >= 10 else 0)
 
 
-def filters_from(args: Mapping[str, str], now: datetime) -> Filters:
-    """The dashboard's query (a page's or the API's). :raise Invalid: a value it does not offer."""
+def filters_from(args: Mapping[str, str], now: datetime, types: Mapping[str, str]) -> Filters:
+    """The dashboard's query (a page's or the API's); ``types``: the organization types (key -> title)
+    the administration keeps. :raise Invalid: a value it does not offer."""
     year = (args.get("fiscal_year") or "").strip()
     if year and not (year.isascii() and year.isdigit() and int(year) in FISCAL_YEARS):
         raise _invalid("fiscal_year", "ปีงบประมาณต้องเป็นปี พ.ศ. ระหว่าง 2500 ถึง 2700")
@@ -126,8 +126,8 @@ def filters_from(args: Mapping[str, str], now: datetime) -> Filters:
     if status and status not in CATEGORIES:
         raise _invalid("status", f"สถานะต้องเป็นหนึ่งใน {', '.join(CATEGORIES)}")
     kind = args.get("type") or ""
-    if kind and kind not in TYPES:
-        raise _invalid("type", f"ประเภทองค์กรต้องเป็นหนึ่งใน {', '.join(TYPES)}")
+    if kind and kind not in types:
+        raise _invalid("type", f"ประเภทองค์กรต้องเป็นหนึ่งใน {', '.join(types)}")
     texts = {name: (args.get(name) or "").replace("\x00", "").strip() for name in ("district", "q")}
     for name, text in texts.items():
         if len(text) > MAX_TEXT:
@@ -208,7 +208,8 @@ def dashboard(ctx: Context, actor: Actor, filters: Filters, limit: int | None = 
         area = area_of(session, actor)
         narrowed = _narrowed(area, filters)
         counted = select(category.label("category")).select_from(joined).where(*narrowed).subquery()
-        counts = dict(session.execute(select(counted.c.category, func.count()).group_by(counted.c.category)).all())
+        counts: dict[str, int] = dict(session.execute(  # (category, count) rows
+            select(counted.c.category, func.count()).group_by(counted.c.category)).all())
         query = select(Organization, PlanStanding.plan_id, PlanStanding.status, category.label("category")) \
             .select_from(joined).where(*narrowed)
         if filters.status:
@@ -220,14 +221,19 @@ def dashboard(ctx: Context, actor: Actor, filters: Filters, limit: int | None = 
                 raise _invalid("after", BAD_CURSOR)
             query = query.where(tuple_(*keys) > tuple_(*(literal(v, k.type) for k, v in zip(keys, position,
                                                                                               strict=True))))
-        rows = session.execute(query.order_by(*keys).limit(None if limit is None else limit + 1)).all()
+        rows = list(session.execute(query.order_by(*keys).limit(None if limit is None else limit + 1)).all())
         shown = rows[:limit] if limit is not None else rows
         listed = _rows(session, shown, now)
+        following = _cursor(filters.sort, shown[-1][0].id) if limit is not None and len(rows) > limit else None
+        # a province's districts to choose from (the whole country's ~900 are typed instead)
+        districts = [] if area.province is None else list(session.scalars(
+            select(Organization.district).where(area.condition()).distinct().order_by(Organization.district)))
     return {"area": {"province": area.province, "district": area.district, "title": area.title},
+            "districts": [d for d in districts if d],
             "fiscal_year": filters.fiscal_year,
             "counts": {key: counts.get(key, 0) for key in CATEGORIES},
             "organizations": listed,
-            "next": _cursor(filters.sort, shown[-1][0].id) if limit is not None and len(rows) > limit else None}
+            "next": following}
 
 
 def _rows(session: Session, rows: list[Any], now: datetime) -> list[dict[str, Any]]:
@@ -238,13 +244,13 @@ def _rows(session: Session, rows: list[Any], now: datetime) -> list[dict[str, An
     steps: dict[int, list[str]] = {}
     for start in range(0, len(plan_ids), 500):
         batch = plan_ids[start:start + 500]
-        stored.update(session.execute(select(Plan.id, Plan.deadlines).where(Plan.id.in_(batch))).tuples())
+        stored.update(session.execute(select(Plan.id, Plan.deadlines).where(Plan.id.in_(batch))).all())
         for plan_id, title in session.execute(select(OpenTask.plan_id, OpenTask.title).where(
                 OpenTask.plan_id.in_(batch)).order_by(OpenTask.plan_id, OpenTask.opened_at, OpenTask.id)):
             steps.setdefault(plan_id, []).append(title)
     today = day_of(now)
     return [{
-        "organization": {"code": org.code, "name": org.name, "type": org.type, "type_title": TYPES.get(org.type, ""),
+        "organization": {"code": org.code, "name": org.name, "type": org.type,
                          "province": org.province, "district": org.district},
         "plan": None if plan_id is None else {"id": plan_id, "status": status, "steps": steps.get(plan_id, [])},
         "standing": standing_key, "standing_title": CATEGORIES[standing_key],
@@ -275,8 +281,9 @@ CSV_HEADER = ("รหัส", "องค์กร", "ประเภท", "อ�
               "กำหนดเวลาตามระเบียบ")
 
 
-def dashboard_csv(ctx: Context, actor: Actor, filters: Filters) -> str:
-    """Every organization of the dashboard (its filters and order), as CSV with a BOM for Excel."""
+def dashboard_csv(ctx: Context, actor: Actor, filters: Filters, types: Mapping[str, str]) -> str:
+    """Every organization of the dashboard (its filters and order), as CSV with a BOM for Excel;
+    ``types``: the organization types' titles."""
     found = dashboard(ctx, actor, filters, limit=None)
     out = io.StringIO()
     out.write("\ufeff")
@@ -284,7 +291,7 @@ def dashboard_csv(ctx: Context, actor: Actor, filters: Filters) -> str:
     writer.writerow(CSV_HEADER)
     for row in found["organizations"]:
         org, plan = row["organization"], row["plan"]
-        writer.writerow([_cell(org["code"]), _cell(org["name"]), org["type_title"], _cell(org["district"]),
+        writer.writerow([_cell(org["code"]), _cell(org["name"]), types.get(org["type"], ""), _cell(org["district"]),
                          _cell(org["province"]), found["fiscal_year"], plan["id"] if plan else "",
                          row["standing_title"],
                          _cell(" / ".join(plan["steps"])) if plan and plan["steps"] else

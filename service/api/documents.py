@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from flask import Response
 from flask.typing import ResponseReturnValue
 
 from service import documents, http
@@ -28,18 +29,25 @@ def plan_document(plan_id: int, kind: str) -> ResponseReturnValue:
     ctx = http.ctx()
     found = documents.document(ctx, caller(), plan_id, kind)
     if found.pending:
-        error = renders.failure(ctx, plan_id, kind)
-        if error is not None:
-            return http.problem(503, f"ระบบจัดทำเอกสาร {found.filename} ไม่สำเร็จ และได้แจ้งผู้ดูแลระบบแล้ว "
-                                     "กรุณาลองใหม่ภายหลัง", heading="จัดทำเอกสารไม่สำเร็จ")
-        job = renders.request_render(ctx, plan_id, kind)
-        response = http.problem(202, f"ระบบกำลังจัดทำเอกสาร {found.filename} จากข้อมูลล่าสุดของแผน "
-                                     f"กรุณาขอใหม่ใน {RETRY_AFTER} วินาที", heading="กำลังจัดทำเอกสาร")
-        response.set_data(json.dumps({**response.get_json(), "job": job["id"], "state": job["state"]},
-                                     ensure_ascii=False))
-        response.headers["Retry-After"] = str(RETRY_AFTER)
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return not_yet(plan_id, kind, found.filename)
     response = http.pdf(found.content, found.ascii_filename, found.sha256)
     response.headers["Content-Disposition"] = found.content_disposition  # the Thai name, and the ASCII one
+    return response
+
+
+def not_yet(plan_id: int, kind: str, filename: str) -> Response:
+    """The answer when no copy of what the document ``kind`` (of the render cache) now shows is
+    made yet: 202 naming its render job, queued unless it is; 503 when its render failed for good."""
+    ctx = http.ctx()
+    error = renders.failure(ctx, plan_id, kind)
+    if error is not None:
+        return http.problem(503, f"ระบบจัดทำเอกสาร {filename} ไม่สำเร็จ และได้แจ้งผู้ดูแลระบบแล้ว "
+                                 "กรุณาลองใหม่ภายหลัง", heading="จัดทำเอกสารไม่สำเร็จ")
+    job = renders.request_render(ctx, plan_id, kind)
+    response = http.problem(202, f"ระบบกำลังจัดทำเอกสาร {filename} จากข้อมูลล่าสุดของแผน "
+                                 f"กรุณาขอใหม่ใน {RETRY_AFTER} วินาที", heading="กำลังจัดทำเอกสาร")
+    response.set_data(json.dumps({**response.get_json(), "job": job["id"], "state": job["state"]},
+                                 ensure_ascii=False))
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    response.headers["Cache-Control"] = "no-store"
     return response

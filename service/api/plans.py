@@ -11,7 +11,6 @@ from service import http, queries
 from service.api.blueprint import authenticated, bp, caller, json_body
 from service.commands import plans, progress, progress_import
 from service.errors import Invalid
-from service.taskforms import reading
 from service.tracking import reads
 
 #: A page of a list: enough for a screen, small enough that no caller makes the list expensive.
@@ -77,13 +76,15 @@ def import_progress(plan_id: int) -> ResponseReturnValue:
     what it would record, writing nothing; else all of it in one transaction, or none.
     :raise 403: (by row) another unit's project; 404: no such plan; 409: not announced yet, or an
     amendment; 422: the file's problems by row and column, nothing recorded."""
-    request.max_content_length = reading.MAX_BYTES + 64 * 1024  # the file and the multipart around it
+    request.max_content_length = progress_import.MAX_BYTES + 64 * 1024  # the file and the multipart around it
     try:
         file = request.files.get("file")
     except RequestEntityTooLarge as err:
-        raise Invalid(f"ไฟล์ใหญ่เกิน {reading.MAX_BYTES // 1024 // 1024} MB กรุณาแบ่งเป็นหลายไฟล์") from err
+        raise Invalid(f"ไฟล์ใหญ่เกิน {progress_import.MAX_BYTES // 1024 // 1024} MB กรุณาแบ่งเป็นหลายไฟล์") from err
     # no file reads as an empty one, after the plan is checked: a stranger learns nothing of the file
-    content, name = (file.stream.read(reading.MAX_BYTES + 1), file.filename) if file and file.filename else (b"", "")
+    content, name = b"", ""
+    if file and file.filename:
+        content, name = file.stream.read(progress_import.MAX_BYTES + 1), file.filename
     if request.args.get("preview") in ("1", "true"):
         checked = progress_import.check(http.ctx(), caller(), plan_id, content, name)
         if not checked.ok:

@@ -24,7 +24,7 @@ def auditor(actor: Actor) -> Actor:
     memberships = frozenset(m for m in actor.memberships if m[1] == AUDITOR)
     if not memberships:
         raise Forbidden(NOT_AN_AUDITOR)
-    return dataclasses.replace(actor, memberships=memberships)
+    return dataclasses.replace(actor, memberships=memberships, overseen=frozenset())  # an area is no audit
 
 
 def auditor_of(actor: Actor, organization_id: int | None) -> Actor:

@@ -26,6 +26,7 @@ from service.context import Context
 from service.documents import records, render
 from service.errors import NotFound
 from service.models import FrozenDocument, Job, Plan
+from service.tracking import reporting
 
 
 def kinds_named(value: str) -> list[str]:
@@ -68,7 +69,7 @@ def freeze_due(ctx: Context, plan_id: int, kinds: Collection[str] | None = None)
     rendered = {}
     for kind, seq in due.items():
         try:
-            rendered[kind] = render.DOCUMENTS[kind](file.as_of(seq))
+            rendered[kind] = render.DOCUMENTS[kind](reporting.with_year_figures(ctx, file.as_of(seq), kind))
         except records.NotReady:  # a process that freezes a document before it can exist: it never freezes
             continue
     if not rendered:

@@ -32,6 +32,7 @@ LISTED = {
     "unit": {"type": "string", "title": "หน่วยงานรับผิดชอบหลัก", "description": "ไม่ได้นำเข้า ใช้ดูประกอบ"},
 }
 SHEET = "ผลการดำเนินงาน"
+MAX_BYTES = reading.MAX_BYTES  # of an uploaded file: read no more than one byte past it
 
 
 def table(form: dict[str, Any]) -> dict[str, Any]:
@@ -214,7 +215,8 @@ def _projects(session: Session, plan_id: int) -> dict[str, TrackedProject]:
 
 
 def _values(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in item.items() if key not in LISTED}
+    """The progress of a row: an empty list (no month marked) is a field left blank, as the API records it."""
+    return {key: value for key, value in item.items() if key not in LISTED and value != []}
 
 
 def _same(values: dict[str, Any], recorded: dict[str, Any]) -> bool:

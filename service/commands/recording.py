@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import engine
+from service import engine, oversight
 from service.auth import Actor
 from service.bundles.catalog import Published
 from service.commands import notices, progress, taskdrafts
@@ -33,6 +33,7 @@ def record(session: Session, plan: Plan, instance: engine.Instance, version: Pub
     if instance.completed:
         plan.status, plan.completed_at = "completed", now
     append_event(session, plan, now, actor.username, role, kind, data, task, task_id, digest)
+    oversight.note(session, plan, version.meta)
 
     # The inbox rows follow the open tasks: closed ones go, new ones come, the rest keep their
     # claim. A closed row is reused for a new task (one UPDATE instead of a DELETE and an INSERT:
@@ -93,6 +94,7 @@ def refresh_read_models(ctx: Context, batch: int = 200) -> int:
                 if deadlines == plan.deadlines and all(row.due_at == due.get(row.id) for row in rows):
                     continue
                 plan.deadlines = deadlines
+                oversight.note(session, plan, published.meta)
                 for row in rows:
                     row.due_at = due.get(row.id)
                 changed += 1

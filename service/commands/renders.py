@@ -10,6 +10,9 @@ Documents that freeze are not rendered here: from their step on, a freeze job pe
 (commands/documents.py, queued by the completion of that step in its transaction) renders them as
 the plan stood then and stores them for good. Until it has, a download says they are being made,
 and a render job of such a document only makes sure its freeze job is queued.
+
+A tracked plan's progress report (tracking/reporting.py) is queued only by a download that found
+no copy of its figures, as the kind "report:<kind>:<cut-off>": one job, one copy per cut-off.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from service.context import Context
 from service.documents import cache, records, render
 from service.errors import NotFound
 from service.models import Job, Plan, RenderedDocument
+from service.tracking import reporting
 
 RENDER = "render"
 #: The kind of the jobs that freeze a document (their handler is commands/documents.py's).
@@ -105,6 +109,9 @@ def reported_to(ctx: Context, actor: Actor, plan_id: int) -> bool:
 @jobs.handles(RENDER)
 def render_job(ctx: Context, payload: dict[str, Any]) -> None:
     plan_id, kind = payload.get("plan_id"), payload.get("kind")
+    if isinstance(plan_id, int) and isinstance(kind, str) and reporting.is_report(kind):
+        render_report(ctx, plan_id, kind)
+        return
     if not isinstance(plan_id, int) or kind not in render.DOCUMENTS:
         raise ValueError(f"a render job needs a plan id and a kind of document, not {payload!r}")
     assert isinstance(kind, str)
@@ -122,9 +129,19 @@ def render_job(ctx: Context, payload: dict[str, Any]) -> None:
     if cache.is_fresh(ctx, plan_id, kind, key):
         return
     started = time.perf_counter()
-    content = render.DOCUMENTS[kind](source)
+    content = render.DOCUMENTS[kind](reporting.with_year_figures(ctx, source, kind))
     RENDERS[kind] = RENDERS.get(kind, 0) + 1
     store(ctx, plan_id, kind, key, content, round((time.perf_counter() - started) * 1000))
+
+
+def render_report(ctx: Context, plan_id: int, kind: str) -> None:
+    """A progress report's PDF (tracking/reporting.py: ``kind`` names its cut-off), queued by a
+    download that found no copy of its figures; nothing when the cache has one by now."""
+    started = time.perf_counter()
+    made = reporting.render_report(ctx, plan_id, kind)
+    if made is not None:
+        RENDERS[kind] = RENDERS.get(kind, 0) + 1
+        store(ctx, plan_id, kind, made.key, made.content, round((time.perf_counter() - started) * 1000))
 
 
 def ensure_freezing(ctx: Context, plan_id: int, kind: str) -> None:

@@ -1,10 +1,17 @@
 """The reports read: a tracked plan's events loaded up to the end of the cut-off day (Asia/Bangkok),
 replayed and counted by reports.py, for the API, the pages and the monitoring committee's
-evaluation report. Events only, never the read model: a report re-made later reads the same."""
+evaluation report. Events only, never the read model: a report re-made later reads the same.
+
+The figures are quick to count; the PDF is not (a 500-project report is some 60 pages). So a PDF
+is rendered by a render job (commands/renders.py, ``render_report``) and kept in the render cache
+under the digest of its figures: a download counts the figures, serves the copy made from them,
+or says the copy is being made (``ReportFile.pending``). XLSX and JSON are made in the request."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import hashlib
+import json
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -14,15 +21,19 @@ from sqlalchemy.orm import Session
 from service.auth import Actor
 from service.bundles.catalog import TRACKING_KEY
 from service.context import Context
+from service.documents import cache, progress_report
 from service.documents.records import PlanFile, kinds_of
 from service.errors import Conflict, Invalid, NotFound
 from service.eventlog import TRACKING_KINDS
 from service.models import Event, Plan, TrackedProject
+from service.taskforms import report_sheets
+from service.taskforms.writing import XLSX_TYPE
 from service.thai import dates
 from service.thai.legaldays import day_of, end_of_day
 from service.tracking import reports
 from service.tracking.replay import replay
 
+FORMATS = {"pdf": "application/pdf", "xlsx": XLSX_TYPE, "json": "application/json"}
 #: The document of a monitoring process that prints the year's annual figures (documents/render.py).
 EVALUATION = "evaluation"
 
@@ -41,12 +52,97 @@ def report(ctx: Context, actor: Actor, plan_id: int, kind: str, cutoff: str | No
         if not _is_tracked(session, plan.id):
             raise Conflict("แผนนี้ยังไม่ได้ประกาศใช้ (หรือเป็นการแก้ไขแผน) จึงยังไม่มีรายงานผลการดำเนินงาน "
                            "รายงานทำจากแผนการดำเนินงานของปีที่ประกาศใช้แล้ว")
-        day = cutoff_of(kind, plan.fiscal_year, cutoff, today)
-        figures = _figures(session, ctx, plan, kind, day, end_of_day(day))
-        figures["organization"] = {"code": plan.organization.code, "name": plan.organization.name,
-                                   "province": plan.organization.province}
-        figures["plan_id"] = plan.id
-        return figures
+        return _report(session, ctx, plan, kind, cutoff_of(kind, plan.fiscal_year, cutoff, today))
+
+
+def _report(session: Session, ctx: Context, plan: Plan, kind: str, day: date) -> dict[str, Any]:
+    figures = _figures(session, ctx, plan, kind, day, end_of_day(day))
+    figures["organization"] = {"code": plan.organization.code, "name": plan.organization.name,
+                               "province": plan.organization.province}
+    figures["plan_id"] = plan.id
+    return figures
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    content: bytes
+    mimetype: str
+    filename: str  # in Thai, for people
+    ascii_filename: str
+    #: a PDF not made yet from these figures (``content`` is empty): the render cache's kind to queue
+    #: (``document_kind``) for a render job to make it
+    pending: str | None = None
+
+
+def report_file(ctx: Context, actor: Actor, plan_id: int, kind: str, extension: str,
+                cutoff: str | None = None) -> ReportFile:
+    """The report as a file: PDF (documents/progress_report.py, as the render cache holds it, or
+    ``pending``), XLSX (taskforms/report_sheets.py) or JSON (amounts and percentages as exact
+    decimal strings, days as YYYY-MM-DD), the same bytes each time for a cut-off that is past.
+    A read: it never renders a PDF. :raise NotFound: (no such format either) Conflict: Invalid:"""
+    if extension not in FORMATS:
+        raise NotFound(f"ไม่มีรายงานในรูปแบบ {extension[:20]}; รูปแบบที่มี: {', '.join(FORMATS)}")
+    figures = report(ctx, actor, plan_id, kind, cutoff)
+    names = progress_report.filename(figures, extension)
+    if extension == "pdf":
+        stored = document_kind(kind, figures["cutoff"])
+        content = cache.lookup(ctx, plan_id, stored, source_key(figures))
+        if content is None:
+            return ReportFile(b"", FORMATS[extension], *names, pending=stored)
+    elif extension == "xlsx":
+        content = report_sheets.report_xlsx(figures)
+    else:
+        content = (json.dumps(figures, ensure_ascii=False, indent=1, default=str) + "\n").encode()
+    return ReportFile(content, FORMATS[extension], *names)
+
+
+#: How a report's PDF is named in the render cache and its jobs: "report:<kind>:<cut-off>", e.g.
+#: "report:six-months:2021-03-31" (28 characters of RenderedDocument.kind's 32), one copy per cut-off.
+DOCUMENT_PREFIX = "report:"
+
+
+def document_kind(kind: str, cutoff: date) -> str:
+    return f"{DOCUMENT_PREFIX}{kind}:{cutoff.isoformat()}"
+
+
+def is_report(document: str) -> bool:
+    return document.startswith(DOCUMENT_PREFIX)
+
+
+def source_key(figures: dict[str, Any]) -> str:
+    """The digest of what a report's PDF is made from: its figures (canonical JSON: every progress
+    event up to the cut-off that changes what it prints changes them) and the code that draws it."""
+    text = json.dumps(figures, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{cache.code_version()}\0{text}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    content: bytes
+    key: str
+
+
+def render_report(ctx: Context, plan_id: int, document: str) -> RenderedReport | None:
+    """The PDF of the cache's ``document`` (``document_kind``) as the plan's events stand now, for a
+    render job: None when the cache keeps a copy of these figures already, or when there is
+    no such report any more (the plan gone, or no longer tracked). The cut-off was checked when the
+    download queued the job; it is past or today, so it stays a day of the report's months."""
+    kind, _, day_text = document.removeprefix(DOCUMENT_PREFIX).partition(":")
+    try:
+        day = date.fromisoformat(day_text)
+    except ValueError:
+        day = None
+    if kind not in reports.TITLES or day is None:
+        raise ValueError(f"not a report of the render cache: {document!r}")
+    with ctx.db.read() as session:
+        plan = session.get(Plan, plan_id)
+        if plan is None or not _is_tracked(session, plan.id):
+            return None
+        figures = _report(session, ctx, plan, kind, day)
+    key = source_key(figures)
+    if cache.is_fresh(ctx, plan_id, document, key):
+        return None
+    return RenderedReport(progress_report.report_pdf(figures), key)
 
 
 def cutoff_of(kind: str, fiscal_year: int, value: str | None, today: date) -> date:

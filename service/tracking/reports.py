@@ -17,7 +17,7 @@ from service.tracking.replay import NOT_STARTED, State, Tracked
 
 SIX_MONTHS, ANNUAL = "six-months", "annual"
 TITLES = {SIX_MONTHS: "รายงานการกำกับติดตามการดำเนินงานและการใช้งบประมาณ รอบ ๖ เดือน",
-          ANNUAL: "รายงานผลการดำเนินงานประจำปี"}
+          ANNUAL: "รายงานผลการดำเนินงาน"}  # "ประจำปีงบประมาณ พ.ศ. …" follows it on paper
 #: The statuses a progress records, in the order the reports count them, with the form's titles
 #: when it has none of its own (reporting.py reads the form's).
 STATUSES = {"done": "ดำเนินการแล้วเสร็จ", "in_progress": "อยู่ระหว่างดำเนินการ", NOT_STARTED: "ยังไม่ได้ดำเนินการ",

@@ -67,7 +67,7 @@ def not_yet(plan_id: int, kind: str, filename: str) -> Response:
         if http.wants_problem():
             return http.problem(503, message, heading=FAILED_TITLE)
         page = render_template("document_pending.html", heading=FAILED_TITLE, message=message, failed=True,
-                               plan_id=plan_id, again=request.path, retry_after=RETRY_AFTER)
+                               plan_id=plan_id, again=request.full_path.rstrip("?"), retry_after=RETRY_AFTER)
         return Response(page, status=503, mimetype="text/html")
     job = renders.request_render(ctx, plan_id, kind)
     message = f"ระบบกำลังจัดทำเอกสาร {filename} จากข้อมูลล่าสุดของแผน กรุณารอสักครู่แล้วเปิดอีกครั้ง"
@@ -77,7 +77,7 @@ def not_yet(plan_id: int, kind: str, filename: str) -> Response:
                                      ensure_ascii=False))
     else:
         page = render_template("document_pending.html", heading=PENDING_TITLE, message=message, failed=False,
-                               plan_id=plan_id, again=request.path, retry_after=RETRY_AFTER)
+                               plan_id=plan_id, again=request.full_path.rstrip("?"), retry_after=RETRY_AFTER)
         response = Response(page, status=202, mimetype="text/html")
         response.headers["Refresh"] = str(RETRY_AFTER)  # the page asks again by itself, no script needed
     response.headers["Retry-After"] = str(RETRY_AFTER)

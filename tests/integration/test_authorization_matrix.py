@@ -149,6 +149,10 @@ API: dict[tuple[str, str], Probe] = {
     ("get", "/plans/{plan_id}/progress"): Probe(member, path=PLAN),
     ("put", "/plans/{plan_id}/progress/{number}"): Probe(member, 409, path={**PLAN, "number": lambda w, o: "1.1.1"},
                                                          body=lambda w, o: {"status": "not_started"}),
+    ("post", "/plans/{plan_id}/progress/import"): Probe(member, 409, path=PLAN),  # not announced yet
+    # not announced yet: no report of its progress (409)
+    ("get", "/plans/{plan_id}/reports/{kind}.{extension}"): Probe(
+        member, 409, path={**PLAN, "kind": lambda w, o: "annual", "extension": lambda w, o: "json"}),
     ("get", "/plans/{plan_id}/verify"): Probe(auditor, path=PLAN),
     ("get", "/plans/{plan_id}/export"): Probe(auditor, path=PLAN),
     ("get", "/plans/{plan_id}/events.csv"): Probe(auditor, path=PLAN),
@@ -202,6 +206,10 @@ API: dict[tuple[str, str], Probe] = {
     ("get", "/admin-log"): Probe(admin_or_auditor, query=lambda w, o: {"organization": o}),
     ("get", "/plans/{plan_id}/attachments/{attachment_id}"): Probe(
         member, 404, path={**PLAN, "attachment_id": lambda w, o: 1}),  # none attached: "no such attachment"
+    # the oversight dashboard: the whole country for national admins and auditors; an overseer's area
+    # (no caller of this world oversees one: test_oversight holds the areas to their organizations)
+    ("get", "/oversight"): Probe(lambda c, o: OK if c.organization is None and c.role in ("admin", "auditor")
+                                 else FORBIDDEN, scoped=False),
 }
 
 
@@ -327,7 +335,10 @@ PAGES: dict[tuple[str, str], Probe] = {
     ("get", "/plans/<int:plan_id>/progress"): Probe(member, path=PLAN),
     ("get", "/plans/<int:plan_id>/progress/<number>"): Probe(member, 404,
                                                              path={**PLAN, "number": lambda w, o: "1.1.1"}),
+    ("get", "/plans/<int:plan_id>/progress/template.xlsx"): Probe(member, 409, path=PLAN),  # not announced yet
     ("get", "/plans/<int:plan_id>/<name>.pdf"): Probe(member, 404, path={**PLAN, "name": lambda w, o: "announcement"}),
+    ("get", "/plans/<int:plan_id>/reports/<kind>.<extension>"): Probe(
+        member, 409, path={**PLAN, "kind": lambda w, o: "six-months", "extension": lambda w, o: "pdf"}),
     ("get", "/plans/new"): Probe(lambda c, o: OK if c.organization and c.role in STARTERS else FORBIDDEN, scoped=False),
     ("get", "/tasks/<task_id>"): Probe(member, path=TASK),
     ("get", "/tasks/<task_id>/spreadsheet/<name>/template.xlsx"): Probe(
@@ -366,6 +377,11 @@ PAGES: dict[tuple[str, str], Probe] = {
     ("get", "/admin/log"): Probe(admin_or_auditor, query=lambda w, o: {"organization": o}),
     # a task one may not see is answered as one that is gone: back to the inbox
     ("post", "/tasks/<task_id>/claim"): Probe(role_of(TASK_ROLE), 302, path=TASK, after=release, hidden=302),
+    # the oversight dashboard and its CSV: as GET /api/v1/oversight
+    ("get", "/oversight"): Probe(lambda c, o: OK if c.organization is None and c.role in ("admin", "auditor")
+                                 else FORBIDDEN, scoped=False),
+    ("get", "/oversight.csv"): Probe(lambda c, o: OK if c.organization is None and c.role in ("admin", "auditor")
+                                     else FORBIDDEN, scoped=False),
 }
 #: Pages that are no one's to police: public, or reached only as the step of another page's form
 #: (their policy is the page's own: see test_web_tasks, test_designer, test_web_auth).

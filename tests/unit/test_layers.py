@@ -30,6 +30,8 @@ ALLOWED: dict[str, set[str]] = {
     "evidence": {"auth", "context", "errors", "models", "taskforms"},  # attachments: their store and reads
     "context": {"bundles", "clock", "config", "db", "models", "thai"},
     "queries": {"auth", "bundles", "context", "deadlines", "engine", "errors", "eventlog", "labels", "models", "thai"},
+    # the oversight dashboard's reads, and the plans' standings it reads, written with each save
+    "oversight": {"auth", "bundles", "context", "deadlines", "errors", "models", "thai"},
     # the public notice board's reads: announced items only, over the documents' records
     "noticeboard": {"bundles", "context", "documents", "errors", "eventlog", "models", "thai"},
     # the plan's year: the tracked list, its replay and reads (over the documents' parsing of projects)
@@ -40,15 +42,16 @@ ALLOWED: dict[str, set[str]] = {
               "models", "queries", "thai"},
     "channels": set(),  # the adapters notifications travel by (e-mail, LINE): the standard library only
     "commands": {"auth", "bundles", "channels", "context", "documents", "engine", "errors", "eventlog", "evidence",
-                 "labels", "models", "oplog", "queries", "taskforms", "thai", "tracking"},
+                 "labels", "models", "oplog", "oversight", "queries", "taskforms", "thai", "tracking"},
     "http": {"auth", "bundles", "context", "errors", "oplog"},
-    "api": {"audit", "auth", "bundles", "commands", "documents", "errors", "evidence", "http", "queries", "tracking"},
+    "api": {"audit", "auth", "bundles", "commands", "documents", "errors", "evidence", "http", "oversight", "queries",
+            "tracking"},
     "web": {"audit", "auth", "bundles", "commands", "config", "documents", "errors", "eventlog", "evidence", "http",
-            "labels", "noticeboard", "queries", "taskforms", "thai", "tracking"},
+            "labels", "noticeboard", "oversight", "queries", "taskforms", "thai", "tracking"},
     "app": {"api", "config", "context", "http", "oplog", "web"},
     "wsgi": {"app", "oplog"},
     "cli": {"app", "audit", "auth", "bundles", "commands", "config", "context", "engine", "errors", "oplog",
-            "queries", "thai"},
+            "oversight", "queries", "thai"},
 }
 #: third-party packages only some layers may touch
 OWNED = {
@@ -56,7 +59,7 @@ OWNED = {
     "openpyxl": {"taskforms"}, "jsonschema": {"taskforms"}, "flask": {"api", "app", "http", "oplog", "web"},
     "flask_login": {"web"}, "flask_wtf": {"http", "web"}, "click": {"cli"},
     "sqlalchemy": {"audit", "auth", "bundles", "cli", "commands", "context", "db", "documents", "evidence",
-                   "migrations", "models", "noticeboard", "queries", "tracking", "wsgi"},
+                   "migrations", "models", "noticeboard", "oversight", "queries", "tracking", "wsgi"},
 }
 
 
