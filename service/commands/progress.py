@@ -119,17 +119,24 @@ def record(ctx: Context, actor: Actor, plan_id: int, number: str, body: Any) -> 
     """Record a tracked project's progress as the form of the plan's tracking says; the project's
     row afterwards. The same values again record nothing.
     :raise NotFound: Conflict: (not announced yet, withdrawn, saved meanwhile) Forbidden: Invalid:"""
-    now = ctx.clock.now()
-    try:
-        with ctx.db.write() as session:
-            plan, version, row = _project(session, ctx, actor, plan_id, number)
-            role, values = checked_for(session, ctx, actor, version, plan, row, body, now)
-            apply(session, actor, plan, row, role, values, now)
-            return as_dict(row)
-    except StaleDataError as err:
-        raise Conflict(SAVED_MEANWHILE) from err
+    for attempt in range(ATTEMPTS):
+        now = ctx.clock.now()
+        try:
+            with ctx.db.write() as session:
+                plan, version, row = _project(session, ctx, actor, plan_id, number)
+                role, values = checked_for(session, ctx, actor, version, plan, row, body, now)
+                apply(session, actor, plan, row, role, values, now)
+                return as_dict(row)
+        except StaleDataError as err:
+            # Units of one plan record at once: each moves the plan's event head, so one of two lost
+            # the race. Their updates are independent: read again (and check again) and append after it.
+            if attempt == ATTEMPTS - 1:
+                raise Conflict(SAVED_MEANWHILE) from err
+    raise AssertionError("unreachable")
 
 
+#: tries of one update when another update of the same plan was saved meanwhile
+ATTEMPTS = 3
 SAVED_MEANWHILE = "มีผู้อื่นบันทึกผลการดำเนินงานของแผนนี้ในขณะเดียวกัน กรุณาบันทึกอีกครั้ง"
 
 

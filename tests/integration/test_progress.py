@@ -236,3 +236,31 @@ def test_a_plan_with_hundreds_of_progress_events_replays_and_verifies(ctx, clien
     with ctx.db.read() as session:
         state = replay.replay(session.scalars(select(Event).where(Event.plan_id == plan_id).order_by(Event.seq)))
     assert state.projects["1.2.1"].progress["disbursed"] == 29900 and state.projects["1.1.1"].updates == 150
+
+
+def test_an_update_that_lost_the_race_for_the_plans_head_is_tried_again_then_refused(ctx, client, org, clock,
+                                                                                     announced, monkeypatch):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    run, plan_id = announced
+    run.complete(plan_id, "announce_plan")
+    clock.set(bangkok(2021, 2, 15, 10, 0))
+    real, lost = progress.apply, []
+
+    def losing(times):
+        def apply(*args, **kwargs):
+            if len(lost) < times:
+                lost.append(1)
+                raise StaleDataError("another update moved the plan's head")
+            return real(*args, **kwargs)
+        return apply
+
+    body = {"status": "in_progress", "started_on": "2021-01-11"}
+    monkeypatch.setattr(progress, "apply", losing(1))
+    assert put(client, org.headers("planning_office"), plan_id, "1.2.1", body).status_code == 200
+    assert len(lost) == 1 and listing(client, org, plan_id)["projects"][1]["status"] == "in_progress"
+    lost.clear()
+    monkeypatch.setattr(progress, "apply", losing(progress.ATTEMPTS))
+    refused = put(client, org.headers("planning_office"), plan_id, "1.1.1", {"status": "cancelled", "reason": "x"})
+    assert refused.status_code == 409 and len(lost) == progress.ATTEMPTS
+    assert listing(client, org, plan_id)["projects"][0]["status"] == "not_started"
