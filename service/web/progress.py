@@ -11,7 +11,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from service import http
+from service import http, queries
 from service.commands import progress, progress_import
 from service.errors import Invalid
 from service.http import attachment, ctx
@@ -67,7 +67,13 @@ def _form(found: dict[str, Any], data: dict[str, Any], errors: list[dict[str, An
     return render_template("progress_edit.html", found=found, form=fields.build(found["form"], data, errors or []),
                            message=message if errors else "", months=fields.month_options(),
                            row_action=fields.ROW_ACTION, new_row=fields.NEW_ROW,
-                           fiscal_months=fiscal_months(found["fiscal_year"]))
+                           fiscal_months=fiscal_months(found["fiscal_year"]), updated_by=_who(found["project"]))
+
+
+def _who(project: dict[str, Any]) -> str:
+    """Who recorded the project's progress last, by the name people know them by."""
+    username = project.get("updated_by")
+    return queries.display_names(ctx(), {username}).get(username or "", username or "") if username else ""
 
 
 # --- From a spreadsheet ---------------------------------------------------------------------
