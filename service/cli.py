@@ -29,6 +29,7 @@ from service.commands import (
     notices,
     plans,
     progress,
+    progress_import,
     recording,
     renders,
     strategies,
@@ -38,6 +39,7 @@ from service.context import Context
 from service.engine import InvalidProcess
 from service.errors import Invalid, ServiceError
 from service.thai.legaldays import BANGKOK
+from service.tracking import reads, reporting
 
 
 def _context() -> Context:
@@ -609,6 +611,74 @@ def audit_verify(plan_id: int | None, every: bool, full: bool, workers: int | No
                    f"{' (full)' if full else ', the rest hashed up to verified checkpoints'}")
     if failed:
         sys.exit(1)
+
+
+@main.group("progress", help="The plan's year: its tracked projects, their progress and the reports.")
+def progress_group() -> None:
+    pass
+
+
+@progress_group.command("list", help="A plan's tracked projects and their status: phaen progress list PLAN --user NAME")
+@click.argument("plan_id", type=int)
+@click.option("--user", "username", required=True, help="Who reads (their organizations and roles apply)")
+@click.option("--unit", default="", help="Only this responsible unit's projects")
+@click.option("--status", default="", help="not_started, in_progress, done, cancelled or overdue")
+@reports_errors
+def progress_list(plan_id: int, username: str, unit: str, status: str) -> None:
+    ctx = _context()
+    page = reads.progress(ctx, queries.actor_named(ctx, username), plan_id, reads.Filters(unit, "", status), None)
+    for project in page["projects"]:
+        state = "ยกเลิกออกจากแผน" if project["withdrawn"] \
+            else page["statuses"].get(project["status"], project["status"])
+        click.echo(f"{project['number']:<10} {state:<22} {project['unit']:<24} {project['name']}")
+    figures = page["summary"]
+    click.echo(f"{figures['projects']} projects, budget {figures['budget']:,.2f}, "
+               f"disbursed {figures['disbursed']:,.2f} ({figures['disbursed_percent']}%)")
+
+
+@progress_group.command("import", help="Check (and with --apply record) a spreadsheet of progress, all or none: "
+                                       "phaen progress import PLAN FILE --user NAME [--apply]")
+@click.argument("plan_id", type=int)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--user", "username", required=True, help="Who records (a unit records its own projects only)")
+@click.option("--apply", "apply_", is_flag=True, help="Record the rows when every one is right")
+@reports_errors
+def progress_import_file(plan_id: int, file: str, username: str, apply_: bool) -> None:
+    ctx = _context()
+    actor = queries.actor_named(ctx, username)
+    path = Path(file)
+    checked = progress_import.check(ctx, actor, plan_id, path.read_bytes(), path.name)
+    if not checked.ok:
+        for problem in checked.problems():
+            click.echo(f"  {problem.get('field', '')}: {problem.get('message', '')}", err=True)
+        raise click.ClickException("ไฟล์นี้มีรายการที่บันทึกไม่ได้ ยังไม่ได้บันทึกสิ่งใด")
+    shown = checked.as_dict()
+    click.echo(f"{len(shown['changed'])} projects change, {shown['unchanged']} unchanged")
+    if apply_:
+        progress_import.apply(ctx, actor, plan_id, checked.entries())
+        click.echo("recorded")
+
+
+@progress_group.command("report", help="Write a report: phaen progress report PLAN six-months|annual --user NAME "
+                                       "[--format pdf|xlsx|json] [--cutoff YYYY-MM-DD] [-o FILE]")
+@click.argument("plan_id", type=int)
+@click.argument("kind", type=click.Choice(["six-months", "annual"]))
+@click.option("--user", "username", required=True, help="Who reads (their organizations apply)")
+@click.option("--format", "extension", type=click.Choice(["pdf", "xlsx", "json"]), default="pdf", show_default=True)
+@click.option("--cutoff", default=None, help="The report's day (default: its last day, or today while it runs)")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="File (default its Thai name)")
+@reports_errors
+def progress_report(plan_id: int, kind: str, username: str, extension: str, cutoff: str | None,
+                    output: str | None) -> None:
+    ctx = _context()
+    actor = queries.actor_named(ctx, username)
+    made = reporting.report_file(ctx, actor, plan_id, kind, extension, cutoff)
+    if made.pending:  # no copy of these figures kept: an operator's console may wait for the render
+        renders.render_report(ctx, plan_id, made.pending)  # kept in the render cache, as a job keeps it
+        made = reporting.report_file(ctx, actor, plan_id, kind, extension, cutoff)
+    path = Path(output or made.filename)
+    path.write_bytes(made.content)
+    click.echo(str(path))
 
 
 @audit.command("export", help="Write a plan's self-contained bundle (JSON): phaen audit export PLAN [-o FILE]")

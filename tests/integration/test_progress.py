@@ -264,3 +264,42 @@ def test_an_update_that_lost_the_race_for_the_plans_head_is_tried_again_then_ref
     refused = put(client, org.headers("planning_office"), plan_id, "1.1.1", {"status": "cancelled", "reason": "x"})
     assert refused.status_code == 409 and len(lost) == progress.ATTEMPTS
     assert listing(client, org, plan_id)["projects"][0]["status"] == "not_started"
+
+
+def test_the_cli_lists_imports_and_writes_the_reports(ctx, client, org, clock, announced, monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from service import cli
+
+    run, plan_id = announced
+    run.complete(plan_id, "announce_plan")
+    clock.set(bangkok(2021, 4, 2, 10, 0))
+    monkeypatch.setattr(cli, "_context", lambda: ctx)
+    runner, office = CliRunner(), f"{org.code}-planning_office"
+    listed = runner.invoke(cli.main, ["progress", "list", str(plan_id), "--user", office])
+    assert listed.exit_code == 0, listed.output
+    assert "1.1.1" in listed.output and "ยังไม่ได้ดำเนินการ" in listed.output and "2 projects" in listed.output
+
+    sheet = tmp_path / "progress.csv"
+    sheet.write_text("เลขที่โครงการ,สถานะ,วันที่เริ่มดำเนินการ\n1.2.1,อยู่ระหว่างดำเนินการ,11/01/2564\n", encoding="utf-8")
+    checked = runner.invoke(cli.main, ["progress", "import", str(plan_id), str(sheet), "--user", office])
+    assert checked.exit_code == 0 and "1 projects change" in checked.output, checked.output
+    assert listing(client, org, plan_id)["projects"][1]["status"] == "not_started"  # checked, not recorded
+    applied = runner.invoke(cli.main, ["progress", "import", str(plan_id), str(sheet), "--user", office, "--apply"])
+    assert applied.exit_code == 0 and "recorded" in applied.output, applied.output
+    assert listing(client, org, plan_id)["projects"][1]["status"] == "in_progress"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("เลขที่โครงการ,สถานะ\n9.9.9,อยู่ระหว่างดำเนินการ\n", encoding="utf-8")
+    refused = runner.invoke(cli.main, ["progress", "import", str(plan_id), str(bad), "--user", office, "--apply"])
+    assert refused.exit_code != 0 and "9.9.9" in refused.output
+
+    for extension in ("json", "pdf"):
+        target = tmp_path / f"six.{extension}"
+        made = runner.invoke(cli.main, ["progress", "report", str(plan_id), "six-months", "--user", office,
+                                        "--format", extension, "-o", str(target)])
+        assert made.exit_code == 0, made.output
+    assert target.read_bytes().startswith(b"%PDF")
+    assert '"list_version"' in (tmp_path / "six.json").read_text(encoding="utf-8")
+    late = runner.invoke(cli.main, ["progress", "report", str(plan_id), "annual", "--user", office,
+                                    "--cutoff", "2099-01-01"])
+    assert late.exit_code != 0 and "ผิดพลาด" in late.output

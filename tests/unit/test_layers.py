@@ -51,7 +51,7 @@ ALLOWED: dict[str, set[str]] = {
     "app": {"api", "config", "context", "http", "oplog", "web"},
     "wsgi": {"app", "oplog"},
     "cli": {"app", "audit", "auth", "bundles", "commands", "config", "context", "engine", "errors", "oplog",
-            "oversight", "queries", "thai"},
+            "oversight", "queries", "thai", "tracking"},
 }
 #: third-party packages only some layers may touch
 OWNED = {
