@@ -427,8 +427,8 @@ def test_postgresql_refuses_to_update_or_delete_events(ctx, client, org):
             connection.execute(statement)
     with pytest.raises(DBAPIError, match="append-only"), ctx.db.engine.begin() as connection:
         connection.exec_driver_sql("TRUNCATE events CASCADE")
-    # 8 steps, and the two documents frozen at the announcement
-    assert len(events_of(ctx, pid)) == 10 and audit.verify_plan(ctx, pid).ok
+    # 8 steps, its projects listed for tracking and the two documents frozen at the announcement
+    assert len(events_of(ctx, pid)) == 11 and audit.verify_plan(ctx, pid).ok
     ctx.db.downgrade("0002")  # the downgrade drops the guard
     with ctx.db.engine.begin() as connection:
         connection.execute(update(Event).where(at_seq(pid, 2)).values(actor="someone"))
