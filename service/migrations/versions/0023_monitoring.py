@@ -1,4 +1,4 @@
-"""monitoring: reserved (no change yet)
+"""monitoring: no schema change (the monitoring procedure is a process bundle; this number was held for it)
 
 Revision ID: 0023
 Revises: 0022

@@ -1,4 +1,4 @@
-"""document jobs: reserved (no change yet)
+"""document jobs: no schema change (freezing became a job of the existing queue; this number was held for it)
 
 Revision ID: 0024
 Revises: 0023
