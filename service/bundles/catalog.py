@@ -88,6 +88,18 @@ def meta_forms(meta: dict[str, Any]) -> set[str]:
     return {name for name in named if isinstance(name, str) and name}
 
 
+def progress_form(meta: dict[str, Any], forms: dict[str, Any]) -> dict[str, Any]:
+    """The form the process's tracked projects record their progress by (empty: none tracked)."""
+    tracking = meta.get(TRACKING_KEY)
+    return forms.get(tracking.get("form") or "", {}) if isinstance(tracking, dict) else {}
+
+
+def status_titles(progress: dict[str, Any]) -> dict[str, str]:
+    """A progress form's statuses and their Thai titles, as the form names them."""
+    status = (progress.get("properties") or {}).get("status") or {}
+    return dict(zip(status.get("enum") or [], status.get("x-enumTitles") or [], strict=False))
+
+
 def _read_json(path: Path, problems: list[Problem], default):
     if not path.is_file():
         if default is not None:

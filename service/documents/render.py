@@ -26,8 +26,7 @@ from sqlalchemy import select
 
 from service import engine, eventlog, labels
 from service.auth import SYSTEM, Actor
-from service.bundles import diagram, flowchart
-from service.bundles.catalog import TRACKING_KEY
+from service.bundles import catalog, diagram, flowchart
 from service.config import SOURCE_ROOT
 from service.context import Context
 from service.deadlines import verdicts
@@ -195,7 +194,7 @@ def record(file: PlanFile) -> bytes:
         form = file.forms.get(element.get("properties", {}).get(engine.FORM_PROPERTY, ""), {}) \
             if event["task"] else start_form
         if event["kind"] in eventlog.TRACKING_KINDS:
-            form = labels.tracking_event_titles(file.forms.get((file.meta.get(TRACKING_KEY) or {}).get("form", ""), {}))
+            form = labels.tracking_event_titles(catalog.progress_form(file.meta, file.forms))
         steps.append({
             **event,
             "what": element.get("name") or labels.EVENT_KINDS.get(event["kind"], event["kind"]),

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from service.auth import Actor
+from service.bundles import catalog
 from service.bundles.catalog import TRACKING_KEY
 from service.context import Context
 from service.errors import Invalid, NotFound
@@ -79,7 +80,7 @@ def progress(ctx: Context, actor: Actor, plan_id: int, filters: Filters = Filter
             UnitMembership.user_id == actor.user_id, UnitMembership.organization_id == plan.organization_id)))
         roles = actor.roles_in(plan.organization_id)
         editor = bool(roles & {*tracking.get("editors", []), "admin"})
-        form = version.forms.get(tracking.get("form") or "", {})
+        form = catalog.progress_form(version.meta, version.forms)
         return _listing(plan.id, plan.fiscal_year, rows, shown, filters, limit, after, today, editor, mine, form)
 
 
@@ -105,7 +106,7 @@ def _listing(plan_id: int, fiscal_year: int, rows: list[Tracked], shown: Callabl
                           editable=editor or row.unit in mine) for row in page],
         "next": following, "count": len(kept), "summary": summary(rows, late),
         "units": sorted({row.unit for row in rows}), "strategies": list(dict.fromkeys(row.strategy for row in rows)),
-        "statuses": _status_titles(form), "mine": sorted(mine), "editor": editor,
+        "statuses": catalog.status_titles(form), "mine": sorted(mine), "editor": editor,
     }
 
 
@@ -155,11 +156,6 @@ def _satang(value: Any) -> int:
     return round(float(value) * 100) if isinstance(value, (int, float)) else 0
 
 
-def _status_titles(form: dict[str, Any]) -> dict[str, str]:
-    status = (form.get("properties") or {}).get("status") or {}
-    return dict(zip(status.get("enum") or [], status.get("x-enumTitles") or [], strict=False))
-
-
 def project(ctx: Context, actor: Actor, plan_id: int, number: str) -> dict[str, Any]:
     """One tracked project with the progress form it is recorded by. :raise NotFound:"""
     page = progress(ctx, actor, plan_id, limit=None)
@@ -170,6 +166,6 @@ def project(ctx: Context, actor: Actor, plan_id: int, number: str) -> dict[str, 
         plan = session.get(Plan, plan_id)
         assert plan is not None  # progress() found it
         version = ctx.models.published(session, plan.process_version_id)
-        form = version.forms.get((version.meta.get(TRACKING_KEY) or {}).get("form") or "", {})
+        form = catalog.progress_form(version.meta, version.forms)
     return {"plan_id": plan_id, "fiscal_year": page["fiscal_year"], "project": found, "form": form,
             "statuses": page["statuses"]}

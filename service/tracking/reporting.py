@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.auth import Actor
-from service.bundles.catalog import TRACKING_KEY
+from service.bundles import catalog
 from service.context import Context
 from service.documents import cache, progress_report
 from service.documents.records import PlanFile, kinds_of
@@ -184,9 +184,7 @@ def _figures(session: Session, ctx: Context, plan: Plan, kind: str, day: date, u
 def _status_titles(session: Session, ctx: Context, plan: Plan) -> dict[str, str]:
     """The statuses as the plan's progress form titles them."""
     version = ctx.models.published(session, plan.process_version_id)
-    form = version.forms.get((version.meta.get(TRACKING_KEY) or {}).get("form") or "", {})
-    status = (form.get("properties") or {}).get("status") or {}
-    return dict(zip(status.get("enum") or [], status.get("x-enumTitles") or [], strict=False))
+    return catalog.status_titles(catalog.progress_form(version.meta, version.forms))
 
 
 def with_year_figures(ctx: Context, file: PlanFile, kind: str) -> PlanFile:

@@ -13,8 +13,8 @@ from flask_login import login_required
 from service import audit, eventlog, labels, queries
 from service.audit import access
 from service.auth import SYSTEM, Actor
-from service.bundles import diagram
-from service.bundles.catalog import START_FORM_KEY, TRACKING_KEY
+from service.bundles import catalog, diagram
+from service.bundles.catalog import START_FORM_KEY
 from service.commands.plans import FISCAL_YEARS
 from service.errors import Invalid, NotFound
 from service.http import attachment, ctx, integer
@@ -245,8 +245,7 @@ def _step_page(plan_id: int, auditor: Actor, step: int | None = None) -> dict[st
     form = (replayed.version.form_of(event["task"]) if event["task"]
             else replayed.version.forms.get(replayed.version.meta.get(START_FORM_KEY, ""), {}))
     if event["kind"] in eventlog.TRACKING_KINDS:
-        tracking = replayed.version.meta.get(TRACKING_KEY) or {}
-        form = labels.tracking_event_titles(replayed.version.forms.get(tracking.get("form") or "", {}))
+        form = labels.tracking_event_titles(catalog.progress_form(replayed.version.meta, replayed.version.forms))
     record = replayed.record
     return {
         "plan_id": plan_id, "events": events, "step": step, "event": event, "reached": replayed.step,
