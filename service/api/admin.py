@@ -129,6 +129,14 @@ def add_organization_user(code: str) -> ResponseReturnValue:
     return jsonify(administration.add_user(http.ctx(), caller(), code, json_body())), 201
 
 
+@bp.post("/users")
+@authenticated
+def add_unaffiliated_user() -> ResponseReturnValue:
+    """{username, display_name, roles, province, district}: a user of no organization (national roles,
+    an oversight area, or both). :raise 403: not a national admin; 409: the username is taken; 422:"""
+    return jsonify(administration.add_unaffiliated_user(http.ctx(), caller(), json_body())), 201
+
+
 @bp.get("/users/<username>")
 @authenticated
 def show_user(username: str) -> ResponseReturnValue:

@@ -112,12 +112,14 @@ def add_user(ctx: Context, username: str, org_code: str | None, roles: list[str]
 
 
 def new_user(session: Session, now: datetime, username: str, org: Organization | None, roles: list[str],
-              password: str | None, display_name: str, token_lifetime: timedelta | None) -> str | None:
-    """The user, and a token of ``token_lifetime`` if one is given."""
+              password: str | None, display_name: str, token_lifetime: timedelta | None,
+              roles_required: bool = True) -> str | None:
+    """The user, and a token of ``token_lifetime`` if one is given (``roles_required`` False: an
+    overseer of an area, who belongs to no organization and may hold no role)."""
     if not USERNAME_PATTERN.match(username or ""):
         raise Invalid("ชื่อผู้ใช้ใช้ได้เฉพาะตัวอักษรอังกฤษ ตัวเลข และ _ . @ - ไม่เกิน 64 ตัว",
                       [{"field": "/username", "message": "ชื่อผู้ใช้ไม่ถูกต้อง"}])
-    if not roles:
+    if not roles and roles_required:
         raise Invalid("กรุณาระบุบทบาทอย่างน้อยหนึ่งบทบาท (--role)", [{"field": "/roles", "message": "ไม่มีบทบาท"}])
     check_roles(session, roles, national=org is None)
     if session.scalars(select(User).where(User.username == username)).first():

@@ -485,6 +485,37 @@ def add_user(ctx: Context, actor: Actor, code: str, body: Any) -> dict[str, Any]
     return user(ctx, actor, username)
 
 
+def add_unaffiliated_user(ctx: Context, actor: Actor, body: Any) -> dict[str, Any]:
+    """A national admin adds a user who belongs to no organization: a national admin, auditor or
+    designer (``roles``), or the overseer of a province or district (``province``, ``district``:
+    สถ.จังหวัด / สถ.อำเภอ), or both, in one transaction (no password: a reset link sets it).
+    :raise Forbidden: not a national admin; Invalid: neither a role nor an area, a role that is not
+    national, an area no organization is in; Conflict: the username is taken."""
+    require_national_admin(actor, "เพิ่มผู้ใช้ที่ไม่สังกัดองค์กร")
+    fields = body if isinstance(body, dict) else {}
+    username, display = _text(fields, "username"), _text(fields, "display_name")
+    roles = fields.get("roles", [])
+    province = _place(fields.get("province", ""), "/province", "ชื่อจังหวัด")
+    district = _place(fields.get("district", ""), "/district", "ชื่ออำเภอ")
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise Invalid("roles ต้องเป็นรายการชื่อบทบาท", [{"field": "/roles", "message": "รายการบทบาทไม่ถูกต้อง"}])
+    if len(display) > MAX_NAME:
+        raise Invalid(f"ชื่อที่แสดงยาวเกิน {MAX_NAME} ตัวอักษร", [{"field": "/display_name", "message": "ยาวเกินไป"}])
+    if district and not province:
+        raise Invalid("กรุณาระบุจังหวัดของอำเภอ", [{"field": "/province", "message": "กรุณาระบุจังหวัด"}])
+    if not roles and not province:
+        raise Invalid("ผู้ใช้ที่ไม่สังกัดองค์กรต้องมีบทบาทระดับประเทศ หรือพื้นที่กำกับดูแล (จังหวัด) อย่างน้อยหนึ่งอย่าง",
+                      [{"field": "/province", "message": "กรุณาเลือกบทบาทหรือระบุจังหวัดที่กำกับดูแล"}])
+    now = ctx.clock.now()
+    with ctx.db.write() as session:
+        admin.new_user(session, now, username, None, roles, None, display, None, roles_required=False)
+        _record(session, now, actor, USER_ADDED, None, username, roles=sorted(set(roles)))
+        if province:
+            person = session.scalars(select(User).where(User.username == username)).one()
+            _oversee(session, now, actor, person, province, district)
+    return user(ctx, actor, username)
+
+
 def _check_giveable(session: Session, actor: Actor, roles: list[str], national: bool = False) -> None:
     """:raise Invalid: a role no process nor the system knows; Forbidden: one the actor may not give."""
     admin.check_roles(session, roles, national)
@@ -679,28 +710,35 @@ def set_oversight(ctx: Context, actor: Actor, username: str, province: Any, dist
     now = ctx.clock.now()
     with ctx.db.write() as session:
         person = _managed_user(session, actor, username)
-        held = session.get(OversightArea, person.id)
         if not province:
             if district:
                 raise Invalid("กรุณาระบุจังหวัดของอำเภอ", [{"field": "/province", "message": "กรุณาระบุจังหวัด"}])
+            held = session.get(OversightArea, person.id)
             if held is not None:
                 session.delete(held)
                 _record(session, now, actor, OVERSIGHT_REMOVED, None, username, province=held.province,
                         district=held.district)
             return {"username": username, "oversight": None}
-        found = select(Organization.id).where(Organization.province == province)
-        if district:
-            found = found.where(Organization.district == district)
-        if session.scalar(found.limit(1)) is None:
-            where = f"อำเภอ{district} จังหวัด{province}" if district else f"จังหวัด{province}"
-            raise Invalid(f"ไม่พบองค์กรใดใน{where}", [{"field": "/district" if district else "/province",
-                                                     "message": f"ไม่พบองค์กรใดใน{where} กรุณาตรวจการสะกด"}])
-        if held is None:
-            session.add(OversightArea(user_id=person.id, province=province, district=district,
-                                      granted_by=actor.username, granted_at=now))
-        elif (held.province, held.district) != (province, district):
-            held.province, held.district, held.granted_by, held.granted_at = province, district, actor.username, now
-        else:
-            return {"username": username, "oversight": {"province": province, "district": district}}
-        _record(session, now, actor, OVERSIGHT_GRANTED, None, username, province=province, district=district)
+        _oversee(session, now, actor, person, province, district)
         return {"username": username, "oversight": {"province": province, "district": district}}
+
+
+def _oversee(session: Session, now: datetime, actor: Actor, person: User, province: str, district: str) -> None:
+    """Make ``person`` the overseer of the province (or its district), in place of any area they had.
+    :raise Invalid: a province (or district of it) no organization is in."""
+    found = select(Organization.id).where(Organization.province == province)
+    if district:
+        found = found.where(Organization.district == district)
+    if session.scalar(found.limit(1)) is None:
+        where = f"อำเภอ{district} จังหวัด{province}" if district else f"จังหวัด{province}"
+        raise Invalid(f"ไม่พบองค์กรใดใน{where}", [{"field": "/district" if district else "/province",
+                                                 "message": f"ไม่พบองค์กรใดใน{where} กรุณาตรวจการสะกด"}])
+    held = session.get(OversightArea, person.id)
+    if held is None:
+        session.add(OversightArea(user_id=person.id, province=province, district=district,
+                                  granted_by=actor.username, granted_at=now))
+    elif (held.province, held.district) != (province, district):
+        held.province, held.district, held.granted_by, held.granted_at = province, district, actor.username, now
+    else:
+        return
+    _record(session, now, actor, OVERSIGHT_GRANTED, None, person.username, province=province, district=district)

@@ -47,7 +47,8 @@ def organizations() -> ResponseReturnValue:
     search = request.args.get("q", "")[:200]
     page = administration.organizations_page(ctx(), actor(), after=request.args.get("after") or None, search=search)
     return render_template("admin/organizations.html", page=page, search=search,
-                           national=administration.is_national_admin(actor()), types=administration.TYPES)
+                           national=administration.is_national_admin(actor()), types=administration.TYPES,
+                           national_roles=SYSTEM_ROLES, titles=queries.role_titles(ctx()))
 
 
 @bp.post("/admin/organizations")
@@ -105,6 +106,18 @@ def add_user(code: str) -> ResponseReturnValue:
     body = {"username": _field("username"), "display_name": _field("display_name"),
             "roles": request.form.getlist("roles")}
     added = administration.add_user(ctx(), actor(), code, body)
+    flash(f"เพิ่มผู้ใช้ {added['username']} แล้ว กรุณาออกลิงก์ตั้งรหัสผ่านเพื่อมอบให้ผู้ใช้", "success")
+    return redirect(url_for("administration.user", username=added["username"]))
+
+
+@bp.post("/admin/users")
+@login_required
+def add_unaffiliated_user() -> ResponseReturnValue:
+    """A user of no organization: national roles, an oversight area, or both.
+    :raise 403: not a national admin; 409: the name is taken; 422: neither a role nor an area, an unknown area"""
+    body = {"username": _field("username"), "display_name": _field("display_name"),
+            "roles": request.form.getlist("roles"), "province": _field("province"), "district": _field("district")}
+    added = administration.add_unaffiliated_user(ctx(), actor(), body)
     flash(f"เพิ่มผู้ใช้ {added['username']} แล้ว กรุณาออกลิงก์ตั้งรหัสผ่านเพื่อมอบให้ผู้ใช้", "success")
     return redirect(url_for("administration.user", username=added["username"]))
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from service import queries
 from service.commands import admin, administration
 from service.errors import Invalid
-from service.models import AdminLogEntry, Organization, PasswordResetLink
+from service.models import AdminLogEntry, Organization, PasswordResetLink, User
 
 from .web import CSRF, PASSWORD, add_person, csrf_token, log_in, post_form
 
@@ -353,7 +353,7 @@ def test_every_form_of_the_administration_pages_needs_the_csrf_token(ctx, client
     for path in (f"/admin/organizations/{org.code}/users", f"/admin/users/{org.code}-executive/active",
                  f"/admin/users/{org.code}-executive/roles", f"/admin/users/{org.code}-executive/unlock",
                  f"/admin/users/{org.code}-executive/reset-link", "/admin/organizations",
-                 "/admin/organizations/onboarding", f"/admin/organizations/{org.code}/rename"):
+                 "/admin/organizations/onboarding", f"/admin/organizations/{org.code}/rename", "/admin/users"):
         assert client.post(path, data={"active": "0"}).status_code == 400, path
     assert log_actions(ctx) == []
 
@@ -372,3 +372,63 @@ def test_the_pages_of_an_organizations_admin(ctx, client, org):
     user_page = client.get("/admin/users/somsri").get_data(as_text=True)
     assert "สมศรี" in user_page and 'value="designer"' not in user_page and "บทบาทระดับประเทศ" not in user_page
     assert client.get("/admin/organizations/onboarding").status_code == 403
+
+
+def users_named(ctx, username: str) -> int:
+    with ctx.db.read() as session:
+        return session.scalar(select(func.count()).select_from(User).where(User.username == username))
+
+
+def test_a_national_admin_adds_an_overseer_who_belongs_to_no_organization(ctx, client, national, org):
+    """สถ.จังหวัด: no organization, no role, an area; added, granted and logged in one go."""
+    answer = client.post(f"{API}/users", headers=national,
+                         json={"username": "sto-test", "display_name": "สถ.จังหวัดทดสอบ", "province": "จังหวัดทดสอบ"})
+    assert answer.status_code == 201, answer.get_json()
+    shown = answer.get_json()
+    assert shown["organization"] is None and shown["roles"] == []
+    assert shown["oversight"] == {"province": "จังหวัดทดสอบ", "district": ""}
+    assert log_actions(ctx)[-2:] == [administration.USER_ADDED, administration.OVERSIGHT_GRANTED]
+    headers = {"Authorization": f"Bearer {admin.issue_token(ctx, 'sto-test', None)}"}
+    seen = client.get(f"{API}/oversight", headers=headers).get_json()
+    assert [row["organization"]["code"] for row in seen["organizations"]] == [org.code]
+    # a national auditor with no area: a role is enough
+    auditor = client.post(f"{API}/users", headers=national, json={"username": "nat-auditor", "roles": ["auditor"]})
+    assert auditor.status_code == 201 and auditor.get_json()["oversight"] is None
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    ({"username": "nobody"}, 422),  # neither a role nor an area
+    ({"username": "nobody", "province": "จังหวัดที่ไม่มี"}, 422),  # no organization is there
+    ({"username": "nobody", "district": "เมือง"}, 422),  # a district without its province
+    ({"username": "nobody", "roles": ["executive"]}, 422),  # a role of an organization's processes
+    ({"username": "nobody", "roles": "admin"}, 422),
+    ({"username": "no body", "roles": ["auditor"]}, 422),
+    ({"username": "kradangnga-executive", "roles": ["auditor"]}, 409),
+])
+def test_a_user_of_no_organization_is_refused_whole(ctx, client, national, org, body, status):
+    before = log_actions(ctx)
+    answer = client.post(f"{API}/users", headers=national, json=body)
+    assert answer.status_code == status, answer.get_json()
+    assert answer.get_json()["title"]
+    assert users_named(ctx, "nobody") == 0 and log_actions(ctx) == before
+
+
+def test_only_a_national_admin_adds_a_user_of_no_organization(ctx, client, org):
+    for role in ("admin", "auditor", "executive"):
+        answer = client.post(f"{API}/users", headers=org.headers(role),
+                             json={"username": "sneaky", "roles": ["admin"]})
+        assert answer.status_code == 403, role
+    assert users_named(ctx, "sneaky") == 0
+
+
+def test_the_organizations_page_adds_an_overseer(ctx, client, org):
+    add_person(ctx, "nat", None, ["admin"])
+    log_in(client, "nat")
+    assert "เพิ่มผู้ใช้ที่ไม่สังกัดองค์กร" in client.get("/admin/organizations").get_data(as_text=True)
+    added = post_form(client, "/admin/users", {"username": "sto-amphoe", "display_name": "สถ.อำเภอ",
+                                               "province": "จังหวัดทดสอบ"}, page="/admin/organizations")
+    assert added.status_code == 302 and added.headers["Location"].endswith("/admin/users/sto-amphoe")
+    assert "กำกับดูแลจังหวัดจังหวัดทดสอบ" in client.get("/admin/users/sto-amphoe").get_data(as_text=True)
+    refused = post_form(client, "/admin/users", {"username": "sto-none"}, page="/admin/organizations")
+    assert refused.status_code == 422 and "พื้นที่กำกับดูแล" in refused.get_data(as_text=True)
+    assert users_named(ctx, "sto-none") == 0

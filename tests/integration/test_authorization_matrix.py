@@ -196,6 +196,8 @@ API: dict[tuple[str, str], Probe] = {
     ("post", "/organizations/onboarding"): Probe(national("admin"), 422, scoped=False, body=lambda w, o: {}),
     ("get", "/organizations/{code}/users"): Probe(role_of("admin"), path=ORG),
     ("post", "/organizations/{code}/users"): Probe(role_of("admin"), 422, path=ORG, body=lambda w, o: {}),
+    # neither a role nor an area: a national admin is told what is missing (422), nothing is stored
+    ("post", "/users"): Probe(national("admin"), 422, scoped=False, body=lambda w, o: {"username": "nobody-new"}),
     ("get", "/users/{username}"): Probe(role_of("admin"), path=SPARE),
     ("put", "/users/{username}/roles"): Probe(role_of("admin"), path=SPARE,
                                               body=lambda w, o: {"organization": o, "roles": ["executive"]}),
