@@ -13,10 +13,12 @@ run: setup init
 	$(BIN)/phaen serve --host $(HOST) --port $(PORT)
 
 # Lint and types first (ruff, mypy: settings in pyproject.toml), then the whole suite twice: on
-# SQLite files, then on a throw-away PostgreSQL cluster (tests/pgcluster.py).
+# SQLite files, then on a throw-away PostgreSQL cluster (tests/pgcluster.py; one per worker). Each
+# run uses every core (pytest-xdist), a test file to one worker, so a file's module fixtures are built once.
+TEST_WORKERS ?= auto
 test: lint
-	$(BIN)/python -m pytest -q
-	PHAEN_TEST_POSTGRES=1 $(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	PHAEN_TEST_POSTGRES=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check service tests bench
