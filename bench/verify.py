@@ -5,7 +5,9 @@ timer), the last NEW of them after a checkpoint, and times ``audit.verify_plan``
 checkpoint (median of REPEATS). All plans: copies a typical plan (~20 events, its chain re-hashed
 for each copy) into PLANS plans, one event short of its end, and times ``audit.verify_all`` cold
 (full, one process and every core), warm (checkpointed, nothing new) and warm after appending the
-last event to every plan. SQLite file database. Usage: python bench/verify.py [--plans N] [--repeats N]
+last event to every plan. Scaling: ``--many`` plans (30,000) checkpointed, ``--changed`` (100) of them
+given a new event, vs a database of only those: the run costs what changed. SQLite file database.
+Usage: python bench/verify.py [--plans N] [--repeats N] [--many N --changed N] [--scaling-only]
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, select, update  # noqa: E402
+from sqlalchemy import func, insert, select, update  # noqa: E402
 
 from service import audit
 from service.auth import actor_of
@@ -147,6 +149,64 @@ def append_last_event(ctx: Context, plan_id: int, copies: list[int]) -> None:
                 state_digest=event.state_digest, version=Plan.version + 1))
 
 
+def bulk_copies(ctx: Context, plan_id: int, copies: int, upto: int) -> list[int]:
+    """As ``copy_plan``, in bulk (core inserts, ids assigned here), for tens of thousands of copies;
+    each copy gets the checkpoint a verification of it would keep (one copy is verified, its
+    checkpoint row cloned with each copy's own head)."""
+    model = copy_plan(ctx, plan_id, 1, upto)[0]
+    assert audit.verify_plan(ctx, model, checkpoint=True).replayed == upto
+    with ctx.db.write() as session:
+        plan = session.get_one(Plan, model)
+        row = {c.name: getattr(plan, c.name) for c in Plan.__table__.columns}
+        kept = session.get_one(VerifyCheckpoint, model)
+        checkpoint = {c.name: getattr(kept, c.name) for c in VerifyCheckpoint.__table__.columns}
+        events = session.scalars(select(Event).where(Event.plan_id == model).order_by(Event.seq)).all()
+        first = (session.scalar(select(func.max(Plan.id))) or 0) + 1
+        ids = list(range(first, first + copies))
+        for chunk in range(0, copies, 1000):
+            plans, rows, points = [], [], []
+            for copy_id in ids[chunk:chunk + 1000]:
+                previous = "0" * 64
+                for e in events:
+                    copied = _copied(e, copy_id, previous)
+                    rows.append({c.name: getattr(copied, c.name) for c in Event.__table__.columns if c.name != "id"})
+                    previous = copied.hash
+                plans.append({**row, "id": copy_id, "fiscal_year": 2600 - copy_id % 100, "event_hash": previous})
+                points.append({**checkpoint, "plan_id": copy_id, "event_hash": previous})
+            session.execute(insert(Plan), plans)
+            session.execute(insert(Event), rows)
+            session.execute(insert(VerifyCheckpoint), points)
+    return ids
+
+
+def scaling(workers: int, many: int, changed: int) -> tuple[float, float]:
+    """``verify --all`` from checkpoints over ``many`` plans of which ``changed`` got a new event,
+    and over ``changed`` plans that all did (each in a database of its own): seconds, seconds."""
+    figures = []
+    for plans in (many, changed):
+        folder = Path(tempfile.mkdtemp(prefix="phaen-bench-verify-scale-"))
+        settings = Settings.from_env({}, instance_path=folder, database_url=f"sqlite:///{folder / 'b.sqlite3'}")
+        clock = FixedClock(datetime(2020, 9, 21, 9, tzinfo=ZoneInfo("Asia/Bangkok")))
+        ctx = Context.create(settings, clock)
+        ctx.db.migrate()
+        admin.register_processes(ctx)
+        admin.add_organization(ctx, "bench", "เทศบาลตำบลทดสอบ")
+        admin.add_user(ctx, "bench-all", "bench", ROLES)
+        typical = run_plan(ctx, clock, "bench", 2565, send_backs=1)
+        with ctx.db.read() as session:
+            upto = len(session.scalars(select(Event.id).where(Event.plan_id == typical)).all()) - 1
+        started = time.perf_counter()
+        copies = bulk_copies(ctx, typical, plans - 1, upto)
+        assert audit.verify_plan(ctx, typical, checkpoint=True).ok
+        print(f"({plans} plans of {upto} events made and checkpointed in {time.perf_counter() - started:.0f} s)")
+        append_last_event(ctx, typical, copies[-changed:] if plans > changed else copies)
+        seconds, _, replayed = verify_every(ctx, len(copies[-changed:]), workers=workers)
+        assert replayed == min(changed, len(copies)), replayed
+        figures.append(seconds)
+        ctx.db.dispose()
+    return figures[0], figures[1]
+
+
 def timed(fn, repeats: int) -> list[float]:
     times = []
     for _ in range(repeats):
@@ -174,7 +234,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15, help="runs of each one-plan figure (median)")
     parser.add_argument("--new", type=int, default=4, help="steps of the long plan after its checkpoint (1-8)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: cores)")
+    parser.add_argument("--many", type=int, default=30000, help="plans of the scaling run (default 30,000)")
+    parser.add_argument("--changed", type=int, default=100, help="of which changed (default 100)")
+    parser.add_argument("--scaling-only", action="store_true", help="only the scaling run")
     args = parser.parse_args()
+    if args.scaling_only:
+        return print_scaling(args)
 
     folder = Path(tempfile.mkdtemp(prefix="phaen-bench-verify-"))
     settings = Settings.from_env({}, instance_path=folder, database_url=f"sqlite:///{folder / 'bench.sqlite3'}")
@@ -236,6 +301,13 @@ def main() -> None:
           f"full / nothing new {statistics.median(full) / statistics.median(nothing_new):.1f}x; "
           f"--all cold one process / warm {serial / warm:.1f}x, cold / warm {cold / warm:.1f}x, "
           f"cold / warm with 1 new {cold / warm_new:.1f}x, pool speed-up on cold {serial / cold:.2f}x")
+    print_scaling(args)
+
+
+def print_scaling(args: argparse.Namespace) -> None:
+    many, few = scaling(args.workers, args.many, args.changed)
+    print(f"--all from checkpoints, {args.changed} plans with a new event: among {args.many} plans {many:.2f} s, "
+          f"alone {few:.2f} s; ratio {many / few:.2f} (aim <= 1.5)")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from service.commands import (
     progress,
     progress_import,
     recording,
+    reminders,
     renders,
     strategies,
 )
@@ -381,6 +382,7 @@ def _tick(ctx: Context) -> int:
     started = time.perf_counter()
     fired = plans.fire_due_timers(ctx)
     reminded = notices.sweep(ctx)  # the legal limits near or passed of the steps still open; the daily digests
+    reminded += reminders.schedule(ctx)  # the plan's year: the day's job (overdue projects, reports due)
     oplog.command("timer_sweep", started, plans=len(fired), reminded=reminded)
     for plan_id, names in fired:
         click.echo(f"plan {plan_id}: {', '.join(names) if names else 'no timer fired'}")
@@ -509,6 +511,13 @@ def notify_test(username: str) -> None:
         sys.exit(1)
 
 
+@notify_group.command("reminders", help="Write today's reminders of the plan's year now (overdue projects, "
+                                        "reports due); run again the same day, it writes nothing more.")
+@reports_errors
+def notify_reminders() -> None:
+    click.echo(f"notifications {reminders.remind(_context())}")
+
+
 def _whole_number(text: str, name: str) -> int:
     if not text.strip().isascii() or not text.strip().isdigit() or len(text.strip()) > 18:
         raise Invalid(f"{name} ต้องเป็นจำนวนเต็มบวก ไม่ใช่ {text!r}")
@@ -581,7 +590,7 @@ def audit_verify(plan_id: int | None, every: bool, full: bool, workers: int | No
         raise click.UsageError("give either a plan number or --all")
     ctx = _context()
     show = progress if progress is not None else every and sys.stderr.isatty()
-    failed = checked = events = replayed = 0
+    failed = checked = events = replayed = unchanged = 0
     shown = 0.0
 
     def progress_line(done: int, total: int) -> None:
@@ -606,9 +615,12 @@ def audit_verify(plan_id: int | None, every: bool, full: bool, workers: int | No
             failed += not _report(result)
         events += result.events
         replayed += result.replayed
+        unchanged += result.unchanged
     if every:
         click.echo(f"{checked} plans verified, {failed} failed; {replayed} of {events} events replayed"
-                   f"{' (full)' if full else ', the rest hashed up to verified checkpoints'}")
+                   f"{' (full)' if full else ', the rest hashed up to verified checkpoints'}"
+                   + (f"; {unchanged} plans unchanged since their checkpoint, not read again (--full reads them)"
+                      if unchanged else ""))
     if failed:
         sys.exit(1)
 

@@ -311,7 +311,10 @@ def test_cli_verify_one_and_all_exits_non_zero_on_a_failure(ctx, client, org, se
     assert result.exit_code == 0 and audit.verify_bundle(out).ok
 
     tamper(ctx, update(Event).where(at_seq(second, 1)).values(actor="someone"))
+    # both plans are as their checkpoints left them: an incremental run does not read them again
     result = runner.invoke(cli.main, ["audit", "verify", "--all"])
+    assert result.exit_code == 0 and "2 plans unchanged since their checkpoint" in result.output
+    result = runner.invoke(cli.main, ["audit", "verify", "--all", "--full"])
     assert result.exit_code == 1 and "2 plans verified, 1 failed" in result.output
     assert f"plan {second}: FAILED at event 1 (plan_started): event_altered" in result.output
     assert runner.invoke(cli.main, ["audit", "verify", str(first)]).exit_code == 0

@@ -1,7 +1,8 @@
 """Verification from checkpoints: a plan verified clean keeps a checkpoint; the next run hashes the
-chain up to it and replays only what came after; tampering before it is still caught by the chain,
-a checkpoint that disagrees with the chain is reported, never trusted; --full replays everything; a
-pool of processes gives what one process gives."""
+chain up to it and replays only what came after (a run over all plans reads only those that
+changed); tampering before it is still caught by the chain, a checkpoint that disagrees with the
+chain is reported, never trusted; --full replays everything; a pool of processes gives what one
+process gives."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import zlib
 from datetime import date
 
 from click.testing import CliRunner
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from service import audit, cli
-from service.models import Event, Holiday, Plan, VerifyCheckpoint
+from service.models import Event, Holiday, Plan, ProcessVersion, VerifyCheckpoint
 
 from ..conftest import bangkok
 from .procedure import SAMPLES, Procedure
@@ -201,3 +202,42 @@ def test_all_over_several_plans_in_a_pool_gives_what_one_process_gives(ctx, clie
     assert f"plan {plans[0]}: ok" in result.output  # not a terminal: every plan is listed, as before
     assert runner.invoke(cli.main, ["audit", "verify", str(plans[0])]).exit_code == 0
     assert runner.invoke(cli.main, ["audit", "verify", "--all", "--workers", "0"]).exit_code == 2
+
+
+def test_an_incremental_run_over_all_plans_reads_only_the_plans_that_changed(ctx, client, org):
+    """``verify --all`` from checkpoints: a plan nothing happened to is not read again; one with new
+    events, a history chained again, an event deleted, its state digest or process files edited is."""
+    run = Procedure(client, org)
+    plans = [run.start(fiscal_year=year)["id"] for year in range(2564, 2570)]
+    for pid in plans:
+        run.complete(pid, "collect_projects")
+    assert all(r.ok and not r.unchanged for r in audit.verify_all(ctx, checkpoint=True))
+    warm = list(audit.verify_all(ctx, checkpoint=True))
+    assert all(r.ok and r.unchanged and r.replayed == 0 for r in warm)
+    assert [(r.events, r.head) for r in warm] == [checkpoint_of(ctx, p)[:2] for p in plans]
+
+    grown, rechained, cut, edited_state, edited_process, untouched = plans
+    run.complete(grown, "draft_plan")
+    tamper(ctx, update(Event).where(at_seq(rechained, 2)).values(actor="kradangnga-executive"))
+    rechain_with_head(ctx, rechained)
+    tamper(ctx, delete(Event).where(at_seq(cut, 1)))
+    tamper(ctx, update(Plan).where(Plan.id == edited_state).values(state_digest="0" * 64))
+    results = {r.plan_id: r for r in audit.verify_all(ctx, checkpoint=True)}
+    assert [p for p in plans if results[p].unchanged] == [edited_process, untouched]
+    assert results[grown].ok and results[grown].replayed == 1
+    assert results[rechained].first_divergence.reason == "checkpoint_mismatch"
+    assert results[cut].first_divergence.reason == "missing_event"
+    assert results[edited_state].ok and results[edited_state].replayed == 0  # read and hashed again: still clean
+
+    # the process files a plan ran on, edited behind the service: every plan of that version is read again
+    with ctx.db.read() as session:
+        version_id = session.get(Plan, edited_process).process_version_id
+        files = dict(session.get(ProcessVersion, version_id).bpmn_files)
+    name = next(iter(files))
+    tamper(ctx, update(ProcessVersion).where(ProcessVersion.id == version_id).values(
+        bpmn_files={**files, name: files[name].replace("<", " <", 1)}))
+    results = {r.plan_id: r for r in audit.verify_all(ctx, checkpoint=True)}
+    assert not any(r.unchanged for r in results.values())
+    assert results[untouched].first_divergence.reason == "process_altered"
+    # --full reads every plan, whatever its checkpoint says
+    assert not any(r.unchanged for r in audit.verify_all(ctx, checkpoint=True, full=True))
