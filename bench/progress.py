@@ -4,9 +4,10 @@
     completion through the API (POST /api/v1/tasks/<id>/complete of ปิดประกาศ) on the same announced
     plans, alternating plan by plan in one run: medians and their ratio (aim <= 1: an update appends
     one event and writes one row, it never restores the workflow).
-(b) The progress page (GET /plans/<id>/progress, logged in) and the API list (GET
-    /api/v1/plans/<id>/progress) of one plan of PROJECTS projects holding EVENTS progress events:
-    the median server time (Flask test client, SQLite file database; aim < 100 ms).
+(b) The progress page (GET /plans/<id>/progress, logged in), the API list (GET
+    /api/v1/plans/<id>/progress) and the dashboard (GET /plans/<id>/dashboard and its API) of one
+    plan of PROJECTS projects holding EVENTS progress events: the median server time (Flask test
+    client, SQLite file database; aim < 100 ms).
 Usage: python bench/progress.py [PLANS] [PROJECTS] [EVENTS] [--postgres]
 """
 
@@ -132,11 +133,16 @@ def run(database: Database) -> None:
     api_ms = timed(lambda: client.get(f"/api/v1/plans/{big}/progress",
                                       headers={"Authorization": f"Bearer {token}"}))
     filtered_ms = timed(lambda: browser.get(f"/plans/{big}/progress?status=overdue&unit=กองช่าง"))
+    dashboard_ms = timed(lambda: browser.get(f"/plans/{big}/dashboard"))
+    dashboard_api_ms = timed(lambda: client.get(f"/api/v1/plans/{big}/dashboard",
+                                                headers={"Authorization": f"Bearer {token}"}))
 
     print(f"[{database.name}] (b) one plan of {PROJECTS} projects with {EVENTS:,} progress events")
     print(f"  progress page (GET /plans/<id>/progress):           median {page_ms:.1f} ms (aim < 100)")
     print(f"  progress page, filtered (overdue, one unit):        median {filtered_ms:.1f} ms")
     print(f"  API list (GET /api/v1/plans/<id>/progress):         median {api_ms:.1f} ms (aim < 100)")
+    print(f"  dashboard page (GET /plans/<id>/dashboard):         median {dashboard_ms:.1f} ms (aim < 100)")
+    print(f"  dashboard API (GET /api/v1/plans/<id>/dashboard):   median {dashboard_api_ms:.1f} ms (aim < 100)")
 
 
 def tracked_numbers(ctx: Any, plan_id: int) -> list[str]:

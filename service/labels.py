@@ -20,6 +20,7 @@ EVENT_KINDS = {
     eventlog.TASK_REASSIGNED: "มอบหมายงาน", eventlog.VERSION_MIGRATED: "ย้ายไปใช้กระบวนงานฉบับใหม่",
     eventlog.DOCUMENT_FROZEN: "จัดเก็บเอกสารฉบับประกาศ", eventlog.ATTACHMENT_ADDED: "แนบไฟล์หลักฐาน",
     eventlog.PROJECTS_LISTED: "ขึ้นบัญชีโครงการเพื่อติดตามผล", eventlog.PROGRESS_RECORDED: "บันทึกผลการดำเนินงานโครงการ",
+    eventlog.PROGRESS_EVIDENCE_ADDED: "แนบหลักฐานผลการดำเนินงานโครงการ",
 }
 #: Where an instance stands on a step (engine.Instance.element_states, a refused migration's blockers).
 STEP_STATES = {"completed": "ทำเสร็จแล้ว", "started": "กำลังดำเนินการ", "ready": "รอดำเนินการ",
@@ -71,4 +72,6 @@ def tracking_event_titles(progress_form: dict[str, Any]) -> dict[str, Any]:
         "unmatched": {"title": "ชื่อโครงการที่การแก้ไขอ้างถึงแต่ไม่พบในบัญชี"},
         "project": {"title": "โครงการลำดับที่"},
         "progress": {"title": "ผลการดำเนินงานที่บันทึก", **progress_form},
+        "filename": {"title": "ไฟล์หลักฐาน"}, "type": {"title": "ชนิดไฟล์"}, "bytes": {"title": "ขนาด (ไบต์)"},
+        "sha256": {"title": "SHA-256"},
     }}

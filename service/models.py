@@ -327,7 +327,7 @@ class Attachment(Base):
     __table_args__ = (UniqueConstraint("plan_id", "task_id", "sha256"), Index("ix_attachments_plan", "plan_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
-    task_id: Mapped[str] = mapped_column(String(36))
+    task_id: Mapped[str] = mapped_column(String(36))  # or a project's progress (evidence/listing.progress_key)
     task: Mapped[str] = mapped_column(String(100))  # the step's BPMN id
     seq: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
@@ -593,3 +593,25 @@ class PlanStanding(Base):
 
 #: The dashboard's area scans: a province (and a district of it) in name order.
 Index("ix_organizations_area", Organization.province, Organization.district, Organization.name, Organization.id)
+
+
+class CommitteeSeat(Base):
+    """One person's term in one of an organization's committees (or in a single-holder role such as
+    the executive's): the committee is a role the processes' lanes declare, the seat what they sit as,
+    the term from ``starts_on`` to ``ends_on`` inclusive (Bangkok legal days; None: still serving).
+    Never deleted, only ended, so the documents print who sat on the day of each meeting
+    (commands/committees.py, bundles/committees.py)."""
+
+    __tablename__ = "committee_seats"
+    __table_args__ = (Index("ix_committee_seats_organization", "organization_id", "committee", "starts_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    committee: Mapped[str] = mapped_column(String(64))  # a lane's role, e.g. as processes/*/roles.json names it
+    name: Mapped[str] = mapped_column(String(200))  # as printed, in Thai
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # the person's account, if they have one
+    seat: Mapped[str] = mapped_column(String(20))  # bundles/committees.SEATS
+    position: Mapped[str] = mapped_column(String(200), default="")  # printed under the name, e.g. นายกเทศมนตรีตำบล…
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    kept_by: Mapped[str] = mapped_column(String(64))  # the last to add, end or correct it (the admin log has each)
+    kept_at: Mapped[datetime]

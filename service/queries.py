@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, defer, joinedload
 
 from service import deadlines, engine, eventlog, labels
 from service.auth import ADMIN, Actor, actor_of, completion_refusal, require_designer, token_digest
-from service.bundles import catalog, choices, sendback
+from service.bundles import catalog, choices, committees, sendback
 from service.bundles.catalog import Published
 from service.context import Context
 from service.errors import Forbidden, Invalid, NotFound
@@ -276,6 +276,8 @@ def _task(session: Session, ctx: Context, actor: Actor, task_id: str) -> tuple[d
     current = next((t for t in instance.open_tasks() if t.id == task_id), None)
     values = current.data if current else {}
     schema = choices.resolved(session, ctx.models, plan, published.form_of(row.name), values)
+    # a name a seat holds is offered as today's holder's (x-default-from): the person still types over it
+    schema = committees.with_defaults(session, plan.organization_id, schema, day_of(ctx.clock.now()))
     summary = {
         **task_summary(row, plan.fiscal_year, plan.deadlines, ctx.clock.now()),
         "instructions": element.get("documentation", ""),

@@ -5,6 +5,8 @@ from service.api import (  # noqa: F401 - each adds its routes
     admin,
     attachments,
     audit,
+    committees,
+    dashboard,
     designer,
     documents,
     incidents,

@@ -131,7 +131,7 @@ def attachment_divergence(body: dict[str, Any], events: list[Event]) -> Divergen
         return Divergence(None, "bundle", "bundle_incomplete", "a list of objects", type(carried).__name__,
                           "the bundle's attachments are not a list of files")
     by_seq = {item.get("seq"): item for item in carried}
-    recorded = [e for e in events if e.kind == eventlog.ATTACHMENT_ADDED]
+    recorded = [e for e in events if e.kind in eventlog.EVIDENCE_KINDS]
     for event in recorded:
         expected = (event.data or {}).get("sha256")
         name = (event.data or {}).get("filename")

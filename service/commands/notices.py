@@ -65,7 +65,7 @@ FILE = "notifications.json"
 DELIVER = "deliver"
 #: kinds of events the system raises; the data file says which of them notify and how
 EVENTS = ("step_available", "sent_back", "step_taken_away", "deadline_near", "deadline_passed", "plan_finished",
-          "test", "digest")
+          "test", "digest", "projects_overdue", "report_due", "progress_recorded")  # the last three: reminders.py
 #: the daily digest's own event: not a thing that happened, so neither in the bell nor a choice to mute
 DIGEST = "digest"
 #: the timer property (BPMN) that says how many working days before a legal limit its step is
@@ -74,7 +74,7 @@ REMIND_PROPERTY = "reminderWorkingDays"
 REMIND_DAYS = 3
 #: a limit further off than this is not looked at by a sweep (no reminder window is this long)
 LOOK_AHEAD = timedelta(days=60)
-PLACEHOLDERS = {"step", "plan", "organization", "link", "reason", "by", "due", "count", "items"}
+PLACEHOLDERS = {"step", "plan", "organization", "link", "reason", "by", "due", "count", "items", "report"}
 CHANNELS = ("inapp", "email", "line")
 #: a channel down for an hour still delivers: 30 s, 1, 2 … 32 min, then hourly, about 8 hours in all
 MAX_ATTEMPTS = 14
@@ -527,8 +527,8 @@ def keep_settings(ctx: Context, actor: Actor, email: str | None, muted: Iterable
     off = sorted({name for name in muted if name in wording and not wording[name].always})
     with ctx.db.write() as session:
         kept = session.get(NoticeSetting, actor.user_id)
-        if kept is None:
-            kept = NoticeSetting(user_id=actor.user_id, line_user_id=None)
+        if kept is None:  # complete at once: the digest's read below flushes it
+            kept = NoticeSetting(user_id=actor.user_id, line_user_id=None, muted=[], changed_at=ctx.clock.now())
             session.add(kept)
         if digest_hour is not None and kept.digest_hour is None:
             # the digest starts from now: what was already sent at once is not sent again

@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from service import eventlog
 from service.auth import ADMIN, UNIT, Actor
 from service.bundles.catalog import TRACKING_KEY, Published
+from service.commands import reminders
 from service.commands.chain import append_event
 from service.context import Context
 from service.errors import Conflict, Forbidden, Invalid, NotFound
@@ -123,7 +124,7 @@ def record(ctx: Context, actor: Actor, plan_id: int, number: str, body: Any) -> 
         now = ctx.clock.now()
         try:
             with ctx.db.write() as session:
-                plan, version, row = _project(session, ctx, actor, plan_id, number)
+                plan, version, row = tracked_project(session, ctx, actor, plan_id, number)
                 role, values = checked_for(session, ctx, actor, version, plan, row, body, now)
                 apply(session, actor, plan, row, role, values, now)
                 return as_dict(row)
@@ -153,10 +154,11 @@ def apply(session: Session, actor: Actor, plan: Plan, row: TrackedProject, role:
     """Record checked values: one event and the read-model row; the values recorded already, nothing."""
     if values == row.progress:
         return False
-    append_event(session, plan, now, actor.username, role, eventlog.PROGRESS_RECORDED,
-                 {PROGRESS_FIELD_PROJECT: row.number, "progress": values, "list_version": row.list_version})
+    event = append_event(session, plan, now, actor.username, role, eventlog.PROGRESS_RECORDED,
+                         {PROGRESS_FIELD_PROJECT: row.number, "progress": values, "list_version": row.list_version})
     row.progress, row.status = values, str(values.get("status") or replay.NOT_STARTED)
     row.updated_at, row.updated_by = now, actor.username
+    reminders.progress_recorded(session, actor, plan, row, role, event.seq, now)  # the editors told at commit
     return True
 
 
@@ -176,8 +178,9 @@ def known(plan: Plan, row: TrackedProject) -> dict[str, Any]:
             "fiscal_year_start": start, "fiscal_year_end": f"{plan.fiscal_year - 543}-09-30"}
 
 
-def _project(session: Session, ctx: Context, actor: Actor, plan_id: int, number: str
-             ) -> tuple[Plan, Published, TrackedProject]:
+def tracked_project(session: Session, ctx: Context, actor: Actor, plan_id: int, number: str
+                    ) -> tuple[Plan, Published, TrackedProject]:
+    """The tracked plan, its process version and the project ``number`` of it. :raise NotFound: Conflict:"""
     plan = tracked_plan(session, ctx, actor, plan_id)
     row = session.scalars(select(TrackedProject).where(TrackedProject.plan_id == plan.id,
                                                        TrackedProject.number == number[:20])).first()

@@ -3,7 +3,7 @@ with the digest of what it was made from, so a download serves bytes and never r
 
 The digest (``source_key``) covers what the document shows and the code that draws it: the plan's
 records the document reads (the submitted data, or for the record the head of the event log, the
-deadlines, the people's names), the process version, the organization, the day in Bangkok (the
+deadlines, the people's names; the committees' terms), the process version, the organization, the day in Bangkok (the
 deadlines' verdicts and the printing date move with it), and the version of the templates, the
 fonts' style sheets and the code under service/documents and the flowchart. Whatever changes one
 of them makes the copy stale; a render job (commands/renders.py) makes the new one.
@@ -28,7 +28,7 @@ from service.thai.legaldays import day_of
 
 #: What a document's look is made by: a change to any of these files renders every document again.
 CODE = ("reports", "service/documents", "service/bundles/flowchart.py", "service/bundles/diagram.py",
-        "service/thai", "service/deadlines.py", "service/labels.py")
+        "service/bundles/committees.py", "service/thai", "service/deadlines.py", "service/labels.py")
 #: The records each kind reads beyond the plan's data (see ``source_key``).
 READS_HISTORY = {"record"}
 READS_DEADLINES = {"record", "posting-certificate"}
@@ -62,6 +62,7 @@ def source_key(file: PlanFile, kind: str) -> str:
         "status": file.status, "organization": file.organization, "process": file.process.get("digest"),
         "day": day_of(file.now).isoformat(), "data": file.data, "frozen": file.frozen,
         "public_url": file.public_url,  # printed with the QR code on the documents that freeze
+        "seats": file.seats,  # who sat in the committees when: printed by the meetings' dates
     }
     if kind in READS_HISTORY:
         content["history"] = [file.events[-1]["seq"], file.events[-1]["hash"]] if file.events else []

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.documents import charts
 from service.documents.render import pdf_of
 from service.thai import dates
 
 
 def report_pdf(figures: dict[str, Any]) -> bytes:
     """The report ``figures`` describe (tracking.reporting.report: with the organization's name)."""
-    return pdf_of("progress_report.html", figures=figures, months=dates.fiscal_months(figures["fiscal_year"]),
+    months = dates.fiscal_months(figures["fiscal_year"])
+    return pdf_of("progress_report.html", figures=figures, months=months, charts=charts.report_charts(figures, months),
                   draft=False, verify=None)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from service import eventlog, labels
 from service.auth import Actor
+from service.bundles import committees
 from service.context import Context
 from service.errors import NotFound
 from service.models import Event, FrozenDocument, Plan, User
@@ -67,6 +68,13 @@ class PlanFile:
     #: the year's progress figures an evaluation report prints, computed above this layer and set by
     #: the commands that render it (tracking/reporting.py: with_year_figures); None: not computed
     progress: dict[str, Any] | None = None
+    #: the terms of the organization's members of the committees (and roles) its lanes name, ended
+    #: ones too (bundles/committees.py): the documents print who sat on each meeting's day
+    seats: list[dict[str, Any]] = field(default_factory=list)
+
+    def committee(self, role: str, on: date | str | None) -> list[dict[str, Any]]:
+        """The seats of the committee ``role`` on the day ``on``, chair (or the single holder) first."""
+        return committees.sitting(self.seats, role, on)
 
     @property
     def holidays(self) -> frozenset[date]:
@@ -138,6 +146,7 @@ def load(ctx: Context, actor: Actor | None, plan_id: int) -> PlanFile:
             elements=dict(version.elements), meta=dict(version.meta), data=submitted_data(events), events=events,
             deadlines=list(row.deadlines or []), calendar=ctx.calendar(session, now),
             people=people, now=now, frozen=frozen, public_url=ctx.settings.public_url,
+            seats=committees.seats_of(session, row.organization_id, version.lane_roles.values()),
         )
 
 

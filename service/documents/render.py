@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from service import engine, eventlog, labels
 from service.auth import SYSTEM, Actor
-from service.bundles import catalog, diagram, flowchart
+from service.bundles import catalog, committees, diagram, flowchart
 from service.config import SOURCE_ROOT
 from service.context import Context
 from service.deadlines import verdicts
@@ -203,6 +203,8 @@ def record(file: PlanFile) -> bytes:
             else labels.SYSTEM_ACTOR,
             "role_name": file.role_name(event["role"]),
             "details": _details(event, form, file.meta),
+            # the day the step's committee met, as its form marks it: the record prints who sat then
+            "meeting_on": committees.committee_date(form, event["data"] or {}) if event["task"] else None,
         })
     deadlines = verdicts(file.deadlines, file.now)
     return render("record.html", file, "record", {"steps": steps, "deadlines": deadlines,
@@ -269,7 +271,8 @@ _ENV = _environment()
 
 def render(template: str, file: PlanFile, kind: str, values: dict[str, Any]) -> bytes:
     return pdf_of(template, plan=file, org=file.organization, fiscal_year=file.fiscal_year, process=file.process,
-                  draft=not file.announced, printed_at=file.now, verify=verification(file, kind), **values)
+                  draft=not file.announced, printed_at=file.now, verify=verification(file, kind),
+                  committee=file.committee, **values)
 
 
 def pdf_of(template: str, **values: Any) -> bytes:

@@ -1,5 +1,5 @@
-"""Which files a step or a plan has, and one file's bytes, for the plan's organization and its
-auditors (anyone who may see the plan)."""
+"""Which files a step, a tracked project's progress or a plan has, and one file's bytes, for the
+plan's organization and its auditors (anyone who may see the plan)."""
 
 from __future__ import annotations
 
@@ -23,13 +23,44 @@ class StoreDamaged(ServiceError):
     status = 503
 
 
+#: A tracked project's progress evidence is kept as a step's is, in the same table and store, under a
+#: key of its own in place of the step's task id: ``progress:<number>`` (task ids are uuids, so no
+#: step's key is ever one), its task PROGRESS_TASK. Its event is progress_evidence_added.
+PROGRESS_TASK = "progress"
+_PROGRESS_PREFIX = f"{PROGRESS_TASK}:"
+
+
+def progress_key(number: str) -> str:
+    return f"{_PROGRESS_PREFIX}{number}"
+
+
+def project_of(task_id: str) -> str | None:
+    """The tracked project's number a file's key names; None for a step's file."""
+    return task_id[len(_PROGRESS_PREFIX):] if task_id.startswith(_PROGRESS_PREFIX) else None
+
+
+def of_projects(session: Session, plan_id: int, numbers: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The progress evidence of the plan's projects ``numbers``, each project's in the order attached."""
+    found: dict[str, list[dict[str, Any]]] = {number: [] for number in numbers}
+    if numbers:
+        for row in session.scalars(select(Attachment).where(
+                Attachment.plan_id == plan_id, Attachment.task_id.in_([progress_key(n) for n in numbers]))
+                .order_by(Attachment.id)):
+            found[project_of(row.task_id) or ""].append(view(row))
+    return found
+
+
 def store_of(ctx: Context) -> Store:
     return Store(ctx.settings.instance_path)
 
 
 def view(row: Attachment, step: str = "") -> dict[str, Any]:
     kind = attachments.KINDS.get(row.kind)
+    project = project_of(row.task_id)
+    if project is not None:
+        step = f"ผลการดำเนินงานโครงการลำดับที่ {project}"
     return {"id": row.id, "plan_id": row.plan_id, "task_id": row.task_id, "task": row.task, "step": step or row.task,
+            "project": project,
             "seq": row.seq, "sha256": row.sha256, "size": row.size, "kind": row.kind,
             "mimetype": kind.mimetype if kind else "application/octet-stream", "filename": row.filename,
             "added_by": row.added_by, "added_at": row.added_at.isoformat()}

@@ -17,7 +17,9 @@ from service.bundles import catalog
 from service.bundles.catalog import TRACKING_KEY
 from service.context import Context
 from service.errors import Invalid, NotFound
+from service.evidence.listing import of_projects
 from service.models import Plan, TrackedProject, UnitMembership
+from service.taskforms import attachments
 from service.thai.legaldays import day_of
 from service.tracking.replay import NOT_STARTED
 
@@ -81,14 +83,16 @@ def progress(ctx: Context, actor: Actor, plan_id: int, filters: Filters = Filter
         roles = actor.roles_in(plan.organization_id)
         editor = bool(roles & {*tracking.get("editors", []), "admin"})
         form = catalog.progress_form(version.meta, version.forms)
-        return _listing(plan.id, plan.fiscal_year, rows, shown, filters, limit, after, today, editor, mine, form)
+        return _listing(plan.id, plan.fiscal_year, rows, shown, filters, limit, after, today, editor, mine, form,
+                        lambda numbers: of_projects(session, plan_id, numbers))
 
 
 def _listing(plan_id: int, fiscal_year: int, rows: list[Tracked], shown: Callable[[list[str]], dict[str, Tracked]],
              filters: Filters, limit: int | None, after: str | None, today: date, editor: bool, mine: set[str],
-             form: dict[str, Any]) -> dict[str, Any]:
+             form: dict[str, Any], attached: Callable[[list[str]], dict[str, list[Any]]] = lambda numbers: {}
+             ) -> dict[str, Any]:
     """The page of ``rows`` (the figures' rows of the whole list) the filters keep; ``shown`` reads the
-    page's projects in full."""
+    page's projects in full, ``attached`` their progress evidence."""
     late = {row.number for row in rows if overdue(row, today, fiscal_year)}
     kept = [row for row in rows if _kept(row, filters, late)]
     start = 0
@@ -99,11 +103,13 @@ def _listing(plan_id: int, fiscal_year: int, rows: list[Tracked], shown: Callabl
     page = kept[start:start + limit] if limit else kept[start:]
     following = page[-1].number if limit and start + limit < len(kept) else None
     full = shown([row.number for row in page])
+    evidence = attached([row.number for row in page])
     return {
         "plan_id": plan_id, "fiscal_year": fiscal_year, "tracked": bool(rows),
         "list_version": max((row.list_version for row in rows), default=0),
         "projects": [dict(_entry(full[row.number]), overdue=row.number in late,
-                          editable=editor or row.unit in mine) for row in page],
+                          editable=editor or row.unit in mine, evidence=evidence.get(row.number, []))
+                     for row in page],
         "next": following, "count": len(kept), "summary": summary(rows, late),
         "units": sorted({row.unit for row in rows}), "strategies": list(dict.fromkeys(row.strategy for row in rows)),
         "statuses": catalog.status_titles(form), "mine": sorted(mine), "editor": editor,
@@ -168,4 +174,26 @@ def project(ctx: Context, actor: Actor, plan_id: int, number: str) -> dict[str, 
         version = ctx.models.published(session, plan.process_version_id)
         form = catalog.progress_form(version.meta, version.forms)
     return {"plan_id": plan_id, "fiscal_year": page["fiscal_year"], "project": found, "form": form,
-            "statuses": page["statuses"]}
+            "statuses": page["statuses"], "accepts": _accepts(form)}
+
+
+def evidence(ctx: Context, actor: Actor, plan_id: int, number: str) -> dict[str, Any]:
+    """A tracked project's progress evidence, in the order attached, and what its progress form takes
+    (``accepts``, None: no files). :raise NotFound: no such plan for the actor, or no such project in it."""
+    with ctx.db.read() as session:
+        plan = session.get(Plan, plan_id)
+        if plan is None or not actor.can_see(plan.organization_id):
+            raise NotFound("ไม่พบแผนนี้")
+        found = session.scalars(select(TrackedProject.number).where(TrackedProject.plan_id == plan_id,
+                                                                    TrackedProject.number == number[:20])).first()
+        if found is None:
+            raise NotFound(f"ไม่มีโครงการลำดับที่ {number[:20]} ในแผนการดำเนินงานที่ประกาศใช้")
+        version = ctx.models.published(session, plan.process_version_id)
+        return {"plan_id": plan_id, "number": found, "accepts": _accepts(catalog.progress_form(version.meta,
+                                                                                                version.forms)),
+                "attachments": of_projects(session, plan_id, [found])[found]}
+
+
+def _accepts(form: dict[str, Any]) -> dict[str, Any] | None:
+    declaration = attachments.declared(form)
+    return declaration.as_dict() if declaration else None

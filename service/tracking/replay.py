@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from service.eventlog import PROGRESS_RECORDED, PROJECTS_LISTED
+from service.eventlog import PROGRESS_EVIDENCE_ADDED, PROGRESS_RECORDED, PROJECTS_LISTED
 from service.tracking.listing import Listed, sort_key
 
 NOT_STARTED = "not_started"
@@ -23,6 +23,7 @@ class Tracked:
     updated_at: datetime | None = None
     updated_by: str | None = None
     updates: int = 0
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # the files attached to its progress, in order
 
     @property
     def status(self) -> str:
@@ -53,6 +54,11 @@ def replay(events: Iterable[Any], until: datetime | None = None) -> State:
             if tracked is not None:
                 tracked.progress, tracked.updated_at, tracked.updated_by = dict(data["progress"]), at, actor
                 tracked.updates += 1
+        elif kind == PROGRESS_EVIDENCE_ADDED:
+            tracked = state.projects.get(data["project"])
+            if tracked is not None:
+                tracked.evidence.append({"filename": data["filename"], "type": data["type"], "bytes": data["bytes"],
+                                         "sha256": data["sha256"], "at": at, "actor": actor})
     return state
 
 

@@ -18,6 +18,8 @@ from service.web import (
     attachments,
     audit,
     auth,
+    committees,
+    dashboard,
     designer,
     documents,
     holidays,
@@ -54,7 +56,7 @@ def init_app(app: Flask, exempt: tuple[Blueprint, ...] = ()) -> None:
         auth.csrf.exempt(blueprint)
     for blueprint in (auth.bp, inbox.bp, tasks.bp, plans.bp, documents.bp, audit.bp, designer.bp,
                       incidents.bp, attachments.bp, strategies.bp, notices.bp, public.bp, holidays.bp,
-                      administration.bp, progress.bp, reports.bp, oversight.bp):
+                      administration.bp, committees.bp, progress.bp, reports.bp, oversight.bp, dashboard.bp):
         app.register_blueprint(blueprint)
     app.jinja_env.globals["unread_notices"] = notices.unread_count
     app.jinja_env.filters.update(thai_date=dates.short, thai_datetime=_thai_datetime,

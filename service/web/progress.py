@@ -13,6 +13,7 @@ from flask_login import login_required
 
 from service import http, queries
 from service.commands import progress, progress_import
+from service.documents import charts as drawing
 from service.errors import Invalid
 from service.http import attachment, ctx
 from service.taskforms import fields, reading, writing
@@ -34,7 +35,7 @@ def index(plan_id: int) -> ResponseReturnValue:
     page = reads.progress(ctx(), actor(), plan_id, filters, PAGE, request.args.get("after") or None)
     months = fiscal_months(page["fiscal_year"])
     for project in page["projects"]:
-        project["bar"] = bar(project["months"], project["progress"].get("months_worked") or [], months)
+        project["bar"] = drawing.project_bar(project["months"], project["progress"].get("months_worked") or [], months)
     return render_template("progress.html", page=page, filters=filters, months=months,
                            charts=charts(page["summary"], page["statuses"]))
 
@@ -47,7 +48,7 @@ def edit(plan_id: int, number: str) -> ResponseReturnValue:
     found = reads.project(ctx(), actor(), plan_id, number)
     schema = found["form"]
     if request.method == "GET":
-        return _form(found, found["project"]["progress"])
+        return form_page(found, found["project"]["progress"])
     data, problems = fields.parse(schema, request.form)
     errors: list[dict[str, Any]] = merged(problems, schema_errors(schema, data)) if problems else []
     message = "ข้อมูลในแบบฟอร์มไม่ถูกต้อง กรุณาแก้ไขช่องที่ระบุ"
@@ -59,11 +60,12 @@ def edit(plan_id: int, number: str) -> ResponseReturnValue:
         else:
             flash(f"บันทึกผลการดำเนินงานโครงการลำดับที่ {number} เรียบร้อยแล้ว", "success")
             return redirect(url_for("progress.index", plan_id=plan_id, unit=request.args.get("unit", "")))
-    return _form(found, data, errors, message), 422
+    return form_page(found, data, errors, message), 422
 
 
-def _form(found: dict[str, Any], data: dict[str, Any], errors: list[dict[str, Any]] | None = None,
-          message: str = "") -> str:
+def form_page(found: dict[str, Any], data: dict[str, Any], errors: list[dict[str, Any]] | None = None,
+              message: str = "") -> str:
+    """The progress form of ``found`` (reads.project) showing ``data``; its evidence too (web/attachments.py)."""
     return render_template("progress_edit.html", found=found, form=fields.build(found["form"], data, errors or []),
                            message=message if errors else "", months=fields.month_options(),
                            row_action=fields.ROW_ACTION, new_row=fields.NEW_ROW,
@@ -122,39 +124,11 @@ def _preview(plan_id: int, checked: progress_import.Checked) -> str:
                            entries=json.dumps(checked.entries(), ensure_ascii=False) if checked.ok else "")
 
 
-# --- Charts ---------------------------------------------------------------------------------
-BAR_WIDTH = 250  # px of the longest bar: with its label and value, a chart is 400 px wide, a phone's width
-STATUS_WIDTH = 200  # px of the longest bar of projects by status, after its 150 px label
-MONTH_WIDTH = 12  # px of a month in a project's bars
-
-
-def bar(planned: list[int], worked: list[int], months: list[tuple[int, str, int]]) -> dict[str, Any]:
-    """A project's two bars of ผด.02 (planned above, worked below) as runs of consecutive months in
-    pixels, and the words a screen reader says for them: a few rectangles per project, not 24 cells."""
-    def runs(chosen: list[int]) -> list[tuple[int, int]]:
-        found: list[list[int]] = []
-        for index, (month, _, _) in enumerate(months):
-            if month in chosen:
-                if found and found[-1][0] + found[-1][1] == index:
-                    found[-1][1] += 1
-                else:
-                    found.append([index, 1])
-        return [(start * MONTH_WIDTH, length * MONTH_WIDTH) for start, length in found]
-
-    def said(chosen: list[int]) -> str:
-        return ", ".join(f"{name} {year}" for month, name, year in months if month in chosen) or "ไม่มี"
-
-    return {"planned": runs(planned), "worked": runs(worked), "width": MONTH_WIDTH * len(months),
-            "label": f"ตามแผน: {said(planned)} · ดำเนินการจริง: {said(worked)}"}
-
-
-def charts(summary: dict[str, Any], statuses: dict[str, str]) -> dict[str, Any]:
-    """What the charts draw, in pixels: money by strategy (budget, contracted, disbursed) and
-    projects by status."""
-    largest = max((s["budget"] for s in summary["by_strategy"]), default=0) or 1
-    money = [{**s, "bars": [(key, round(s[key] * BAR_WIDTH / largest, 1))
-                            for key in ("budget", "contracted", "disbursed")]} for s in summary["by_strategy"]]
-    most = max(summary["by_status"].values(), default=0) or 1
-    status = [{"status": key, "title": statuses.get(key, key), "count": count,
-               "width": round(count * STATUS_WIDTH / most, 1)} for key, count in summary["by_status"].items()]
-    return {"money": money, "status": status, "width": BAR_WIDTH, "status_width": STATUS_WIDTH}
+# --- Charts (documents/charts.py draws them, for the dashboard and the reports too) ----------
+def charts(summary: dict[str, Any], statuses: dict[str, str]) -> list[drawing.Chart]:
+    """Money by strategy (budget, contracted, disbursed) and projects by status."""
+    return [drawing.money_bars("progress-money", "งบประมาณและการเบิกจ่ายแยกตามยุทธศาสตร์",
+                               [drawing.Amounts(s["strategy"], s["budget"], s["contracted"], s["disbursed"])
+                                for s in summary["by_strategy"]]),
+            drawing.status_bars("progress-status", "จำนวนโครงการตามสถานะ",
+                                [(key, statuses.get(key, key), count) for key, count in summary["by_status"].items()])]

@@ -147,9 +147,17 @@ API: dict[tuple[str, str], Probe] = {
     ("get", "/plans/{plan_id}/history"): Probe(member, path=PLAN),
     # not announced yet: nothing is tracked (an empty list) and no progress can be recorded (409)
     ("get", "/plans/{plan_id}/progress"): Probe(member, path=PLAN),
+    ("get", "/plans/{plan_id}/dashboard"): Probe(member, 409, path=PLAN),  # not announced yet: no figures
     ("put", "/plans/{plan_id}/progress/{number}"): Probe(member, 409, path={**PLAN, "number": lambda w, o: "1.1.1"},
                                                          body=lambda w, o: {"status": "not_started"}),
     ("post", "/plans/{plan_id}/progress/import"): Probe(member, 409, path=PLAN),  # not announced yet
+    # a project's progress evidence: not announced yet, none can be attached (409) and no project has any (404)
+    ("post", "/plans/{plan_id}/progress/{number}/evidence"): Probe(member, 409,
+                                                                   path={**PLAN, "number": lambda w, o: "1.1.1"}),
+    ("get", "/plans/{plan_id}/progress/{number}/evidence"): Probe(member, 404,
+                                                                  path={**PLAN, "number": lambda w, o: "1.1.1"}),
+    ("get", "/plans/{plan_id}/progress/{number}/evidence/{attachment_id}"): Probe(
+        member, 404, path={**PLAN, "number": lambda w, o: "1.1.1", "attachment_id": lambda w, o: 1}),
     # not announced yet: no report of its progress (409)
     ("get", "/plans/{plan_id}/reports/{kind}.{extension}"): Probe(
         member, 409, path={**PLAN, "kind": lambda w, o: "annual", "extension": lambda w, o: "json"}),
@@ -196,6 +204,15 @@ API: dict[tuple[str, str], Probe] = {
     ("post", "/organizations/onboarding"): Probe(national("admin"), 422, scoped=False, body=lambda w, o: {}),
     ("get", "/organizations/{code}/users"): Probe(role_of("admin"), path=ORG),
     ("post", "/organizations/{code}/users"): Probe(role_of("admin"), 422, path=ORG, body=lambda w, o: {}),
+    # committees (commands/committees.py): an empty body names no committee (422); no such term (404)
+    ("get", "/organizations/{code}/committees"): Probe(role_of("admin"), path=ORG),
+    ("post", "/organizations/{code}/committees"): Probe(role_of("admin"), 422, path=ORG, body=lambda w, o: {}),
+    ("patch", "/organizations/{code}/committees/{seat_id}"): Probe(
+        role_of("admin"), 404, path={**ORG, "seat_id": lambda w, o: MISSING_PLAN}, body=lambda w, o: {}),
+    ("post", "/organizations/{code}/committees/{seat_id}/end"): Probe(
+        role_of("admin"), 404, path={**ORG, "seat_id": lambda w, o: MISSING_PLAN}, body=lambda w, o: {}),
+    ("post", "/organizations/{code}/committees/{seat_id}/replace"): Probe(
+        role_of("admin"), 404, path={**ORG, "seat_id": lambda w, o: MISSING_PLAN}, body=lambda w, o: {}),
     # neither a role nor an area: a national admin is told what is missing (422), nothing is stored
     ("post", "/users"): Probe(national("admin"), 422, scoped=False, body=lambda w, o: {"username": "nobody-new"}),
     ("get", "/users/{username}"): Probe(role_of("admin"), path=SPARE),
@@ -335,6 +352,7 @@ PAGES: dict[tuple[str, str], Probe] = {
     ("get", "/plans"): Probe(anyone, scoped=False),
     ("get", "/plans/<int:plan_id>"): Probe(member, path=PLAN),
     ("get", "/plans/<int:plan_id>/progress"): Probe(member, path=PLAN),
+    ("get", "/plans/<int:plan_id>/dashboard"): Probe(member, 409, path=PLAN),  # not announced yet
     ("get", "/plans/<int:plan_id>/progress/<number>"): Probe(member, 404,
                                                              path={**PLAN, "number": lambda w, o: "1.1.1"}),
     ("get", "/plans/<int:plan_id>/progress/template.xlsx"): Probe(member, 409, path=PLAN),  # not announced yet
@@ -375,6 +393,7 @@ PAGES: dict[tuple[str, str], Probe] = {
     ("get", "/admin/organizations"): Probe(holding("admin"), scoped=False),
     ("get", "/admin/organizations/onboarding"): Probe(national("admin"), scoped=False),
     ("get", "/admin/organizations/<code>"): Probe(role_of("admin"), path=ORG),
+    ("get", "/admin/organizations/<code>/committees"): Probe(role_of("admin"), path=ORG),
     ("get", "/admin/users/<username>"): Probe(role_of("admin"), path=SPARE),
     ("get", "/admin/log"): Probe(admin_or_auditor, query=lambda w, o: {"organization": o}),
     # a task one may not see is answered as one that is gone: back to the inbox
@@ -425,7 +444,7 @@ def test_every_post_of_the_pages_refuses_anyone_not_signed_in_and_never_fails(wo
 def _page_path(rule: str, world: World, org: str, probe: Probe | None = None) -> str:
     values = {"plan_id": plan_of(world, org), "task_id": task_of(world, org), "name": "projects", "step": 1,
               "draft_id": 1, "token_id": 1, "kind": "csv", "attachment_id": 1, "code": org, "delivery_id": 1,
-              "username": f"{org}-admin", "token": "x" * 43, "day": UNKEPT_DAY, "number": "1.1.1"}
+              "username": f"{org}-admin", "token": "x" * 43, "day": UNKEPT_DAY, "number": "1.1.1", "seat_id": 1}
     if probe:
         values.update({name: make(world, org) for name, make in probe.path.items()})
     return re.sub(r"<(?:[\w]+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule)

@@ -35,7 +35,8 @@ ALLOWED: dict[str, set[str]] = {
     # the public notice board's reads: announced items only, over the documents' records
     "noticeboard": {"bundles", "context", "documents", "errors", "eventlog", "models", "thai"},
     # the plan's year: the tracked list, its replay and reads (over the documents' parsing of projects)
-    "tracking": {"auth", "bundles", "context", "documents", "errors", "eventlog", "models", "taskforms", "thai"},
+    "tracking": {"auth", "bundles", "context", "documents", "errors", "eventlog", "evidence", "models", "taskforms",
+                 "thai"},
     "documents": {"auth", "bundles", "config", "context", "deadlines", "engine", "errors", "eventlog", "labels",
                   "models", "queries", "thai"},
     "audit": {"auth", "bundles", "context", "deadlines", "engine", "errors", "eventlog", "evidence", "labels",
