@@ -33,3 +33,11 @@ def serving(ctx: Context) -> Iterator[str]:
     finally:
         http.shutdown()
         thread.join()
+
+
+def log_in(page, base: str, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the log-in page, as a person does."""
+    page.goto(f"{base}/login")
+    page.get_by_label("ชื่อผู้ใช้").fill(username)
+    page.get_by_label("รหัสผ่าน").fill(password)
+    page.get_by_role("button", name="เข้าสู่ระบบ").click()

@@ -8,7 +8,7 @@ import pytest
 
 from service.commands import admin
 
-from .browser import PASSWORD, needs_chromium, playwright_api, serving
+from .browser import PASSWORD, log_in, needs_chromium, playwright_api, serving
 
 pytestmark = needs_chromium
 NEW_PASSWORD = "a new password 2564"
@@ -22,10 +22,7 @@ def server(ctx):
 
 
 def sign_in(page, base: str, password: str = PASSWORD) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("ชื่อผู้ใช้").fill("national")
-    page.get_by_label("รหัสผ่าน").fill(password)
-    page.get_by_role("button", name="เข้าสู่ระบบ").click()
+    log_in(page, base, "national", password)
 
 
 def test_a_national_admin_changes_their_password_and_keeps_a_holiday(server, shots, browser):

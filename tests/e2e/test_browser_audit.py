@@ -14,7 +14,7 @@ from service.commands import plans as commands
 from service.models import OpenTask, User
 
 from ..integration.procedure import SAMPLES
-from .browser import PASSWORD, needs_chromium, playwright_api, serving
+from .browser import PASSWORD, log_in, needs_chromium, playwright_api, serving
 
 pytestmark = needs_chromium
 
@@ -54,10 +54,7 @@ def test_auditor_steps_through_a_plan_on_its_diagram_and_verifies_it(server, sho
     expect = playwright_api.expect
     page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="th-TH")
 
-    page.goto(f"{base}/login")
-    page.get_by_label("ชื่อผู้ใช้").fill("inspector")
-    page.get_by_label("รหัสผ่าน").fill(PASSWORD)
-    page.get_by_role("button", name="เข้าสู่ระบบ").click()
+    log_in(page, base, "inspector")
     page.goto(f"{base}/audit/")
     expect(page.get_by_text("ประวัติถูกต้องครบถ้วน")).to_be_visible()
     page.screenshot(path=str(shots / "audit-1-list.png"), full_page=True)

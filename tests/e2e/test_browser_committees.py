@@ -13,7 +13,7 @@ from service.commands import admin, jobs
 
 from ..integration.procedure import Procedure
 from ..integration.test_documents import key
-from .browser import PASSWORD, needs_chromium, playwright_api, serving
+from .browser import PASSWORD, log_in, needs_chromium, playwright_api, serving
 
 pytestmark = needs_chromium
 OLD, NEW = "นายประธาน คนเดิม", "นางประธาน คนใหม่"
@@ -55,10 +55,7 @@ def test_an_organization_admin_replaces_the_chair_and_the_record_prints_the_new_
     base, plan_id, seat_id = server
     expect = playwright_api.expect
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="th-TH")
-    page.goto(f"{base}/login")
-    page.get_by_label("ชื่อผู้ใช้").fill("orgadmin")
-    page.get_by_label("รหัสผ่าน").fill(PASSWORD)
-    page.get_by_role("button", name="เข้าสู่ระบบ").click()
+    log_in(page, base, "orgadmin")
     assert key(OLD) in record_text(page, base, plan_id, ctx, tmp_path / "before.pdf")
 
     page.goto(f"{base}/admin")

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from service.commands import admin, progress
-
 from ..conftest import bangkok
-from ..integration.procedure import Procedure
-from .browser import PASSWORD, needs_chromium, playwright_api, serving
-from .test_browser_progress import PROJECTS, widths_and_violations
+from .browser import log_in, needs_chromium, playwright_api, serving
+from .test_browser_progress import PROJECTS, announced, unit_official, widths_and_violations
 
 pytestmark = needs_chromium
 
@@ -24,12 +21,7 @@ TITLES = ["งบประมาณ วงเงินตามสัญญา �
 
 @pytest.fixture
 def server(ctx, client, org, clock):
-    run = Procedure(client, org)
-    plan_id = run.start()["id"]
-    run.complete(plan_id, "collect_projects", {"projects": PROJECTS})
-    for name in ("draft_plan", "propose_draft", "consider_draft", "present_to_executive", "approve_plan",
-                 "announce_plan"):
-        run.complete(plan_id, name)
+    plan_id = announced(client, org, PROJECTS)
     office = org.headers("planning_office")
     for moment, number, body in (
         (bangkok(2020, 11, 20, 10), "1.1.1", {"status": "in_progress", "started_on": "2020-10-05",
@@ -38,9 +30,7 @@ def server(ctx, client, org, clock):
                                              "months_worked": [1, 2], "contracted": 475000, "disbursed": 200000.25})):
         clock.set(moment)
         assert client.put(f"/api/v1/plans/{plan_id}/progress/{number}", headers=office, json=body).status_code == 200
-    clock.set(bangkok(2021, 2, 15, 10, 0))
-    admin.add_user(ctx, "somchai", org.code, ["unit"], PASSWORD, "นายสมชาย ช่างดี")
-    progress.assign_unit(ctx, "somchai", org.code, "กองช่าง")
+    unit_official(ctx, org, clock)
     with serving(ctx) as base:
         yield base, plan_id
 
@@ -52,10 +42,7 @@ def test_a_unit_official_reads_the_dashboard_on_a_phone_and_a_desktop(browser, s
     for device, viewport in (("phone", {"width": 360, "height": 740}), ("desktop", {"width": 1280, "height": 900})):
         context = browser.new_context(viewport=viewport, locale="th-TH")  # axe runs as a script
         page = context.new_page()
-        page.goto(f"{base}/login")
-        page.get_by_label("ชื่อผู้ใช้").fill("somchai")
-        page.get_by_label("รหัสผ่าน").fill(PASSWORD)
-        page.get_by_role("button", name="เข้าสู่ระบบ").click()
+        log_in(page, base, "somchai")
         page.goto(f"{base}/plans/{plan_id}/progress")
         page.get_by_role("link", name="แผงสรุปผลการดำเนินงาน").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("แผงสรุปผลการดำเนินงาน ปีงบประมาณ พ.ศ. 2564")

@@ -14,7 +14,7 @@ import pytest
 from service.commands import admin
 from service.thai.legaldays import BANGKOK
 
-from .browser import PASSWORD, needs_chromium, playwright_api, serving
+from .browser import PASSWORD, log_in, needs_chromium, playwright_api, serving
 
 pytestmark = needs_chromium
 
@@ -52,10 +52,7 @@ class Session:
         self.context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="th-TH",
                                            accept_downloads=True)
         self.page, self.base, self.shots, self.username = self.context.new_page(), base, shots, username
-        self.page.goto(f"{base}/login")
-        self.page.get_by_label("ชื่อผู้ใช้").fill(username)
-        self.page.get_by_label("รหัสผ่าน").fill(PASSWORD)
-        self.page.get_by_role("button", name="เข้าสู่ระบบ").click()
+        log_in(self.page, base, username)
         playwright_api.expect(self.page.get_by_role("heading", name="งานที่รอดำเนินการ")).to_be_visible()
 
     def shot(self, name):

@@ -12,7 +12,7 @@ from service.commands import admin, progress
 
 from ..conftest import bangkok
 from ..integration.procedure import PROJECT, Procedure
-from .browser import PASSWORD, needs_chromium, playwright_api, serving
+from .browser import PASSWORD, log_in, needs_chromium, playwright_api, serving
 from .test_browser_public import serious
 
 pytestmark = needs_chromium
@@ -28,17 +28,28 @@ PROJECTS = [PROJECT,
 CSV = "เลขที่โครงการ,สถานะ,เหตุที่ยกเลิกหรือไม่ได้ดำเนินการ\r\n1.2.2,ยกเลิก,รวมกับโครงการปรับปรุงถนนของ อบจ.\r\n"
 
 
-@pytest.fixture
-def server(ctx, client, org, clock):
+def announced(client, org, projects) -> int:
+    """A plan of ``projects`` whose announcement is recorded: its projects are tracked."""
     run = Procedure(client, org)
     plan_id = run.start()["id"]
-    run.complete(plan_id, "collect_projects", {"projects": PROJECTS})
+    run.complete(plan_id, "collect_projects", {"projects": projects})
     for name in ("draft_plan", "propose_draft", "consider_draft", "present_to_executive", "approve_plan",
                  "announce_plan"):
         run.complete(plan_id, name)
+    return plan_id
+
+
+def unit_official(ctx, org, clock) -> None:
+    """somchai, an official of กองช่าง, on 15 Feb 2564 (the fiscal year's fifth month)."""
     clock.set(bangkok(2021, 2, 15, 10, 0))
     admin.add_user(ctx, "somchai", org.code, ["unit"], PASSWORD, "นายสมชาย ช่างดี")
     progress.assign_unit(ctx, "somchai", org.code, "กองช่าง")
+
+
+@pytest.fixture
+def server(ctx, client, org, clock):
+    plan_id = announced(client, org, PROJECTS)
+    unit_official(ctx, org, clock)
     with serving(ctx) as base:
         yield base, plan_id
 
@@ -57,10 +68,7 @@ def test_a_unit_official_records_progress_and_sees_it_on_the_page_and_the_charts
     for device, viewport in (("phone", {"width": 360, "height": 740}), ("desktop", {"width": 1280, "height": 900})):
         context = browser.new_context(viewport=viewport, locale="th-TH")
         page = context.new_page()
-        page.goto(f"{base}/login")
-        page.get_by_label("ชื่อผู้ใช้").fill("somchai")
-        page.get_by_label("รหัสผ่าน").fill(PASSWORD)
-        page.get_by_role("button", name="เข้าสู่ระบบ").click()
+        log_in(page, base, "somchai")
         page.goto(f"{base}/plans/{plan_id}/progress")
         main = page.locator("main")
         expect(page.get_by_role("heading", level=1)).to_contain_text("ปีงบประมาณ พ.ศ. 2564")

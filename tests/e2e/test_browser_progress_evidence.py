@@ -7,35 +7,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from service.commands import admin, progress
-
-from ..conftest import bangkok
-from ..integration.procedure import PROJECT, Procedure
+from ..integration.procedure import PROJECT
 from ..integration.test_attachments import EXECUTABLE, JPEG
-from .browser import PASSWORD, needs_chromium, playwright_api, serving
+from .browser import log_in, needs_chromium, playwright_api, serving
+from .test_browser_progress import announced, unit_official
 from .test_browser_public import serious
 
 pytestmark = needs_chromium
 
 
 def test_a_unit_official_attaches_a_photo_to_its_project_and_sees_it_listed(ctx, client, org, clock, browser, shots):
-    run = Procedure(client, org)
-    plan_id = run.start()["id"]
-    run.complete(plan_id, "collect_projects", {"projects": [PROJECT]})
-    for name in ("draft_plan", "propose_draft", "consider_draft", "present_to_executive", "approve_plan",
-                 "announce_plan"):
-        run.complete(plan_id, name)
-    clock.set(bangkok(2021, 2, 15, 10, 0))
-    admin.add_user(ctx, "somchai", org.code, ["unit"], PASSWORD, "นายสมชาย ช่างดี")
-    progress.assign_unit(ctx, "somchai", org.code, "กองช่าง")
+    plan_id = announced(client, org, [PROJECT])
+    unit_official(ctx, org, clock)
     expect = playwright_api.expect
     with serving(ctx) as base:
         context = browser.new_context(viewport={"width": 360, "height": 740}, locale="th-TH")
         page = context.new_page()
-        page.goto(f"{base}/login")
-        page.get_by_label("ชื่อผู้ใช้").fill("somchai")
-        page.get_by_label("รหัสผ่าน").fill(PASSWORD)
-        page.get_by_role("button", name="เข้าสู่ระบบ").click()
+        log_in(page, base, "somchai")
         page.goto(f"{base}/plans/{plan_id}/progress/1.1.1")
         evidence = page.locator("section.attachments")
         expect(evidence).to_contain_text("ยังไม่มีไฟล์หลักฐาน")

@@ -10,7 +10,7 @@ from service.taskforms import writing
 from tests.integration.procedure import SAMPLES
 from tests.integration.test_web_spreadsheets import ITEMS
 
-from .browser import PASSWORD, needs_chromium, playwright_api
+from .browser import log_in, needs_chromium, playwright_api
 from .test_browser_inbox import fill_project, server  # noqa: F401 - the fixture: one plan, one official
 
 pytestmark = needs_chromium
@@ -20,10 +20,7 @@ TASK = "รวบรวมโครงการ/กิจกรรม"
 def logged_in(browser, base, javascript=True):
     page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="th-TH",
                                java_script_enabled=javascript).new_page()
-    page.goto(f"{base}/login")
-    page.get_by_label("ชื่อผู้ใช้").fill("support")
-    page.get_by_label("รหัสผ่าน").fill(PASSWORD)
-    page.get_by_role("button", name="เข้าสู่ระบบ").click()
+    log_in(page, base, "support")
     playwright_api.expect(page.get_by_role("heading", name="งานที่รอดำเนินการ")).to_be_visible()
     page.get_by_role("link", name="เปิดงาน").first.click()
     playwright_api.expect(page.get_by_role("heading", name=TASK)).to_be_visible()

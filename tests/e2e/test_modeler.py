@@ -20,7 +20,7 @@ from service.models import Draft, ProcessVersion
 from service.web import designer as designer_web
 
 from ..conftest import bangkok
-from .browser import PASSWORD, needs_chromium, playwright_api, serving
+from .browser import PASSWORD, log_in, needs_chromium, playwright_api, serving
 
 pytestmark = [
     needs_chromium,
@@ -51,10 +51,7 @@ def test_designer_edits_validates_and_publishes_in_the_modeler(server, shots, br
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
 
-    page.goto(f"{base}/login")
-    page.get_by_label("ชื่อผู้ใช้").fill("designer")
-    page.get_by_label("รหัสผ่าน").fill(PASSWORD)
-    page.get_by_role("button", name="เข้าสู่ระบบ").click()
+    log_in(page, base, "designer")
     page.get_by_role("link", name="ออกแบบกระบวนงาน").click()
     page.get_by_role("link", name="แก้ไขฉบับแรกในโปรแกรมออกแบบ").click()
     expect(page.locator("#modeler.ready")).to_be_attached()
