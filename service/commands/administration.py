@@ -175,6 +175,31 @@ def log_page(ctx: Context, actor: Actor, limit: int = LOG_PAGE, after: int | Non
     return {"entries": entries, "next": entries[-1]["id"] if len(rows) > limit else None}
 
 
+def role_held(ctx: Context, organization_id: int, username: str, role: str, at: datetime) -> dict[str, Any]:
+    """What the admin log says of ``username`` holding ``role`` in the organization at ``at`` (e.g.
+    when they did a step in it): the grant they held it by (``granted``: at, by; None when the log
+    keeps none, as for a role given before the log was kept), whether it had been taken away by
+    then (``held`` False), and when it was taken away after (``removed``). The caller checked that
+    the reader may see it."""
+    query = select(AdminLogEntry).where(
+        AdminLogEntry.username == username, AdminLogEntry.organization_id == organization_id,
+        AdminLogEntry.action.in_((USER_ADDED, ROLE_GRANTED, ROLE_REMOVED))).order_by(AdminLogEntry.id)
+    last: AdminLogEntry | None = None  # the last word of the log on this role by ``at``
+    removed: AdminLogEntry | None = None
+    with ctx.db.read() as session:
+        for entry in session.scalars(query):
+            details = entry.details or {}
+            if role not in (details.get("roles") or [details.get("role")]):
+                continue
+            if entry.at <= at:
+                last, removed = entry, None
+            elif entry.action == ROLE_REMOVED and removed is None:
+                removed = entry
+        held = last is None or last.action != ROLE_REMOVED
+        return {"granted": {"at": last.at, "by": last.actor} if last is not None and held else None, "held": held,
+                "removed": {"at": removed.at, "by": removed.actor} if removed is not None and held else None}
+
+
 # --- Organizations -------------------------------------------------------------------------
 def _type_key(value: Any, field: str) -> str:
     key = _TYPE_WORDS.get(value.strip()) if isinstance(value, str) else None

@@ -15,6 +15,7 @@ from service.audit import access
 from service.auth import SYSTEM, Actor
 from service.bundles import catalog, diagram
 from service.bundles.catalog import START_FORM_KEY
+from service.commands import admin, administration
 from service.commands.plans import FISCAL_YEARS
 from service.errors import Invalid, NotFound
 from service.http import attachment, ctx, integer
@@ -249,11 +250,28 @@ def _step_page(plan_id: int, auditor: Actor, step: int | None = None) -> dict[st
     record = replayed.record
     return {
         "plan_id": plan_id, "events": events, "step": step, "event": event, "reached": replayed.step,
+        "role_held": _role_held(plan_id, event),
         "stopped": _divergence(plan_id, replayed.divergence, auditor) if replayed.divergence else None,
         "data": _data_rows(event, form), "drawing": drawing, "stood": stood,
         "plan": {"organization": record.organization, "fiscal_year": record.fiscal_year, "status": record.status,
                  "process": record.process},
     }
+
+
+CONSOLE = "ผู้ดูแลเครื่องแม่ข่าย (คำสั่ง phaen)"
+
+
+def _role_held(plan_id: int, event: dict[str, Any]) -> dict[str, Any] | None:
+    """Who gave the step's actor its role, as the admin log says, if a person did the step in a role."""
+    organization_id = queries.plan_organization(ctx(), plan_id)
+    if not event["role"] or event["actor"] == SYSTEM.username or organization_id is None:
+        return None
+    held = administration.role_held(ctx(), organization_id, event["actor"], event["role"], event["at"])
+    names = queries.display_names(ctx(), {c["by"] for c in (held["granted"], held["removed"]) if c})
+    for change in (held["granted"], held["removed"]):
+        if change:  # the console's changes are the server's operator's, a person of no account here
+            change["by"] = CONSOLE if change["by"] == admin.OPERATOR else names.get(change["by"], change["by"])
+    return {**held, "role_name": event["role_name"]}
 
 
 def _drawing(drawing: diagram.Diagram, marks: dict[str, str]) -> dict[str, Any]:

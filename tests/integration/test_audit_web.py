@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete, update
 
-from service import audit
-from service.commands import admin
+from service import audit, queries
+from service.commands import admin, administration
 from service.models import Event
 
 from .procedure import Procedure
@@ -228,3 +229,51 @@ def test_the_menu_leads_auditors_to_their_pages_and_no_one_else(ctx, app, client
     add_person(ctx, "clerk", org.code, ["planning_office"])
     log_in(official, "clerk")
     assert 'href="/audit/"' not in official.get("/").get_data(as_text=True)
+
+
+def test_each_step_says_who_gave_its_actor_the_role_as_the_admin_log_has_it(ctx, client, org, auditor, clock):
+    """The admin log where it concerns a plan: who held the step's role, since when, given by whom."""
+    national = admin.add_user(ctx, "nat-admin", None, ["admin"], with_token=True)
+    headers = {"Authorization": f"Bearer {national}"}
+    clock.advance(minutes=5)
+    assert client.post("/api/v1/organizations/kradangnga/users", headers=headers, json={
+        "username": "somsri", "display_name": "นางสมศรี รวบรวม", "roles": ["support_committee"]}).status_code == 201
+    org.tokens["somsri"] = admin.issue_token(ctx, "somsri", None)
+    run = Procedure(client, org)
+    plan_id = run.start()["id"]
+    run.complete(plan_id, "collect_projects", role="somsri")
+    clock.advance(days=1)
+    assert client.put("/api/v1/users/somsri/roles", headers=headers,
+                      json={"organization": org.code, "roles": []}).status_code == 200
+
+    collected = text(client.get(f"/audit/plans/{plan_id}/steps/2").get_data(as_text=True))
+    assert "ผู้ดำเนินการได้รับบทบาทคณะกรรมการสนับสนุนการจัดทำแผนพัฒนาท้องถิ่น เมื่อ" in collected
+    assert "โดย nat-admin" in collected
+    assert "และถูกถอนบทบาทเมื่อ" in collected
+    # a step by a user the operator added at the console
+    run.complete(plan_id, "draft_plan")
+    drafted = text(client.get(f"/audit/plans/{plan_id}/steps/3").get_data(as_text=True))
+    assert "โดย ผู้ดูแลเครื่องแม่ข่าย (คำสั่ง phaen)" in drafted and "ถูกถอนบทบาท" not in drafted
+
+
+def test_the_admin_log_says_whether_a_role_was_held_at_a_moment(ctx, org, clock):
+    org_id = queries.organization_id(ctx, org.code)
+    t0 = clock.now()
+    with ctx.db.write() as session:
+        for minutes, action, details in ((1, "user_added", {"roles": ["executive", "auditor"]}),
+                                         (2, "role_removed", {"role": "executive"}),
+                                         (3, "role_granted", {"roles": ["executive"]}),
+                                         (4, "role_removed", {"role": "executive"})):
+            admin.log_change(session, t0 + timedelta(minutes=minutes), "boss", action, org_id, "someone", **details)
+
+    def held(role, minutes):
+        found = administration.role_held(ctx, org_id, "someone", role, t0 + timedelta(minutes=minutes, seconds=30))
+        return found["held"], found["granted"] and found["granted"]["at"], found["removed"] and found["removed"]["at"]
+
+    minute = [t0 + timedelta(minutes=m) for m in range(5)]
+    assert held("executive", 0) == (True, None, minute[2])  # none kept yet: given before the log, removed later
+    assert held("executive", 1) == (True, minute[1], minute[2])
+    assert held("executive", 2) == (False, None, None)
+    assert held("executive", 3) == (True, minute[3], minute[4])
+    assert held("auditor", 3) == (True, minute[1], None)
+    assert held("support_committee", 3) == (True, None, None)
