@@ -19,10 +19,12 @@ from sqlalchemy.exc import OperationalError
 from service import audit as audit_service
 from service import oplog, queries
 from service.auth import ADMIN, Actor, require_designer
+from service.bundles import committees as seats
 from service.bundles import intake
 from service.commands import (
     admin,
     administration,
+    committees,
     designer,
     holidays,
     jobs,
@@ -767,6 +769,74 @@ def process_migrate(plan_id: int, username: str, to_version: int | None) -> None
     ctx = _context()
     moved = designer.migrate_plan(ctx, _person(ctx, username), plan_id, to_version)
     click.echo(f"plan {plan_id}: version {moved['from_version']} -> {moved['to_version']}")
+
+
+# --- Committees and office holders (the console acts as a national admin: admin.OPERATOR) ---------
+@main.group("committee", help="An organization's committees and office holders, with their terms.")
+def committee_group() -> None:
+    pass
+
+
+def _operator() -> Actor:
+    return Actor(None, admin.OPERATOR, None, frozenset({(None, ADMIN)}))
+
+
+def _iso_day(text: str, option: str) -> str:
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        day = None
+    if day is None or day.year > 2400:  # a year in พ.ศ. would find nobody, and say nothing
+        raise Invalid(f"{option} ต้องเป็นวันที่ในรูปแบบ ปปปป-ดด-วว (ค.ศ.) ไม่ใช่ {text!r}")
+    return day.isoformat()
+
+
+def _term_line(term: dict) -> str:
+    return (f"{term['id']}\t{term['committee']}\t{term['seat_title']}\t{term['name']}\t{term['starts_on']}\t"
+            f"{term['ends_on'] or '-'}")
+
+
+@committee_group.command("list", help="The terms kept (ended ones too), or with --on who sat that day, chair "
+                         "first: phaen committee list --org CODE [--on 2026-01-31]")
+@click.option("--org", "org_code", required=True, help="The organization's code")
+@click.option("--on", "day", help="Only who sat on this day (YYYY-MM-DD, Common Era)")
+@reports_errors
+def committee_list(org_code: str, day: str | None) -> None:
+    on = _iso_day(day, "--on") if day is not None else None
+    kept = committees.listing(_context(), _operator(), org_code)
+    lines = [_term_line(term) for entry in kept["committees"]
+             for term in (seats.sitting(entry["terms"], entry["key"], on) if on else entry["terms"])]
+    click.echo("\n".join(lines) if lines else f"ไม่มีผู้ดำรงตำแหน่ง{' ณ วันที่ ' + on if on else 'ที่บันทึกไว้'}")
+
+
+@committee_group.command("add", help="Keep a new term: phaen committee add --org CODE --committee ROLE --name NAME "
+                         "--seat chair|vice_chair|member|secretary|assistant_secretary|holder [--position P] "
+                         "--from DAY [--to DAY]")
+@click.option("--org", "org_code", required=True, help="The organization's code")
+@click.option("--committee", "committee", required=True, help="A role the published processes' lanes declare")
+@click.option("--name", "name", required=True, help="The person's name, in Thai")
+@click.option("--seat", "seat", required=True, help=", ".join(seats.SEATS))
+@click.option("--position", "position", help="The position printed (required for a holder)")
+@click.option("--from", "starts_on", required=True, help="The term's first day (YYYY-MM-DD, Common Era)")
+@click.option("--to", "ends_on", help="The term's last day (default: still serving)")
+@reports_errors
+def committee_add(org_code: str, committee: str, name: str, seat: str, position: str | None, starts_on: str,
+                  ends_on: str | None) -> None:
+    term = committees.add(_context(), _operator(), org_code, {
+        "committee": committee, "name": name, "seat": seat, "position": position, "starts_on": starts_on,
+        "ends_on": ends_on})
+    click.echo(f"term {_term_line(term)}")
+
+
+@committee_group.command("end", help="End a term on its last day: phaen committee end ID --on DAY")
+@click.argument("seat_id")
+@click.option("--on", "day", required=True, help="The term's last day (YYYY-MM-DD, Common Era)")
+@reports_errors
+def committee_end(seat_id: str, day: str) -> None:
+    ctx = _context()
+    number = _whole_number(seat_id, "รหัสวาระ")
+    term = committees.end(ctx, _operator(), committees.organization_of(ctx, number), number, {"ends_on": day})
+    click.echo(f"term {_term_line(term)}")
 
 
 if __name__ == "__main__":

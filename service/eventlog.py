@@ -25,14 +25,16 @@ ATTACHMENT_ADDED = "attachment_added"  # a file attached to an open step as evid
 PROJECTS_LISTED = "projects_listed"  # the announced plan's projects, or an amendment's changes, to be tracked
 PROGRESS_RECORDED = "progress_recorded"  # a unit's progress of one tracked project
 PROGRESS_EVIDENCE_ADDED = "progress_evidence_added"  # a file attached to a project's progress, with its SHA-256
+REPORT_PUBLISHED = "report_published"  # a progress report published on the public board, by its figures' SHA-256
 
 #: Kinds that change who holds a task, never the process state.
 CLAIM_KINDS = frozenset({TASK_CLAIMED, TASK_RELEASED, TASK_REASSIGNED})
 #: Kinds that never change the process state.
 UNCHANGED_STATE_KINDS = CLAIM_KINDS | {DOCUMENT_FROZEN, ATTACHMENT_ADDED, PROJECTS_LISTED, PROGRESS_RECORDED,
-                                       PROGRESS_EVIDENCE_ADDED}
-#: Kinds of the plan's year (service/tracking): the tracked list, its progress and the progress's evidence.
-TRACKING_KINDS = frozenset({PROJECTS_LISTED, PROGRESS_RECORDED, PROGRESS_EVIDENCE_ADDED})
+                                       PROGRESS_EVIDENCE_ADDED, REPORT_PUBLISHED}
+#: Kinds of the plan's year (service/tracking): the tracked list, its progress and the progress's evidence,
+#: and the reports published from them (which replay passes over).
+TRACKING_KINDS = frozenset({PROJECTS_LISTED, PROGRESS_RECORDED, PROGRESS_EVIDENCE_ADDED, REPORT_PUBLISHED})
 #: Kinds that record a kept file by its SHA-256 (a plan bundle carries the bytes of each).
 EVIDENCE_KINDS = frozenset({ATTACHMENT_ADDED, PROGRESS_EVIDENCE_ADDED})
 #: Kinds whose data is what a form submitted (the start form, a task's form).

@@ -21,6 +21,7 @@ EVENT_KINDS = {
     eventlog.DOCUMENT_FROZEN: "จัดเก็บเอกสารฉบับประกาศ", eventlog.ATTACHMENT_ADDED: "แนบไฟล์หลักฐาน",
     eventlog.PROJECTS_LISTED: "ขึ้นบัญชีโครงการเพื่อติดตามผล", eventlog.PROGRESS_RECORDED: "บันทึกผลการดำเนินงานโครงการ",
     eventlog.PROGRESS_EVIDENCE_ADDED: "แนบหลักฐานผลการดำเนินงานโครงการ",
+    eventlog.REPORT_PUBLISHED: "เผยแพร่รายงานผลการดำเนินงานต่อสาธารณะ",
 }
 #: Where an instance stands on a step (engine.Instance.element_states, a refused migration's blockers).
 STEP_STATES = {"completed": "ทำเสร็จแล้ว", "started": "กำลังดำเนินการ", "ready": "รอดำเนินการ",
@@ -61,6 +62,11 @@ _PROJECT = {"type": "object", "properties": {
     "is_equipment": {"title": "ครุภัณฑ์ (แบบ ผด.02/1)"}}}
 
 
+#: The reports of the plan's year as published (ITA o10, o11), by their keys in tracking/reports.py.
+REPORT_TITLES = {"six-months": "รายงานการกำกับติดตามการดำเนินงานและการใช้งบประมาณ รอบ 6 เดือน",
+                 "annual": "รายงานผลการดำเนินงานประจำปี"}
+
+
 def tracking_event_titles(progress_form: dict[str, Any]) -> dict[str, Any]:
     """Titles for the data of the tracking events; a progress is titled by the plan's progress form."""
     return {"properties": {
@@ -74,4 +80,7 @@ def tracking_event_titles(progress_form: dict[str, Any]) -> dict[str, Any]:
         "progress": {"title": "ผลการดำเนินงานที่บันทึก", **progress_form},
         "filename": {"title": "ไฟล์หลักฐาน"}, "type": {"title": "ชนิดไฟล์"}, "bytes": {"title": "ขนาด (ไบต์)"},
         "sha256": {"title": "SHA-256"},
+        "report": {"title": "รายงาน", "enum": list(REPORT_TITLES), "x-enumTitles": list(REPORT_TITLES.values())},
+        "cutoff": {"title": "วันที่ตัดยอด", "format": "date"},
+        "figures_sha256": {"title": "SHA-256 ของตัวเลขในรายงาน"},
     }}

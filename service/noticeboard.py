@@ -193,6 +193,9 @@ def _frozen(session: Session, plan_ids: list[int]) -> dict[int, list[dict[str, A
                                   func.length(FrozenDocument.content), FrozenDocument.frozen_at)
                            .where(FrozenDocument.plan_id.in_(plan_ids)).order_by(FrozenDocument.id))
     for plan_id, kind, sha256, size, frozen_at in rows:
+        if PUBLISHED_DOCUMENT.fullmatch(kind):
+            continue  # a published report's PDF (commands/publication.py): listed with its publication
+
         found.setdefault(plan_id, []).append({"kind": kind, "title": TITLES.get(kind, kind), "sha256": sha256,
                                               "size": int(size or 0), "frozen_at": frozen_at})
     return found
@@ -214,8 +217,11 @@ def board(ctx: Context, code: str) -> dict[str, Any]:
         organization = _organization(session, code)
         items = _board(ctx, session, organization)
         # the current fiscal year's addresses exist before anything is announced in it (they answer 404 until then)
-        years = {i["fiscal_year"] for i in items} | {fiscal_year_of(day_of(ctx.clock.now()))}
-        return {"organization": _public(organization), "items": items, "years": sorted(years, reverse=True)}
+        published = _publications(session, organization)
+        years = {i["fiscal_year"] for i in items} | {p["fiscal_year"] for p in published} | \
+            {fiscal_year_of(day_of(ctx.clock.now()))}
+        return {"organization": _public(organization), "items": items, "years": sorted(years, reverse=True),
+                "reports": published}
 
 
 def item(ctx: Context, code: str, plan_id: int) -> dict[str, Any]:
@@ -253,6 +259,64 @@ def _page(organization: Organization, items: list[dict[str, Any]], found: dict[s
     return {"organization": _public(organization), "item": found, "history": history}
 
 
+# --- Published progress reports (commands/publication.py) --------------------------------------
+#: the ITA address a published report answers, by report
+REPORT_SLUGS = {"six-months": "progress-6-months"}
+#: how a published report's frozen PDF is named: the report and the seq of its publication's event
+PUBLISHED_DOCUMENT = re.compile(r"(six-months|annual)-[0-9]+")
+
+
+def _publications(session: Session, organization: Organization) -> list[dict[str, Any]]:
+    """The organization's published reports, newest first, each with its frozen PDF (None until a worker
+    has stored it) and whether a later publication of the same report and year supersedes it."""
+    rows = session.execute(select(Plan.fiscal_year, Event.plan_id, Event.seq, Event.at, Event.data)
+                           .join(Plan, Plan.id == Event.plan_id)
+                           .where(Plan.organization_id == organization.id,
+                                  Event.kind == eventlog.REPORT_PUBLISHED)
+                           .order_by(Event.at, Event.plan_id, Event.seq)).all()
+    if not rows:
+        return []
+    stored = {(plan_id, kind): {"sha256": sha256, "size": int(size or 0), "frozen_at": at}
+              for plan_id, kind, sha256, size, at in session.execute(
+                  select(FrozenDocument.plan_id, FrozenDocument.kind, FrozenDocument.sha256,
+                         func.length(FrozenDocument.content), FrozenDocument.frozen_at)
+                  .where(FrozenDocument.plan_id.in_({r.plan_id for r in rows})))}
+    found: list[dict[str, Any]] = []
+    numbers: dict[tuple[int, str], int] = {}
+    for fiscal_year, plan_id, seq, at, data in rows:
+        report = str((data or {}).get("report", ""))
+        slug = REPORT_SLUGS.get(report)
+        if slug is None:
+            continue
+        number = numbers[(fiscal_year, report)] = numbers.get((fiscal_year, report), 0) + 1
+        document = f"{report}-{seq}"  # as commands/publication.document_of names it
+        found.append({"plan_id": plan_id, "fiscal_year": fiscal_year, "report": report, "slug": slug,
+                      "ita": KINDS[slug].ita, "title": f"{KINDS[slug].title} ประจำปีงบประมาณ พ.ศ. {fiscal_year}",
+                      "number": number, "cutoff": as_date(data["cutoff"]), "published_at": at,
+                      "figures_sha256": data.get("figures_sha256", ""), "document": document,
+                      "stored": stored.get((plan_id, document))})
+    for entry in found:
+        entry["superseded"] = entry["number"] < numbers[(entry["fiscal_year"], entry["report"])]
+    return sorted(found, key=lambda p: (p["published_at"], p["plan_id"], p["number"]), reverse=True)
+
+
+def published_report(ctx: Context, code: str, fiscal_year: int, slug: str) -> dict[str, Any] | None:
+    """The newest published report the ITA address ``slug`` names for the fiscal year, with the earlier
+    ones (superseded, still served); None when the address names no report. :raise NotFound: none yet."""
+    report = next((r for r, s in REPORT_SLUGS.items() if s == slug), None)
+    if report is None:
+        return None
+    with ctx.db.read() as session:
+        organization = _organization(session, code)
+        of_year = [p for p in _publications(session, organization)
+                   if p["fiscal_year"] == fiscal_year and p["report"] == report]
+        if not of_year:
+            raise NotFound(f"{organization.name} ยังไม่มี{KINDS[slug].title} ประจำปีงบประมาณ พ.ศ. {fiscal_year} "
+                           "ที่เผยแพร่ไว้บนป้ายประกาศสาธารณะ เมื่อเผยแพร่แล้วจะแสดงที่ที่อยู่นี้")
+        return {"organization": _public(organization), "report": of_year[0], "earlier": of_year[1:],
+                "stable": KINDS[slug]}
+
+
 def ita_links(code: str, years: list[int]) -> list[dict[str, Any]]:
     """The stable addresses (paths) an organization gives the ITA, per fiscal year and item."""
     return [{"fiscal_year": year, "ita": kind.ita, "title": kind.title, "path": f"/public/{code}/{year}/{kind.slug}"}
@@ -269,6 +333,14 @@ def document(ctx: Context, code: str, plan_id: int, kind: str) -> dict[str, Any]
     """A frozen document of an announced item, as stored. :raise NotFound:"""
     with ctx.db.read() as session:
         organization = _organization(session, code)
+        published = next((p for p in _publications(session, organization)
+                          if p["plan_id"] == plan_id and p["document"] == kind and p["stored"]), None)
+        if published is not None:
+            stored = session.scalars(select(FrozenDocument).where(FrozenDocument.plan_id == plan_id,
+                                                                  FrozenDocument.kind == kind)).one()
+            return {"content": stored.content, "sha256": stored.sha256, "fiscal_year": published["fiscal_year"],
+                    "organization": _public(organization), "kind": kind, "report": published["report"],
+                    "title": published["title"]}
         found = next((i for i in _board(ctx, session, organization) if i["id"] == plan_id), None)
         if found is None or kind not in {d["kind"] for d in found["documents"]}:
             raise NotFound(NOT_FOUND)
@@ -353,7 +425,9 @@ def organizations(ctx: Context, text: str = "", province: str = "", fiscal_year:
 
 
 # --- The Atom feed -----------------------------------------------------------------------------
-def entry_id(code: str, plan_id: int | None = None) -> str:
-    """A stable Atom id: the same for the same organization (and item) whatever address it is served at."""
-    name = f"phaen:public:{code}" + (f":{plan_id}" if plan_id is not None else "")
+def entry_id(code: str, plan_id: int | None = None, document: str | None = None) -> str:
+    """A stable Atom id: the same for the same organization (and item, and published report's document)
+    whatever address it is served at."""
+    name = f"phaen:public:{code}" + (f":{plan_id}" if plan_id is not None else "") + \
+        (f":{document}" if document is not None else "")
     return uuid.uuid5(uuid.NAMESPACE_URL, name).urn

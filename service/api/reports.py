@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from service import http
 from service.api.blueprint import authenticated, bp, caller
 from service.api.documents import not_yet
+from service.commands import publication
 from service.documents import names
 from service.tracking import reporting
 
@@ -42,3 +43,14 @@ def as_response(found: reporting.ReportFile) -> Response:
                                                                         disposition)
     response.headers["Cache-Control"] = "private, no-cache"
     return response
+
+
+@bp.post("/plans/<int:plan_id>/reports/six-months/publish")
+@authenticated
+def publish_six_months(plan_id: int) -> ResponseReturnValue:
+    """Publish the plan's 6-month report, as of 31 March, on the public board (ITA o10): 201 with the
+    publication when recorded, 200 with the one already recorded when its figures have not changed.
+    :raise 403: not a progress editor nor the organization's admin; 404: no such plan in the caller's
+        organizations; 409: the plan is not tracked, or the cut-off day is not over yet."""
+    published = publication.publish(http.ctx(), caller(), plan_id)
+    return published.as_dict(), 201 if published.recorded else 200

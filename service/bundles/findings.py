@@ -139,6 +139,33 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                   'if/then that requires it'),
     "draft_list_unknown": ('งาน {where}: draftLists อ้างถึง "{field}" ซึ่งไม่มีแบบฟอร์มใดในชุดไฟล์เก็บเป็นรายการ',
                            'task {where}: draftLists names "{field}", which no form of the bundle declares as a list'),
+    # committee keywords of a form's fields (bundles/committees.py): x-default-from, x-committee-date
+    "committee_default_shape": ('ช่อง "{field}": x-default-from ต้องเขียนเป็น {{"committee": "ชื่อบทบาท", '
+                                '"field": "name"}} หรือ "field": "position"',
+                                'field "{field}": x-default-from must read {{"committee": "<role>", "field": "name"}} '
+                                'or "field": "position"'),
+    "committee_default_unknown": ('ช่อง "{field}": x-default-from อ้างถึงคณะกรรมการ "{committee}" ซึ่งไม่ใช่บทบาทของเลนใดใน '
+                                  'roles.json (บทบาทที่มี: {roles})',
+                                  'field "{field}": x-default-from names the committee "{committee}", which is no '
+                                  'lane\'s role in roles.json (roles: {roles})'),
+    "committee_default_field": ('ช่อง "{field}": x-default-from ใช้ "field": {value} ไม่ได้ ให้ใช้ "name" (ชื่อ) '
+                                'หรือ "position" (ตำแหน่ง)',
+                                'field "{field}": x-default-from cannot take "field": {value}: use "name" or '
+                                '"position"'),
+    "committee_default_not_text": ('ช่อง "{field}" ใช้ x-default-from ได้เฉพาะช่องข้อความ ("type": "string") '
+                                   'เพราะค่าที่เติมให้คือชื่อหรือตำแหน่ง',
+                                   'field "{field}" takes x-default-from but is not a text field ("type": "string"): '
+                                   'the prefilled value is a name or a position'),
+    "committee_date_not_true": ('ช่อง "{field}": x-committee-date ต้องเป็น true (ค่าที่ให้มา: {value}) '
+                                'หากไม่ใช่วันประชุมของคณะกรรมการ ให้ลบออก',
+                                'field "{field}": x-committee-date must be true (given: {value}); remove it if this '
+                                'is not the committee\'s meeting date'),
+    "committee_date_not_date": ('ช่อง "{field}" ใช้ x-committee-date ได้เฉพาะช่องวันที่ ("type": "string", '
+                                '"format": "date")', 'field "{field}" takes x-committee-date but is not a date field '
+                                '("type": "string", "format": "date")'),
+    "committee_date_twice": ('แบบฟอร์มหนึ่งมีวันประชุมของคณะกรรมการ (x-committee-date) ได้เพียงช่องเดียว '
+                             'แต่แบบฟอร์มนี้มี: {fields}', 'a form may mark only one field as its committee\'s '
+                             'meeting date (x-committee-date); this one marks: {fields}'),
 }
 
 

@@ -18,7 +18,7 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from service import engine
 from service.auth import SYSTEM_ROLES
-from service.bundles import catalog, elements, samples, sendback
+from service.bundles import catalog, committees, elements, samples, sendback
 from service.bundles.elements import BPMN, NS, TIMER_KINDS, USER_TASKS
 from service.bundles.findings import BundleRejected, Finding, finding
 from service.bundles.intake import MAX_FILE_BYTES, check_files
@@ -210,6 +210,8 @@ def _used_forms(trees: dict[str, etree._ElementTree], meta: dict[str, Any]) -> s
 def _lint_trees(trees, forms, lane_roles, meta, files) -> list[Finding]:
     problems: list[Finding] = []
     form_samples = _form_samples(forms, _used_forms(trees, meta), problems)
+    for form_name, schema in forms.items():
+        problems.extend(_committee_keywords(form_name, schema, set(lane_roles.values())))
     start_form = meta.get("start_form")
     if start_form and start_form not in forms:
         problems.append(finding(catalog.META_FILE, None, "start_form_missing", form=start_form))
@@ -465,3 +467,46 @@ def _form_samples(forms: dict[str, Any], used: set[str], problems: list[Finding]
         else:
             found[name] = data
     return found
+
+
+def _committee_keywords(name: str, schema: Any, roles: set[str]) -> list[Finding]:
+    """The committee keywords of a form's fields (bundles/committees.py reads them, never refusing):
+    a prefill from a committee the lanes do not declare, or a meeting date that is not a date, would
+    leave a form empty or a record without who sat, and say nothing."""
+    fields = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(fields, dict):
+        return []
+    problems = []
+    dates = []
+    for key, spec in fields.items():
+        if not isinstance(spec, dict):
+            continue
+        if committees.DEFAULT_FROM in spec:
+            problems.extend(_default_from(name, key, spec, roles))
+        if committees.COMMITTEE_DATE in spec:
+            dates.append(key)
+            if spec[committees.COMMITTEE_DATE] is not True:
+                problems.append(finding(name, None, "committee_date_not_true", field=key,
+                                        value=json.dumps(spec[committees.COMMITTEE_DATE], ensure_ascii=False)[:80]))
+            if spec.get("type") != "string" or spec.get("format") != "date":
+                problems.append(finding(name, None, "committee_date_not_date", field=key))
+    if len(dates) > 1:
+        problems.append(finding(name, None, "committee_date_twice", fields=", ".join(dates)))
+    return problems
+
+
+def _default_from(name: str, key: str, spec: dict[str, Any], roles: set[str]) -> list[Finding]:
+    source = spec[committees.DEFAULT_FROM]
+    if not isinstance(source, dict) or not isinstance(source.get("committee"), str) \
+            or set(source) - {"committee", "field"}:
+        return [finding(name, None, "committee_default_shape", field=key)]
+    problems = []
+    if roles and source["committee"] not in roles:  # no roles at all: roles.json's own finding says it
+        problems.append(finding(name, None, "committee_default_unknown", field=key, committee=source["committee"][:80],
+                                roles=", ".join(sorted(roles))))
+    if source.get("field", "name") not in committees.DEFAULT_FIELDS:
+        problems.append(finding(name, None, "committee_default_field", field=key,
+                                value=json.dumps(source.get("field"), ensure_ascii=False)[:80]))
+    if spec.get("type") != "string":
+        problems.append(finding(name, None, "committee_default_not_text", field=key))
+    return problems

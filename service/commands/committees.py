@@ -77,6 +77,17 @@ def listing(ctx: Context, actor: Actor, code: str) -> dict[str, Any]:
                             "sitting": committees.sitting(kept, key, today)} for key in keys]}
 
 
+def organization_of(ctx: Context, seat_id: int) -> str:
+    """The code of the organization a term is kept for: the console names a term by its id alone
+    (who may act on it is still checked by the change). :raise NotFound: no such term."""
+    with ctx.db.read() as session:
+        code = session.scalar(select(Organization.code).join(CommitteeSeat, CommitteeSeat.organization_id
+                                                             == Organization.id).where(CommitteeSeat.id == seat_id))
+    if code is None:
+        raise NotFound("ไม่พบวาระของกรรมการนี้")
+    return code
+
+
 def _usernames(session: Session, organization_id: int) -> dict[int, str]:
     rows = session.execute(select(CommitteeSeat.id, User.username).join(User, User.id == CommitteeSeat.user_id)
                            .where(CommitteeSeat.organization_id == organization_id)).all()

@@ -20,7 +20,11 @@ from sqlalchemy.orm import Session, defer
 
 from service import eventlog
 from service.auth import SYSTEM
-from service.commands import jobs, renders
+from service.commands import (
+    jobs,
+    publication,  # noqa: F401 - registers the freeze jobs of published reports
+    renders,
+)
 from service.commands.chain import append_event
 from service.context import Context
 from service.documents import records, render

@@ -117,7 +117,12 @@ def title_of(meta: dict[str, Any], kind: str) -> str:
     """A document's title as its process words it (``document_titles`` in process.json), else the plan's."""
     named = meta.get("document_titles")
     title = named.get(kind) if isinstance(named, dict) else None
-    return title if isinstance(title, str) and title.strip() else TITLES.get(kind, kind)
+    if isinstance(title, str) and title.strip():
+        return title
+    report, _, publication = kind.rpartition("-")  # a published report: "six-months-14"
+    if publication.isdigit() and report in labels.REPORT_TITLES:
+        return labels.REPORT_TITLES[report]
+    return TITLES.get(kind, kind)
 
 
 def load(ctx: Context, actor: Actor | None, plan_id: int) -> PlanFile:

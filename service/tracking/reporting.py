@@ -165,6 +165,16 @@ def cutoff_of(kind: str, fiscal_year: int, value: str | None, today: date) -> da
     return day
 
 
+def figures_as_of(session: Session, ctx: Context, plan: Plan, kind: str, day: date) -> dict[str, Any]:
+    """The figures a download of the report with cut-off ``day`` gets (and whose source_key keys its PDF),
+    in the caller's transaction: for a command that publishes them."""
+    return _report(session, ctx, plan, kind, day)
+
+
+def is_tracked(session: Session, plan_id: int) -> bool:
+    return _is_tracked(session, plan_id)
+
+
 def _bad_cutoff(message: str) -> Invalid:
     return Invalid(message, [{"field": "cutoff", "message": message}])
 

@@ -162,7 +162,13 @@ def item(code: str, plan_id: int) -> ResponseReturnValue:
 @bp.get("/<code>/<int:fiscal_year>/<slug>")
 @made_once
 def newest(code: str, fiscal_year: int, slug: str) -> ResponseReturnValue:
-    """The ITA's stable address: the newest announced version. :raise 404: none announced yet."""
+    """The ITA's stable address: the newest announced version (or published report). :raise 404: none yet."""
+    published = noticeboard.published_report(ctx(), code, fiscal_year, slug)
+    if published is not None:
+        response = Response(render_template("public/report.html", **published))
+        if not published["report"]["stored"]:
+            response.headers["Cache-Control"] = "no-store"  # its PDF is being stored: soon to change
+        return response
     return _item_page(noticeboard.newest(ctx(), code, fiscal_year, slug))
 
 
@@ -181,9 +187,14 @@ def document(code: str, plan_id: int, kind: str) -> ResponseReturnValue:
     """A frozen document as stored, its SHA-256 as ETag. :raise 404:"""
     found = noticeboard.document(ctx(), code, plan_id, kind)
     response = Response(found["content"], mimetype="application/pdf")
-    response.headers["Content-Disposition"] = names.content_disposition(
-        names.filename(kind, found["fiscal_year"], found["organization"]["name"]),
-        names.ascii_filename(kind, found["fiscal_year"], code))
+    if "report" in found:  # a published report: named as its download is (documents/progress_report.py)
+        response.headers["Content-Disposition"] = names.content_disposition(
+            f"{found['title']}-{found['organization']['name']}.pdf".replace(" ", "-"),
+            f"{found['report']}-report-{found['fiscal_year']}-{code}.pdf")
+    else:
+        response.headers["Content-Disposition"] = names.content_disposition(
+            names.filename(kind, found["fiscal_year"], found["organization"]["name"]),
+            names.ascii_filename(kind, found["fiscal_year"], code))
     response.set_etag(found["sha256"])
     response.headers["Cache-Control"] = DOCUMENT_CACHE
     return response.make_conditional(request)
@@ -214,7 +225,9 @@ def atom(shown: dict[str, Any], base: str) -> bytes:
     feed.set("{http://www.w3.org/XML/1998/namespace}lang", "th")
     _text(feed, "id", noticeboard.entry_id(code))
     _text(feed, "title", f"ประกาศของ{organization['name']}")
-    updated = max((i["announced_at"] for i in items), default=organization["created_at"])
+    published = [p for p in shown.get("reports", []) if p["stored"]]
+    updated = max([*(i["announced_at"] for i in items), *(p["published_at"] for p in published)],
+                  default=organization["created_at"])
     _text(feed, "updated", updated.isoformat())
     etree.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=f"{base}/public/{code}/feed.atom")
     etree.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=f"{base}/public/{code}/")
@@ -234,6 +247,19 @@ def atom(shown: dict[str, Any], base: str) -> bytes:
                              href=f"{base}/public/{code}/plans/{found['id']}/{stored['kind']}.pdf")
         _text(entry, "summary", f"{found['title']} {organization['name']} ประกาศเมื่อ "
                                 f"{dates.long(found['announced_on'])}")
+    for report in published:  # a published report once its PDF is stored, each publication its own entry
+        entry = etree.SubElement(feed, f"{{{ATOM}}}entry")
+        _text(entry, "id", noticeboard.entry_id(code, report["plan_id"], report["document"]))
+        title = report["title"] + (f" (เผยแพร่ครั้งที่ {report['number']})" if report["number"] > 1 else "")
+        _text(entry, "title", title)
+        _text(entry, "updated", report["published_at"].isoformat())
+        _text(entry, "published", report["published_at"].isoformat())
+        etree.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", type="text/html",
+                         href=f"{base}/public/{code}/{report['fiscal_year']}/{report['slug']}")
+        etree.SubElement(entry, f"{{{ATOM}}}link", rel="enclosure", type="application/pdf", title=report["title"],
+                         length=str(report["stored"]["size"]),
+                         href=f"{base}/public/{code}/plans/{report['plan_id']}/{report['document']}.pdf")
+        _text(entry, "summary", f"{title} {organization['name']} ข้อมูล ณ วันที่ {dates.long(report['cutoff'])}")
     return etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
 
 

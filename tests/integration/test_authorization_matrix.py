@@ -161,6 +161,9 @@ API: dict[tuple[str, str], Probe] = {
     # not announced yet: no report of its progress (409)
     ("get", "/plans/{plan_id}/reports/{kind}.{extension}"): Probe(
         member, 409, path={**PLAN, "kind": lambda w, o: "annual", "extension": lambda w, o: "json"}),
+    # publishing the 6-month report: progress editors and the admin; not announced yet: 409
+    ("post", "/plans/{plan_id}/reports/six-months/publish"): Probe(role_of("planning_office", "admin"), 409,
+                                                                   path=PLAN),
     ("get", "/plans/{plan_id}/verify"): Probe(auditor, path=PLAN),
     ("get", "/plans/{plan_id}/export"): Probe(auditor, path=PLAN),
     ("get", "/plans/{plan_id}/events.csv"): Probe(auditor, path=PLAN),
@@ -359,6 +362,8 @@ PAGES: dict[tuple[str, str], Probe] = {
     ("get", "/plans/<int:plan_id>/<name>.pdf"): Probe(member, 404, path={**PLAN, "name": lambda w, o: "announcement"}),
     ("get", "/plans/<int:plan_id>/reports/<kind>.<extension>"): Probe(
         member, 409, path={**PLAN, "kind": lambda w, o: "six-months", "extension": lambda w, o: "pdf"}),
+    ("post", "/plans/<int:plan_id>/reports/six-months/publish"): Probe(role_of("planning_office", "admin"), 409,
+                                                                       path=PLAN),
     ("get", "/plans/new"): Probe(lambda c, o: OK if c.organization and c.role in STARTERS else FORBIDDEN, scoped=False),
     ("get", "/tasks/<task_id>"): Probe(member, path=TASK),
     ("get", "/tasks/<task_id>/spreadsheet/<name>/template.xlsx"): Probe(
