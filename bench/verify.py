@@ -179,19 +179,25 @@ def bulk_copies(ctx: Context, plan_id: int, copies: int, upto: int) -> list[int]
     return ids
 
 
+def bench_database() -> tuple[Context, FixedClock]:
+    """A fresh SQLite file database with the shipped processes, one organization and its user."""
+    folder = Path(tempfile.mkdtemp(prefix="phaen-bench-verify-"))
+    settings = Settings.from_env({}, instance_path=folder, database_url=f"sqlite:///{folder / 'bench.sqlite3'}")
+    clock = FixedClock(datetime(2020, 9, 21, 9, tzinfo=ZoneInfo("Asia/Bangkok")))
+    ctx = Context.create(settings, clock)
+    ctx.db.migrate()
+    admin.register_processes(ctx)
+    admin.add_organization(ctx, "bench", "เทศบาลตำบลทดสอบ")
+    admin.add_user(ctx, "bench-all", "bench", ROLES)
+    return ctx, clock
+
+
 def scaling(workers: int, many: int, changed: int) -> tuple[float, float]:
     """``verify --all`` from checkpoints over ``many`` plans of which ``changed`` got a new event,
     and over ``changed`` plans that all did (each in a database of its own): seconds, seconds."""
     figures = []
     for plans in (many, changed):
-        folder = Path(tempfile.mkdtemp(prefix="phaen-bench-verify-scale-"))
-        settings = Settings.from_env({}, instance_path=folder, database_url=f"sqlite:///{folder / 'b.sqlite3'}")
-        clock = FixedClock(datetime(2020, 9, 21, 9, tzinfo=ZoneInfo("Asia/Bangkok")))
-        ctx = Context.create(settings, clock)
-        ctx.db.migrate()
-        admin.register_processes(ctx)
-        admin.add_organization(ctx, "bench", "เทศบาลตำบลทดสอบ")
-        admin.add_user(ctx, "bench-all", "bench", ROLES)
+        ctx, clock = bench_database()
         typical = run_plan(ctx, clock, "bench", 2565, send_backs=1)
         with ctx.db.read() as session:
             upto = len(session.scalars(select(Event.id).where(Event.plan_id == typical)).all()) - 1
@@ -241,15 +247,7 @@ def main() -> None:
     if args.scaling_only:
         return print_scaling(args)
 
-    folder = Path(tempfile.mkdtemp(prefix="phaen-bench-verify-"))
-    settings = Settings.from_env({}, instance_path=folder, database_url=f"sqlite:///{folder / 'bench.sqlite3'}")
-    clock = FixedClock(datetime(2020, 9, 21, 9, tzinfo=ZoneInfo("Asia/Bangkok")))
-    ctx = Context.create(settings, clock)
-    ctx.db.migrate()
-    admin.register_processes(ctx)
-    admin.add_organization(ctx, "bench", "เทศบาลตำบลทดสอบ")
-    admin.add_user(ctx, "bench-all", "bench", ROLES)
-
+    ctx, clock = bench_database()
     long_plan = run_plan(ctx, clock, "bench", 2564, send_backs=16, checkpoint_before=args.new)
     typical = run_plan(ctx, clock, "bench", 2565, send_backs=1)
     with ctx.db.read() as session:
