@@ -29,6 +29,7 @@ from service.context import Context
 from service.documents.records import TITLES, Posting, title_of
 from service.errors import NotFound
 from service.models import Event, FrozenDocument, Organization, Plan
+from service.thai import dates
 from service.thai.legaldays import as_date, day_of
 
 FACTS = ("announced_on", "posted_on", "posting_removed_on", "certified_on", "posting_places", "posting_public_board")
@@ -219,7 +220,7 @@ def board(ctx: Context, code: str) -> dict[str, Any]:
         # the current fiscal year's addresses exist before anything is announced in it (they answer 404 until then)
         published = _publications(session, organization)
         years = {i["fiscal_year"] for i in items} | {p["fiscal_year"] for p in published} | \
-            {fiscal_year_of(day_of(ctx.clock.now()))}
+            {dates.fiscal_year_of(day_of(ctx.clock.now()))}
         return {"organization": _public(organization), "items": items, "years": sorted(years, reverse=True),
                 "reports": published}
 
@@ -321,11 +322,6 @@ def ita_links(code: str, years: list[int]) -> list[dict[str, Any]]:
     """The stable addresses (paths) an organization gives the ITA, per fiscal year and item."""
     return [{"fiscal_year": year, "ita": kind.ita, "title": kind.title, "path": f"/public/{code}/{year}/{kind.slug}"}
             for year in years for kind in KINDS.values()]
-
-
-def fiscal_year_of(day: date) -> int:
-    """The fiscal year (พ.ศ.) a day falls in: 1 October starts the next one."""
-    return day.year + 543 + (1 if day.month >= 10 else 0)
 
 
 # --- Documents and their verification -----------------------------------------------------

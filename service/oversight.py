@@ -24,6 +24,7 @@ from service.bundles import catalog
 from service.context import Context
 from service.errors import Forbidden, Invalid
 from service.models import OpenTask, Organization, OversightArea, Plan, PlanStanding, UtcDateTime
+from service.thai import dates
 from service.thai.legaldays import day_of
 
 #: Where an organization's plan of the year stands, as the dashboard counts and filters it.
@@ -109,8 +110,7 @@ class Filters:
 
 def current_fiscal_year(now: datetime) -> int:
     """The fiscal year (พ.ศ.) of today in Bangkok: 1 Oct (N-1) - 30 Sep N is N."""
-    today = day_of(now)
-    return today.year + 543 + (1 if today.month >= 10 else 0)
+    return dates.fiscal_year_of(day_of(now))
 
 
 def filters_from(args: Mapping[str, str], now: datetime, types: Mapping[str, str]) -> Filters:

@@ -3,14 +3,16 @@ inside the command's transaction. Every command that changes a plan appends thro
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from service.auth import SYSTEM
 from service.commands import renders
-from service.eventlog import checked_jsonable, event_hash
-from service.models import Event, Plan
+from service.eventlog import DOCUMENT_FROZEN, checked_jsonable, event_hash
+from service.models import Event, FrozenDocument, Plan
 
 
 def append_event(session: Session, plan: Plan, at: datetime, actor: str, role: str | None, kind: str,
@@ -33,3 +35,13 @@ def append_event(session: Session, plan: Plan, at: datetime, actor: str, role: s
     session.add(event)
     renders.enqueue_renders(session, plan.id, at)  # what the plan's documents show may have changed
     return event
+
+
+def store_frozen(session: Session, plan: Plan, kind: str, as_of_seq: int, content: bytes, at: datetime) -> None:
+    """Keep a document's bytes for good, as of event ``as_of_seq``, with the document_frozen event
+    that records their SHA-256 (the caller holds the plan's row: one freezer at a time)."""
+    digest = hashlib.sha256(content).hexdigest()
+    session.add(FrozenDocument(plan_id=plan.id, kind=kind, as_of_seq=as_of_seq, sha256=digest, content=content,
+                               frozen_at=at))
+    append_event(session, plan, at, SYSTEM.username, None, DOCUMENT_FROZEN,
+                 {"kind": kind, "sha256": digest, "bytes": len(content)})

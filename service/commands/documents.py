@@ -10,7 +10,6 @@ answers that it is being made (documents.document finds no copy; commands/render
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
@@ -18,14 +17,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from service import eventlog
-from service.auth import SYSTEM
 from service.commands import (
     jobs,
     publication,  # noqa: F401 - registers the freeze jobs of published reports
     renders,
 )
-from service.commands.chain import append_event
+from service.commands.chain import store_frozen
 from service.context import Context
 from service.documents import records, render
 from service.errors import NotFound
@@ -85,12 +82,7 @@ def freeze_due(ctx: Context, plan_id: int, kinds: Collection[str] | None = None)
         stored = set(session.scalars(select(FrozenDocument.kind).where(FrozenDocument.plan_id == plan_id)))
         frozen = [kind for kind in rendered if kind not in stored]
         for kind in frozen:
-            pdf = rendered[kind]
-            digest = hashlib.sha256(pdf).hexdigest()
-            session.add(FrozenDocument(plan_id=plan_id, kind=kind, as_of_seq=due[kind], sha256=digest, content=pdf,
-                                       frozen_at=now))
-            append_event(session, plan, now, SYSTEM.username, None, eventlog.DOCUMENT_FROZEN,
-                         {"kind": kind, "sha256": digest, "bytes": len(pdf)})
+            store_frozen(session, plan, kind, due[kind], rendered[kind], now)
     return frozen
 
 

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.exc import StaleDataError
 
 from service import eventlog
-from service.auth import ADMIN, SYSTEM, Actor
+from service.auth import ADMIN, Actor
 from service.bundles.catalog import TRACKING_KEY
 from service.commands import jobs, renders
-from service.commands.chain import append_event
+from service.commands.chain import append_event, store_frozen
 from service.context import Context
 from service.documents import cache, progress_report
 from service.errors import Conflict, Forbidden, NotFound
@@ -117,7 +117,7 @@ def _publish(ctx: Context, actor: Actor, plan_id: int, report: str) -> Published
         document = document_of(report, event.seq)
         cached = cache.lookup(ctx, plan.id, reporting.document_kind(report, cutoff), reporting.source_key(figures))
         if cached is not None:  # rendered already from these very figures: those bytes are the published ones
-            _store(session, plan, document, event.seq, cached, now)
+            store_frozen(session, plan, document, event.seq, cached, now)
         else:
             jobs.enqueue(session, PUBLISH, {"plan_id": plan.id, "document": document}, job_key(plan.id, document),
                          now, plan_id=plan.id, max_attempts=renders.FREEZE_ATTEMPTS)
@@ -137,14 +137,6 @@ def _latest(session: Session, plan_id: int, report: str) -> Event | None:
 def _is_stored(session: Session, plan_id: int, document: str) -> bool:
     return session.scalars(select(FrozenDocument.id).where(FrozenDocument.plan_id == plan_id,
                                                            FrozenDocument.kind == document)).first() is not None
-
-
-def _store(session: Session, plan: Plan, document: str, seq: int, content: bytes, now: Any) -> None:
-    digest = hashlib.sha256(content).hexdigest()
-    session.add(FrozenDocument(plan_id=plan.id, kind=document, as_of_seq=seq, sha256=digest, content=content,
-                               frozen_at=now))
-    append_event(session, plan, now, SYSTEM.username, None, eventlog.DOCUMENT_FROZEN,
-                 {"kind": document, "sha256": digest, "bytes": len(content)})
 
 
 @jobs.handles(PUBLISH)
@@ -179,4 +171,4 @@ def freeze_publication(ctx: Context, payload: dict[str, Any]) -> None:
         locked = session.scalars(select(Plan).where(Plan.id == plan_id).options(defer(Plan.state_json))
                                  .with_for_update()).one()  # one freezer at a time
         if not _is_stored(session, plan_id, document):
-            _store(session, locked, document, seq, content, now)
+            store_frozen(session, locked, document, seq, content, now)

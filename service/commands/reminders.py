@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, event, insert, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
 from service import labels, oplog
@@ -29,7 +29,6 @@ from service.commands import jobs, notices
 from service.context import Context
 from service.errors import Invalid
 from service.models import (
-    Job,
     Notification,
     Organization,
     Plan,
@@ -141,11 +140,6 @@ def _month_day(text: Any) -> tuple[int, int] | None:
     return day.month, day.day
 
 
-def fiscal_year_of(day: date) -> int:
-    """The fiscal year (พ.ศ.) a day falls in: 1 October starts the next one."""
-    return day.year + 543 + (day.month >= 10)
-
-
 # --- The daily job ---------------------------------------------------------------------------
 def schedule(ctx: Context) -> int:
     """The timer sweep's part: queue the day's reminder job once its Bangkok hour has come, once a
@@ -179,7 +173,7 @@ def remind(ctx: Context) -> int:
         return 0
     now = ctx.clock.now()
     today = day_of(now)
-    years = (fiscal_year_of(today), fiscal_year_of(today) + 1)
+    years = (dates.fiscal_year_of(today), dates.fiscal_year_of(today) + 1)
     with ctx.db.read() as session:
         organizations = list(session.scalars(
             select(Plan.organization_id).where(Plan.fiscal_year.in_(years),
@@ -332,16 +326,8 @@ def _tell_editors(session: Session) -> None:
                   "by": shown or labels.actor_name(recorded.actor), "count": str(len(recorded.numbers)),
                   "items": _items(recorded.lines)}
         link = f"/plans/{plan.id}/progress" + (f"/{recorded.numbers[0]}" if len(recorded.numbers) == 1 else "")
-        connection = session.connection()  # Core, not the ORM: every unit's recording waits on these
-        connection.execute(insert(Notification), [
-            {"user_id": user_id, "organization_id": plan.organization_id, "plan_id": plan.id, "event": RECORDED,
-             "values": values, "link": link, "source": recorded.source, "created_at": recorded.now, "read_at": None}
-            for user_id, _, _ in told])
-        # the source is this recording's first event: no job can hold its key yet
-        connection.execute(insert(Job), [{
-            "kind": notices.DELIVER, "dedup_key": f"{notices.DELIVER}:{recorded.source}", "plan_id": plan.id,
-            "payload": {"source": recorded.source}, "state": jobs.QUEUED, "attempts": 0,
-            "max_attempts": notices.MAX_ATTEMPTS, "run_after": recorded.now, "created_at": recorded.now}])
+        _outbox(session, [_note(user_id, plan, RECORDED, values, link, recorded.source, recorded.now)
+                          for user_id, _, _ in told], recorded.source, plan.id, recorded.now)
 
 
 #: a published version never changes: its title and its tracking's editors, read once per process

@@ -46,6 +46,11 @@ def _day(value: date | datetime | str) -> date:
     return value
 
 
+def fiscal_year_of(day: date) -> int:
+    """The fiscal year (พ.ศ.) a day falls in: 1 October starts the next one (1 Oct 2568 is in 2569)."""
+    return day.year + BE_OFFSET + (1 if day.month >= 10 else 0)
+
+
 def fiscal_months(fiscal_year: int) -> list[tuple[int, str, int]]:
     """The twelve months of fiscal year พ.ศ. N as (month, short name, BE year): ต.ค. N−1 … ก.ย. N."""
     months = [*range(10, 13), *range(1, 10)]

@@ -16,7 +16,7 @@ from service.commands import plans
 from service.errors import Conflict, Forbidden, Invalid
 from service.http import ctx, integer
 from service.taskforms import fields
-from service.thai.dates import BE_OFFSET
+from service.thai import dates
 from service.thai.legaldays import BANGKOK
 from service.web.auth import actor
 from service.web.tasks import merged, schema_errors
@@ -124,5 +124,4 @@ def new() -> ResponseReturnValue:
 
 def _coming_fiscal_year() -> int:
     """The fiscal year (B.E.) a plan is usually prepared for now: the one starting within 3 months."""
-    soon = ctx().clock.now().astimezone(BANGKOK) + timedelta(days=90)
-    return soon.year + BE_OFFSET + (1 if soon.month >= 10 else 0)
+    return dates.fiscal_year_of((ctx().clock.now().astimezone(BANGKOK) + timedelta(days=90)).date())

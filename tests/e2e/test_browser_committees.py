@@ -73,21 +73,20 @@ def test_an_organization_admin_replaces_the_chair_and_the_record_prints_the_new_
     expect(page.locator(".notice-success")).to_contain_text("บันทึกการสิ้นสุดวาระแล้ว")
     expect(page.locator(f"#seat-{seat_id}")).to_contain_text("สิ้นสุดวาระแล้ว")
 
+    def appoint(day: str) -> None:
+        page.locator("#add-committee").select_option(label="คณะกรรมการพัฒนาท้องถิ่น")
+        page.locator("#add-name").fill(NEW)
+        page.locator("#add-seat").select_option("chair")
+        pick_day(page, "add-start", day, "กันยายน", "2563")
+        page.get_by_role("button", name="บันทึกการแต่งตั้ง", exact=True).click()
+
     # a second chair from the same day would overlap: refused on the page, in Thai, nothing stored
-    page.locator("#add-committee").select_option(label="คณะกรรมการพัฒนาท้องถิ่น")
-    page.locator("#add-name").fill(NEW)
-    page.locator("#add-seat").select_option("chair")
-    pick_day(page, "add-start", "24", "กันยายน", "2563")
-    page.get_by_role("button", name="บันทึกการแต่งตั้ง", exact=True).click()
+    appoint("24")
     expect(page.locator("#committee-refused")).to_contain_text("มีประธานกรรมการอยู่แล้ว")
     page.screenshot(path=shots / "committees-03-refused.png", full_page=True)
 
     # the new chair from the meeting's day
-    page.locator("#add-committee").select_option(label="คณะกรรมการพัฒนาท้องถิ่น")
-    page.locator("#add-name").fill(NEW)
-    page.locator("#add-seat").select_option("chair")
-    pick_day(page, "add-start", "25", "กันยายน", "2563")
-    page.get_by_role("button", name="บันทึกการแต่งตั้ง", exact=True).click()
+    appoint("25")
     expect(page.locator(".notice-success")).to_contain_text("บันทึกการแต่งตั้งแล้ว")
     table = page.locator("section", has=page.get_by_role("heading", name="คณะกรรมการพัฒนาท้องถิ่น"))
     expect(table.locator("tbody tr")).to_have_count(2)
